@@ -1,0 +1,160 @@
+//! Binary uploads and moves: `/v1/ota/partners/{partnerId}/binaries...`. Bodies stream
+//! chunk by chunk into the blob store; nothing is buffered whole.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use base64::Engine;
+use futures_util::StreamExt;
+use fwrepo_schemas::StringValue;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, Caller};
+use crate::domain::{Scope, Sha256Digest};
+use crate::service::binaries::Upload;
+use crate::service::Service;
+
+/// The digest the client states for the body: `X-Checksum-Sha256: <hex>` and/or
+/// `Content-Digest: sha-256=:<base64>:` (RFC 9530). Two that disagree are a 400.
+pub fn expected_digest(headers: &HeaderMap) -> ApiResult<Option<Sha256Digest>> {
+    let from_hex = match headers.get("x-checksum-sha256") {
+        Some(value) => {
+            let text = value.to_str().map_err(|_| ApiError::Validation("X-Checksum-Sha256 is not ASCII".into()))?;
+            Some(Sha256Digest::parse_hex("X-Checksum-Sha256", text.trim())?)
+        }
+        None => None,
+    };
+    let from_content_digest = match headers.get("content-digest") {
+        Some(value) => {
+            let text = value.to_str().map_err(|_| ApiError::Validation("Content-Digest is not ASCII".into()))?;
+            parse_content_digest(text)?
+        }
+        None => None,
+    };
+    match (from_hex, from_content_digest) {
+        (Some(a), Some(b)) if a != b => {
+            Err(ApiError::Validation("X-Checksum-Sha256 and Content-Digest state different digests".into()))
+        }
+        (a, b) => Ok(a.or(b)),
+    }
+}
+
+/// The `sha-256` member of a Content-Digest dictionary; other algorithms are ignored.
+fn parse_content_digest(text: &str) -> ApiResult<Option<Sha256Digest>> {
+    for member in text.split(',') {
+        let Some((algorithm, value)) = member.trim().split_once('=') else { continue };
+        if !algorithm.trim().eq_ignore_ascii_case("sha-256") {
+            continue;
+        }
+        let invalid = || ApiError::Validation("Content-Digest sha-256 must be :<base64 of 32 bytes>:".into());
+        let inner = value.trim().strip_prefix(':').and_then(|v| v.strip_suffix(':')).ok_or_else(invalid)?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(inner).map_err(|_| invalid())?;
+        return Ok(Some(Sha256Digest(bytes.try_into().map_err(|_| invalid())?)));
+    }
+    Ok(None)
+}
+
+fn media_type(headers: &HeaderMap) -> String {
+    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    value.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+pub async fn upload(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    ApiPath(partner): ApiPath<String>,
+    request: Request,
+) -> ApiResult<Json<StringValue>> {
+    let partner = caller.partner(&partner, Scope::Write)?;
+    let headers = request.headers().clone();
+    let expected = expected_digest(&headers)?;
+    let limit = service.config().max_upload_bytes;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit.saturating_add(64 * 1024)) {
+        return Err(ApiError::TooLarge(limit));
+    }
+    let mut upload = service.begin_upload().await?;
+    match media_type(&headers).as_str() {
+        "application/octet-stream" => stream_raw(&mut upload, request).await?,
+        "multipart/form-data" => {
+            let multipart = Multipart::from_request(request, &())
+                .await
+                .map_err(|e| ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text())))?;
+            stream_multipart(&mut upload, multipart).await?
+        }
+        other => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "upload with Content-Type application/octet-stream or multipart/form-data, not '{other}'"
+            )))
+        }
+    }
+    let written = upload.finish(partner, expected).await?;
+    metrics::counter!("fwrepo_upload_bytes_total").increment(written.length);
+    metrics::counter!("fwrepo_blobs_total", "outcome" => if written.created { "created" } else { "deduplicated" }).increment(1);
+    tracing::info!(blob.sha256 = %written.sha256, size_bytes = written.length, created = written.created, "binary uploaded");
+    Ok(Json(StringValue { value: written.sha256.to_hex() }))
+}
+
+async fn stream_raw(upload: &mut Upload<'_>, request: Request) -> ApiResult<()> {
+    let mut body = request.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ApiError::InvalidBody(format!("the body was cut off: {e}")))?;
+        upload.write(chunk).await?;
+    }
+    Ok(())
+}
+
+/// Streams the one file part of a form. No file, or a second file, is a 400.
+async fn stream_multipart(upload: &mut Upload<'_>, mut multipart: Multipart) -> ApiResult<()> {
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text()))
+    };
+    let mut files = 0;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        if field.file_name().is_none() {
+            // Plain form fields (e.g. a description) are allowed and ignored.
+            while field.chunk().await.map_err(malformed)?.is_some() {}
+            continue;
+        }
+        files += 1;
+        if files > 1 {
+            return Err(ApiError::InvalidBody("the form holds more than one file; upload one binary per request".into()));
+        }
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            upload.write(chunk).await?;
+        }
+    }
+    if files == 0 {
+        return Err(ApiError::InvalidBody("the form holds no file part (a part with a filename)".into()));
+    }
+    Ok(())
+}
+
+pub async fn move_to_repository(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    ApiPath(partner): ApiPath<String>,
+    ApiJson(body): ApiJson<StringValue>,
+) -> ApiResult<Json<StringValue>> {
+    let partner = caller.partner(&partner, Scope::Write)?;
+    let sha256 = Sha256Digest::parse_hex("value", body.value.trim())?;
+    let url = service.move_to_repository(partner, sha256).await?;
+    Ok(Json(StringValue { value: url }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_digest_parsing() {
+        let digest = Sha256Digest([9; 32]);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(digest.0);
+        assert_eq!(parse_content_digest(&format!("sha-512=:abc:, sha-256=:{b64}:")).unwrap(), Some(digest));
+        assert_eq!(parse_content_digest("sha-512=:abc:").unwrap(), None);
+        assert!(parse_content_digest("sha-256=nocolons").is_err());
+        assert!(parse_content_digest("sha-256=:AAAA:").is_err());
+    }
+}

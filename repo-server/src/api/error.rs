@@ -1,0 +1,162 @@
+//! The one error type of the HTTP edge and its one mapping to RFC 9457 problem details.
+//! Every error kind has a stable `type` URI; 5xx details are logged, never returned.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fwrepo_schemas::{Problem, PROBLEM_CONTENT_TYPE};
+
+use crate::auth::AuthError;
+use crate::domain::DomainError;
+use crate::service::ServiceError;
+
+/// Base of every problem `type` URI; the kind is appended.
+pub const PROBLEM_BASE: &str = "https://fwrepo.dev/problems/";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidBody(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    InvalidPaging(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("this method is not allowed on this resource")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    DigestMismatch(String),
+    #[error("the body exceeds the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error("the requested range is not satisfiable for {0} bytes")]
+    RangeNotSatisfiable(u64),
+    #[error("a valid bearer token is required")]
+    Unauthenticated,
+    #[error("client authentication failed")]
+    InvalidClient,
+    #[error("only grant_type=client_credentials is supported")]
+    UnsupportedGrantType,
+    #[error("{0}")]
+    InvalidTokenRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Status, problem kind, and (for OAuth errors) the RFC 6749 error code.
+    fn classify(&self) -> (StatusCode, &'static str, Option<&'static str>) {
+        use ApiError::*;
+        match self {
+            InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid-body", None),
+            UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", None),
+            Validation(_) => (StatusCode::BAD_REQUEST, "validation-failed", None),
+            InvalidPaging(_) => (StatusCode::BAD_REQUEST, "invalid-paging", None),
+            InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid-query", None),
+            NotFound(_) => (StatusCode::NOT_FOUND, "not-found", None),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", None),
+            Conflict(_) => (StatusCode::CONFLICT, "already-exists", None),
+            DigestMismatch(_) => (StatusCode::BAD_REQUEST, "digest-mismatch", None),
+            TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", None),
+            RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, "range-not-satisfiable", None),
+            Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            InvalidClient => (StatusCode::UNAUTHORIZED, "invalid-client", Some("invalid_client")),
+            UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported-grant-type", Some("unsupported_grant_type")),
+            InvalidTokenRequest(_) => (StatusCode::BAD_REQUEST, "invalid-token-request", Some("invalid_request")),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, oauth_error) = self.classify();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(error.detail = %detail, "internal error");
+        }
+        let detail = self.to_string();
+        let problem = Problem {
+            kind: format!("{PROBLEM_BASE}{kind}"),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.clone(),
+            instance: None,
+            error: oauth_error.map(str::to_string),
+            error_description: oauth_error.map(|_| detail),
+        };
+        let body = serde_json::to_vec(&problem).expect("problem serializes");
+        let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthenticated => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"fwrepo\""));
+            }
+            ApiError::InvalidClient => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"fwrepo\""));
+            }
+            ApiError::RangeNotSatisfiable(length) => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{length}")) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
+            }
+            ApiError::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        if matches!(oauth_error, Some(_)) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::InvalidPaging(_) => ApiError::InvalidPaging(error.to_string()),
+            DomainError::InvalidQuery(_) => ApiError::InvalidQuery(error.to_string()),
+            other => ApiError::Validation(other.to_string()),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Invalid(domain) => domain.into(),
+            ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            ServiceError::Conflict(detail) => ApiError::Conflict(detail),
+            ServiceError::DigestMismatch(detail) => ApiError::DigestMismatch(detail),
+            ServiceError::TooLarge { limit } => ApiError::TooLarge(limit),
+            ServiceError::Unavailable(detail) => ApiError::Unavailable(detail),
+            ServiceError::Internal(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Unauthenticated => ApiError::Unauthenticated,
+            AuthError::InvalidClient => ApiError::InvalidClient,
+            AuthError::MissingScope(_) => ApiError::Forbidden(error.to_string()),
+            // Another partner's resources look exactly like missing ones.
+            AuthError::OtherPartner => ApiError::NotFound("not found".into()),
+            AuthError::Meta(meta) => ApiError::Internal(meta.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,114 @@
+//! The HTTP edge (axum): routes, per-request tracing and metrics, body limits, and the
+//! mapping of every error to problem+json. Handlers parse, authorize, call `service`, map.
+//! Architecture invariant: nothing below this folder imports axum.
+
+pub mod binaries;
+pub mod error;
+pub mod extract;
+pub mod images;
+pub mod oauth;
+pub mod ops;
+pub mod pool;
+pub mod repository;
+pub mod types;
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Authenticator;
+use crate::service::Service;
+use error::ApiError;
+
+/// Largest JSON body accepted (413 beyond). Binary uploads have their own limit.
+pub const MAX_JSON_BODY_BYTES: usize = 1024 * 1024;
+
+/// What handlers can extract; each takes only the part it needs (`FromRef`).
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub auth: Arc<Authenticator>,
+    pub metrics: PrometheusHandle,
+}
+
+impl FromRef<AppState> for Arc<Service> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.service)
+    }
+}
+
+impl FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.auth)
+    }
+}
+
+impl FromRef<AppState> for PrometheusHandle {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+/// The Afero OTA routes, relative to `/v1/ota/partners/{partnerId}`.
+fn ota_routes() -> Router<AppState> {
+    let image = "/deviceTypes/{deviceTypeId}/firmwareImages";
+    Router::new()
+        .route("/types", post(types::create).get(types::list))
+        .route("/types/{type}", get(types::get).put(types::update))
+        .route("/pool", post(pool::create).get(pool::list))
+        .route("/pool/types/{type}", get(pool::list_by_type))
+        .route("/pool/types/{type}/names/{name}/versions/{version}/exists", get(pool::exists))
+        .route("/pool/types/{type}/versionNumbers/{versionNumber}", put(pool::update))
+        .route("/pool/types/{type}/versionNumbers/{versionNumber}/associations", get(pool::associations))
+        .route("/binaries", post(binaries::upload).layer(DefaultBodyLimit::disable()))
+        .route("/binaries/moveToRepository", post(binaries::move_to_repository))
+        .route("/repository/sha256/{sha256}", get(repository::download).head(repository::download))
+        .route(image, post(images::create).get(images::list))
+        .route(&format!("{image}/types/{{type}}"), get(images::list_by_type))
+        .route(&format!("{image}/types/{{type}}/versionNumbers/{{versionNumber}}"), get(images::get).delete(images::delete))
+        .route(&format!("{image}/{{firmwareImageId}}/push"), put(images::push))
+        .route("/tags", get(pool::tags))
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/v1/ota/partners/{partnerId}", ota_routes())
+        .route("/oauth/token", post(oauth::token))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.yaml", get(ops::openapi))
+        .fallback(|| async { ApiError::NotFound("no such resource".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id, client_id = tracing::field::Empty)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Counts requests and their latency by route template (never the raw path: unbounded).
+async fn record_metrics(State(_): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("fwrepo_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("fwrepo_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

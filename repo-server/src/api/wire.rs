@@ -1,0 +1,76 @@
+//! Domain records → wire types of the contract crate.
+
+use fwrepo_schemas::{FirmwareImage, FirmwareType, Page, PoolRecord};
+
+use crate::domain::{FirmwareTypeNumber, FirmwareTypeRecord, PageRequest, PoolRecordData};
+use crate::service::images::ImageView;
+
+fn version_attribute_id(fw_type: u16) -> i64 {
+    FirmwareTypeNumber::new(i64::from(fw_type)).map(|t| t.version_attribute_id()).unwrap_or(2000 + i64::from(fw_type))
+}
+
+pub fn firmware_type(record: &FirmwareTypeRecord) -> FirmwareType {
+    FirmwareType {
+        id: record.id.to_string(),
+        name: record.name.clone(),
+        description: record.description.clone(),
+        fw_type: i64::from(record.fw_type),
+        partner_id: record.partner.clone(),
+        created_timestamp: record.created_ms,
+        updated_timestamp: record.updated_ms,
+        version_attribute_id: version_attribute_id(record.fw_type),
+    }
+}
+
+pub fn pool_record(record: &PoolRecordData) -> PoolRecord {
+    PoolRecord {
+        id: record.id.to_string(),
+        name: record.name.clone(),
+        description: record.description.clone(),
+        fw_type: i64::from(record.fw_type),
+        version_number: record.version_number.to_string(),
+        version: record.version.clone(),
+        url: record.url.clone(),
+        tags: record.tags.clone(),
+        created_timestamp: record.created_ms,
+        updated_timestamp: record.updated_ms,
+        partner_id: record.partner.clone(),
+        version_attribute_id: version_attribute_id(record.fw_type),
+        sha256: record.sha256.to_hex(),
+        blake3: record.blake3.clone(),
+        length: record.length,
+    }
+}
+
+pub fn firmware_image((image, pool): &ImageView) -> FirmwareImage {
+    FirmwareImage {
+        id: image.id.to_string(),
+        name: pool.name.clone(),
+        description: pool.description.clone(),
+        fw_type: i64::from(image.fw_type),
+        version_number: image.version_number.to_string(),
+        version: Some(pool.version.clone()),
+        url: pool.url.clone(),
+        tags: pool.tags.clone(),
+        created_timestamp: image.created_ms,
+        updated_timestamp: image.updated_ms,
+        partner_id: image.partner.clone(),
+        device_type_id: image.device_type.clone(),
+        pool_record_id: pool.id.to_string(),
+        sha256: pool.sha256.to_hex(),
+        length: pool.length,
+    }
+}
+
+pub fn page<T>(content: Vec<T>, total: u64, request: &PageRequest) -> Page<T> {
+    let size = u64::from(request.size);
+    Page {
+        number: request.page,
+        size: request.size,
+        total_pages: total.div_ceil(size),
+        number_of_elements: content.len() as u32,
+        total_elements: total,
+        content,
+        sort: request.sort_label(),
+    }
+}

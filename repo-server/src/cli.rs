@@ -1,0 +1,171 @@
+//! Command line of `fwrepo-server`: `serve`, the offline `client` admin commands.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use fwrepo_schemas::{ClientCredentials, ClientSummary};
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::domain::{validate_id, Scope};
+
+#[derive(Parser)]
+#[command(name = "fwrepo-server", version, about = "Firmware artifact repository server", args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no subcommand: serve, with these options.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API (the default with no subcommand).
+    Serve(ServeArgs),
+    /// Manage OAuth clients offline (the server must not be running on the data dir).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Args, Default)]
+pub struct ServeArgs {
+    /// TOML config file (see fwrepo-server.example.toml).
+    #[arg(long, env = "FWREPO_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[arg(long, env = "FWREPO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, env = "FWREPO_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    #[arg(long, env = "FWREPO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// JSON log lines.
+    #[arg(long, env = "FWREPO_LOG_JSON")]
+    pub log_json: bool,
+    #[arg(long, env = "FWREPO_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    #[arg(long, env = "FWREPO_PENDING_UPLOAD_TTL_SECS")]
+    pub pending_upload_ttl_secs: Option<u64>,
+    #[arg(long, env = "FWREPO_SWEEP_INTERVAL_SECS")]
+    pub sweep_interval_secs: Option<u64>,
+    #[arg(long, env = "FWREPO_SWEEP_GRACE_SECS")]
+    pub sweep_grace_secs: Option<u64>,
+    #[arg(long, env = "FWREPO_TOKEN_LIFETIME_SECS")]
+    pub token_lifetime_secs: Option<u64>,
+}
+
+impl ServeArgs {
+    /// File values, overridden by environment and flags.
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.data_dir = self.data_dir.unwrap_or(config.data_dir);
+        config.listen = self.listen.unwrap_or(config.listen);
+        config.public_url = self.public_url.or(config.public_url);
+        config.log_json |= self.log_json;
+        config.max_upload_bytes = self.max_upload_bytes.unwrap_or(config.max_upload_bytes);
+        config.pending_upload_ttl_secs = self.pending_upload_ttl_secs.unwrap_or(config.pending_upload_ttl_secs);
+        config.sweep_interval_secs = self.sweep_interval_secs.unwrap_or(config.sweep_interval_secs);
+        config.sweep_grace_secs = self.sweep_grace_secs.unwrap_or(config.sweep_grace_secs);
+        config.token_lifetime_secs = self.token_lifetime_secs.unwrap_or(config.token_lifetime_secs);
+        Ok(config)
+    }
+}
+
+#[derive(Args)]
+pub struct DataDirArg {
+    #[arg(long, env = "FWREPO_DATA_DIR", default_value = "./fwrepo-data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Create a client; prints its secret once.
+    Create {
+        #[command(flatten)]
+        data: DataDirArg,
+        #[arg(long)]
+        partner: String,
+        /// ota:read, ota:write or admin; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients (never their secrets).
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a client: its tokens stop working.
+    Revoke {
+        #[command(flatten)]
+        data: DataDirArg,
+        client_id: String,
+    },
+}
+
+fn offline_authenticator(data_dir: PathBuf) -> anyhow::Result<(Authenticator, std::sync::Arc<crate::meta::MetaStore>)> {
+    let config = Config { data_dir, ..Config::default() };
+    let meta = crate::server::open_meta(&config)?;
+    Ok((Authenticator::new(std::sync::Arc::clone(&meta), Config::secs(config.token_lifetime_secs)), meta))
+}
+
+pub fn run_client_command(command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Create { data, partner, scopes, json } => {
+            validate_id("partner", &partner)?;
+            let scopes = scopes
+                .iter()
+                .map(|s| Scope::parse(s).with_context(|| format!("unknown scope '{s}' (ota:read, ota:write, admin)")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let (auth, _) = offline_authenticator(data.data_dir)?;
+            let (client, secret) = auth.create_client(&partner, scopes)?;
+            let creds = ClientCredentials {
+                client_id: client.client_id,
+                client_secret: secret,
+                partner_id: client.partner,
+                scopes: client.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            };
+            if json {
+                println!("{}", serde_json::to_string(&creds)?);
+            } else {
+                println!("client_id:     {}\nclient_secret: {}\npartner_id:    {}\nscopes:        {}", creds.client_id, creds.client_secret, creds.partner_id, creds.scopes.join(" "));
+                eprintln!("The secret is shown only now; store it safely.");
+            }
+        }
+        ClientCommand::List { data, json } => {
+            let (_, meta) = offline_authenticator(data.data_dir)?;
+            let clients: Vec<ClientSummary> = meta
+                .list_clients()?
+                .into_iter()
+                .map(|c| ClientSummary {
+                    client_id: c.client_id,
+                    partner_id: c.partner,
+                    scopes: c.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+                    created_timestamp: c.created_ms,
+                    revoked: c.revoked,
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string(&clients)?);
+            } else {
+                for c in clients {
+                    let state = if c.revoked { "revoked" } else { "active" };
+                    println!("{}\t{}\t{}\t{state}", c.client_id, c.partner_id, c.scopes.join(","));
+                }
+            }
+        }
+        ClientCommand::Revoke { data, client_id } => {
+            let (_, meta) = offline_authenticator(data.data_dir)?;
+            meta.revoke_client(&client_id)?;
+            println!("revoked {client_id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! SHA-256 digests: the identity of every stored binary.
+
+use std::fmt;
+
+use super::DomainError;
+
+/// A SHA-256 digest; displayed and parsed as 64 lowercase hex characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha256Digest(pub [u8; 32]);
+
+impl Sha256Digest {
+    /// Parses lowercase or uppercase hex; anything else is a field error naming `field`.
+    pub fn parse_hex(field: &'static str, text: &str) -> Result<Self, DomainError> {
+        let mut bytes = [0u8; 32];
+        if text.len() != 64 {
+            return Err(DomainError::field(field, "expected 64 hex characters (a SHA-256 digest)"));
+        }
+        hex::decode_to_slice(text, &mut bytes)
+            .map_err(|_| DomainError::field(field, "expected 64 hex characters (a SHA-256 digest)"))?;
+        Ok(Sha256Digest(bytes))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:{}", self.to_hex())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trip() {
+        let hex = "ab".repeat(32);
+        assert_eq!(Sha256Digest::parse_hex("x", &hex).unwrap().to_hex(), hex);
+        assert_eq!(Sha256Digest::parse_hex("x", &hex.to_uppercase()).unwrap().to_hex(), hex);
+    }
+
+    #[test]
+    fn rejects_wrong_length_and_non_hex() {
+        assert!(Sha256Digest::parse_hex("x", "abc").is_err());
+        assert!(Sha256Digest::parse_hex("x", &"zz".repeat(32)).is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! Blob holds: pending uploads and repository entries, each counted in the blob's refcount
+//! in the same commit that creates or removes it. A blob whose count reaches zero may be
+//! deleted from the store after a grace period.
+
+use rocksdb::WriteBatch;
+
+use super::keys::*;
+use super::{codec, MetaError, MetaResult, MetaStore};
+use crate::domain::{BlobRecord, PendingUpload, RepositoryEntry, Sha256Digest};
+
+/// What moving an upload to the repository did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MoveOutcome {
+    Moved,
+    /// The blob was already in the partner's repository (a retried move).
+    AlreadyInRepository,
+}
+
+impl MetaStore {
+    /// Records (or refreshes) a partner's pending upload of a blob.
+    pub fn add_pending(
+        &self,
+        partner: &str,
+        sha256: &Sha256Digest,
+        length: u64,
+        blake3: &str,
+        now_ms: u64,
+        expires_ms: u64,
+    ) -> MetaResult<()> {
+        let _guard = self.lock();
+        let key = pending_key(partner, sha256);
+        let mut batch = WriteBatch::default();
+        if !self.exists(CF_PENDING, &key)? {
+            self.stage_ref_change(&mut batch, sha256, 1, Some((length, blake3, now_ms)))?;
+        }
+        let pending = PendingUpload { length, uploaded_ms: now_ms, expires_ms };
+        self.put(&mut batch, CF_PENDING, &key, &pending);
+        self.commit(batch)
+    }
+
+    /// Drops a pending upload (used when the upload's blob vanished under it).
+    pub fn remove_pending(&self, partner: &str, sha256: &Sha256Digest) -> MetaResult<()> {
+        let _guard = self.lock();
+        let key = pending_key(partner, sha256);
+        if !self.exists(CF_PENDING, &key)? {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::default();
+        self.delete(&mut batch, CF_PENDING, &key);
+        self.stage_ref_change(&mut batch, sha256, -1, None)?;
+        self.commit(batch)
+    }
+
+    /// Turns a pending upload into a repository entry (idempotent for an entry that exists).
+    pub fn move_to_repository(&self, partner: &str, sha256: &Sha256Digest, now_ms: u64) -> MetaResult<MoveOutcome> {
+        let _guard = self.lock();
+        let pending_key = pending_key(partner, sha256);
+        let repo_key = repository_key(partner, sha256);
+        let pending: Option<PendingUpload> = self.get(CF_PENDING, &pending_key)?;
+        let in_repository = self.exists(CF_REPOSITORY, &repo_key)?;
+        let mut batch = WriteBatch::default();
+        match (pending, in_repository) {
+            (None, false) => return Err(MetaError::NotFound("pending upload")),
+            (None, true) => return Ok(MoveOutcome::AlreadyInRepository),
+            (Some(_), true) => {
+                self.delete(&mut batch, CF_PENDING, &pending_key);
+                self.stage_ref_change(&mut batch, sha256, -1, None)?;
+                self.commit(batch)?;
+                return Ok(MoveOutcome::AlreadyInRepository);
+            }
+            (Some(pending), false) => {
+                let blob: BlobRecord = self.get(CF_BLOBS, &blob_key(sha256))?.ok_or(MetaError::NotFound("blob"))?;
+                let entry = RepositoryEntry { length: pending.length, blake3: blob.blake3, moved_ms: now_ms };
+                // The hold passes from the pending upload to the repository entry: count unchanged.
+                self.delete(&mut batch, CF_PENDING, &pending_key);
+                self.put(&mut batch, CF_REPOSITORY, &repo_key, &entry);
+            }
+        }
+        self.commit(batch)?;
+        Ok(MoveOutcome::Moved)
+    }
+
+    pub fn repository_entry(&self, partner: &str, sha256: &Sha256Digest) -> MetaResult<Option<RepositoryEntry>> {
+        self.get(CF_REPOSITORY, &repository_key(partner, sha256))
+    }
+
+    pub fn blob_record(&self, sha256: &Sha256Digest) -> MetaResult<Option<BlobRecord>> {
+        self.get(CF_BLOBS, &blob_key(sha256))
+    }
+
+    /// Removes expired pending uploads; answers blobs left with no hold.
+    pub fn sweep_expired_uploads(&self, now_ms: u64) -> MetaResult<Vec<Sha256Digest>> {
+        let _guard = self.lock();
+        let mut batch = WriteBatch::default();
+        let mut released = std::collections::BTreeMap::<Sha256Digest, i64>::new();
+        for item in self.scan_prefix(CF_PENDING, &[]) {
+            let (key, value) = item?;
+            let pending: PendingUpload = codec::decode(CF_PENDING, &value)?;
+            if pending.expires_ms <= now_ms {
+                let sha = Sha256Digest(key[key.len() - 32..].try_into().expect("32 bytes"));
+                self.delete(&mut batch, CF_PENDING, &key);
+                *released.entry(sha).or_insert(0) -= 1;
+            }
+        }
+        let mut unreferenced = Vec::new();
+        for (sha, delta) in released {
+            if self.stage_ref_change(&mut batch, &sha, delta, None)? == 0 {
+                unreferenced.push(sha);
+            }
+        }
+        self.commit(batch)?;
+        Ok(unreferenced)
+    }
+
+    /// Blobs whose refcount is zero (left by a sweep that could not delete them yet).
+    pub fn unreferenced_blobs(&self) -> MetaResult<Vec<Sha256Digest>> {
+        let mut out = Vec::new();
+        for item in self.scan_prefix(CF_BLOBS, &[]) {
+            let (key, value) = item?;
+            let blob: BlobRecord = codec::decode(CF_BLOBS, &value)?;
+            if blob.refcount == 0 {
+                out.push(Sha256Digest(key[..32].try_into().expect("32 bytes")));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets a blob record if it still has no hold; answers whether it did. The caller
+    /// deletes the file first, under its own blob lifecycle lock.
+    pub fn forget_unreferenced_blob(&self, sha256: &Sha256Digest) -> MetaResult<bool> {
+        let _guard = self.lock();
+        let key = blob_key(sha256);
+        match self.get::<BlobRecord>(CF_BLOBS, &key)? {
+            Some(blob) if blob.refcount == 0 => {
+                let mut batch = WriteBatch::default();
+                self.delete(&mut batch, CF_BLOBS, &key);
+                self.commit(batch)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Every blob record, for fsck.
+    pub fn all_blob_records(&self) -> MetaResult<Vec<(Sha256Digest, BlobRecord)>> {
+        self.scan_prefix(CF_BLOBS, &[])
+            .map(|item| {
+                let (key, value) = item?;
+                Ok((Sha256Digest(key[..32].try_into().expect("32 bytes")), codec::decode(CF_BLOBS, &value)?))
+            })
+            .collect()
+    }
+
+    /// Holds on each blob as the pending and repository families count them, for fsck.
+    pub fn counted_holds(&self) -> MetaResult<std::collections::BTreeMap<Sha256Digest, u64>> {
+        let mut holds = std::collections::BTreeMap::new();
+        for cf in [CF_PENDING, CF_REPOSITORY] {
+            for item in self.scan_prefix(cf, &[]) {
+                let (key, _) = item?;
+                let sha = Sha256Digest(key[key.len() - 32..].try_into().expect("32 bytes"));
+                *holds.entry(sha).or_insert(0) += 1;
+            }
+        }
+        Ok(holds)
+    }
+
+    /// Sets a blob's refcount (fsck --repair).
+    pub fn set_refcount(&self, sha256: &Sha256Digest, refcount: u64) -> MetaResult<()> {
+        let _guard = self.lock();
+        let key = blob_key(sha256);
+        let mut blob: BlobRecord = self.get(CF_BLOBS, &key)?.ok_or(MetaError::NotFound("blob"))?;
+        blob.refcount = refcount;
+        let mut batch = WriteBatch::default();
+        self.put(&mut batch, CF_BLOBS, &key, &blob);
+        self.commit(batch)
+    }
+
+    /// Stages a refcount change; creates the blob record when `new` describes it. Answers
+    /// the new count.
+    fn stage_ref_change(
+        &self,
+        batch: &mut WriteBatch,
+        sha256: &Sha256Digest,
+        delta: i64,
+        new: Option<(u64, &str, u64)>,
+    ) -> MetaResult<u64> {
+        let key = blob_key(sha256);
+        let mut blob = match (self.get::<BlobRecord>(CF_BLOBS, &key)?, new) {
+            (Some(blob), _) => blob,
+            (None, Some((length, blake3, now_ms))) => {
+                BlobRecord { refcount: 0, length, blake3: blake3.to_string(), created_ms: now_ms }
+            }
+            (None, None) => return Err(MetaError::NotFound("blob")),
+        };
+        blob.refcount = (blob.refcount as i64 + delta).max(0) as u64;
+        self.put(batch, CF_BLOBS, &key, &blob);
+        Ok(blob.refcount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_store;
+    use super::*;
+
+    #[test]
+    fn holds_are_counted() {
+        let (_dir, meta) = test_store();
+        let sha = Sha256Digest([1; 32]);
+        meta.add_pending("a", &sha, 3, "b3", 0, 100).unwrap();
+        meta.add_pending("a", &sha, 3, "b3", 1, 100).unwrap();
+        meta.add_pending("b", &sha, 3, "b3", 1, 100).unwrap();
+        assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 2, "one hold per partner");
+        assert_eq!(meta.move_to_repository("a", &sha, 5).unwrap(), MoveOutcome::Moved);
+        assert_eq!(meta.move_to_repository("a", &sha, 6).unwrap(), MoveOutcome::AlreadyInRepository);
+        assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 2);
+        assert!(matches!(meta.move_to_repository("c", &sha, 6), Err(MetaError::NotFound(_))));
+        assert!(meta.sweep_expired_uploads(200).unwrap().is_empty(), "the repository entry still holds it");
+        assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 1);
+        assert_eq!(meta.counted_holds().unwrap()[&sha], 1);
+    }
+
+    #[test]
+    fn sweep_releases_unmoved_uploads() {
+        let (_dir, meta) = test_store();
+        let sha = Sha256Digest([2; 32]);
+        meta.add_pending("a", &sha, 3, "b3", 0, 100).unwrap();
+        assert!(meta.sweep_expired_uploads(99).unwrap().is_empty());
+        assert_eq!(meta.sweep_expired_uploads(100).unwrap(), vec![sha]);
+        assert!(matches!(meta.move_to_repository("a", &sha, 101), Err(MetaError::NotFound(_))));
+        assert!(meta.forget_unreferenced_blob(&sha).unwrap());
+        assert!(meta.blob_record(&sha).unwrap().is_none());
+    }
+}

@@ -1,0 +1,177 @@
+//! Every RocksDB key is built here. Numbers are big-endian so range scans come out ordered;
+//! string parts end with a NUL (validation forbids NUL inside them) so prefixes never collide.
+
+use crate::domain::Sha256Digest;
+
+pub const CF_TYPES: &str = "types";
+pub const CF_POOL: &str = "pool";
+pub const CF_POOL_BY_PARTNER: &str = "pool_by_partner";
+pub const CF_POOL_BY_TYPE: &str = "pool_by_type";
+pub const CF_POOL_BY_NAME: &str = "pool_by_name";
+pub const CF_POOL_BY_TAG: &str = "pool_by_tag";
+pub const CF_POOL_BY_TAG_TYPE: &str = "pool_by_tag_type";
+pub const CF_POOL_BY_SHA: &str = "pool_by_sha";
+pub const CF_TAG_COUNTS: &str = "tag_counts";
+pub const CF_IMAGES: &str = "images";
+pub const CF_IMAGES_BY_DEVICE_TYPE: &str = "images_by_device_type";
+pub const CF_IMAGES_BY_POOL: &str = "images_by_pool";
+pub const CF_PUSHES: &str = "pushes";
+pub const CF_BLOBS: &str = "blobs";
+pub const CF_PENDING: &str = "pending_uploads";
+pub const CF_REPOSITORY: &str = "repository";
+pub const CF_CLIENTS: &str = "oauth_clients";
+pub const CF_TOKENS: &str = "oauth_tokens";
+pub const CF_COUNTERS: &str = "counters";
+
+pub const ALL_CFS: &[&str] = &[
+    CF_TYPES,
+    CF_POOL,
+    CF_POOL_BY_PARTNER,
+    CF_POOL_BY_TYPE,
+    CF_POOL_BY_NAME,
+    CF_POOL_BY_TAG,
+    CF_POOL_BY_TAG_TYPE,
+    CF_POOL_BY_SHA,
+    CF_TAG_COUNTS,
+    CF_IMAGES,
+    CF_IMAGES_BY_DEVICE_TYPE,
+    CF_IMAGES_BY_POOL,
+    CF_PUSHES,
+    CF_BLOBS,
+    CF_PENDING,
+    CF_REPOSITORY,
+    CF_CLIENTS,
+    CF_TOKENS,
+    CF_COUNTERS,
+];
+
+/// Builds a key part by part.
+#[derive(Default)]
+pub struct Key(Vec<u8>);
+
+impl Key {
+    pub fn new() -> Self {
+        Key(Vec::with_capacity(64))
+    }
+    /// A string part, NUL-terminated.
+    pub fn str(mut self, part: &str) -> Self {
+        self.0.extend_from_slice(part.as_bytes());
+        self.0.push(0);
+        self
+    }
+    /// A string part without terminator: for prefix scans over a string's beginning.
+    pub fn str_prefix(mut self, part: &str) -> Self {
+        self.0.extend_from_slice(part.as_bytes());
+        self
+    }
+    pub fn u16(mut self, n: u16) -> Self {
+        self.0.extend_from_slice(&n.to_be_bytes());
+        self
+    }
+    pub fn u64(mut self, n: u64) -> Self {
+        self.0.extend_from_slice(&n.to_be_bytes());
+        self
+    }
+    pub fn digest(mut self, d: &Sha256Digest) -> Self {
+        self.0.extend_from_slice(&d.0);
+        self
+    }
+    pub fn bytes(mut self, b: &[u8]) -> Self {
+        self.0.extend_from_slice(b);
+        self
+    }
+    pub fn build(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Reads the big-endian u64 at the end of a key (the record id of most index keys).
+pub fn trailing_u64(key: &[u8]) -> u64 {
+    let start = key.len() - 8;
+    u64::from_be_bytes(key[start..].try_into().expect("8 bytes"))
+}
+
+pub fn type_key(partner: &str, fw_type: u16) -> Vec<u8> {
+    Key::new().str(partner).u16(fw_type).build()
+}
+pub fn pool_key(id: u64) -> Vec<u8> {
+    Key::new().u64(id).build()
+}
+pub fn pool_by_partner(partner: &str, id: u64) -> Vec<u8> {
+    Key::new().str(partner).u64(id).build()
+}
+pub fn pool_by_type(partner: &str, fw_type: u16, version_number: u64) -> Vec<u8> {
+    Key::new().str(partner).u16(fw_type).u64(version_number).build()
+}
+pub fn pool_by_name(partner: &str, fw_type: u16, name: &str, version: &str) -> Vec<u8> {
+    Key::new().str(partner).u16(fw_type).str(name).str(version).build()
+}
+pub fn pool_by_tag(partner: &str, tag: &str, id: u64) -> Vec<u8> {
+    Key::new().str(partner).str(tag).u64(id).build()
+}
+pub fn pool_by_tag_type(partner: &str, tag: &str, fw_type: u16, id: u64) -> Vec<u8> {
+    Key::new().str(partner).str(tag).u16(fw_type).u64(id).build()
+}
+pub fn pool_by_sha(sha256: &Sha256Digest, id: u64) -> Vec<u8> {
+    Key::new().digest(sha256).u64(id).build()
+}
+pub fn tag_count(partner: &str, tag: &str) -> Vec<u8> {
+    Key::new().str(partner).str(tag).build()
+}
+pub fn image_key(id: u64) -> Vec<u8> {
+    Key::new().u64(id).build()
+}
+pub fn image_by_device_type(partner: &str, device_type: &str, fw_type: u16, version_number: u64) -> Vec<u8> {
+    Key::new().str(partner).str(device_type).u16(fw_type).u64(version_number).build()
+}
+pub fn image_by_pool(pool_id: u64, device_type: &str) -> Vec<u8> {
+    Key::new().u64(pool_id).str(device_type).build()
+}
+pub fn push_key(partner: &str, device: &str) -> Vec<u8> {
+    Key::new().str(partner).str(device).build()
+}
+pub fn blob_key(sha256: &Sha256Digest) -> Vec<u8> {
+    Key::new().digest(sha256).build()
+}
+pub fn pending_key(partner: &str, sha256: &Sha256Digest) -> Vec<u8> {
+    Key::new().str(partner).digest(sha256).build()
+}
+pub fn repository_key(partner: &str, sha256: &Sha256Digest) -> Vec<u8> {
+    Key::new().str(partner).digest(sha256).build()
+}
+pub fn client_key(client_id: &str) -> Vec<u8> {
+    Key::new().str(client_id).build()
+}
+pub fn token_key(token_sha256: &[u8; 32]) -> Vec<u8> {
+    Key::new().bytes(token_sha256).build()
+}
+/// Global id counter (types, pool records, images share one sequence).
+pub fn id_counter() -> Vec<u8> {
+    Key::new().str("id").build()
+}
+/// Last version number allocated for a partner's firmware type.
+pub fn version_counter(partner: &str, fw_type: u16) -> Vec<u8> {
+    Key::new().str("vn").str(partner).u16(fw_type).build()
+}
+/// Highest creation timestamp handed out, so timestamps never go backwards with the clock.
+pub fn clock_counter() -> Vec<u8> {
+    Key::new().str("clock").build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_sort_numerically() {
+        assert!(pool_by_type("p", 3, 2) < pool_by_type("p", 3, 10));
+        assert!(pool_by_type("p", 3, u64::MAX) < pool_by_type("p", 4, 0));
+        assert_eq!(trailing_u64(&pool_by_tag("p", "t", 42)), 42);
+    }
+
+    #[test]
+    fn partner_prefixes_do_not_collide() {
+        // "ab" must not be a prefix of partner "abc"'s keys.
+        assert!(!pool_by_partner("abc", 1).starts_with(&Key::new().str("ab").build()));
+    }
+}

@@ -1,0 +1,166 @@
+//! RocksDB metadata: one column family per record kind plus secondary indexes, so that tag
+//! filters, exists checks and (type, versionNumber) lookups never scan the whole pool.
+//! Every read-check-write runs under one writer lock and commits as one WriteBatch, so a
+//! record, its indexes and its reference counts change together or not at all.
+//! Knows nothing of HTTP; answers domain records.
+
+pub mod auth;
+pub mod blobs;
+mod codec;
+pub mod images;
+pub mod keys;
+pub mod pool;
+pub mod types;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use serde::{de::DeserializeOwned, Serialize};
+
+use keys::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("metadata store: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("corrupt record in {cf}: {reason}")]
+    Corrupt { cf: &'static str, reason: String },
+}
+
+pub type MetaResult<T> = Result<T, MetaError>;
+
+pub struct MetaStore {
+    db: DB,
+    writer: Mutex<()>,
+    sync_writes: bool,
+}
+
+impl MetaStore {
+    /// Opens (creating) the database. `sync_writes` fsyncs the WAL on every commit, so an
+    /// answered write survives power loss, not only a process crash.
+    pub fn open(path: &Path, sync_writes: bool) -> MetaResult<Self> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        options.increase_parallelism(2);
+        let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, cfs)?;
+        Ok(MetaStore { db, writer: Mutex::new(()), sync_writes })
+    }
+
+    fn cf(&self, name: &'static str) -> &ColumnFamily {
+        self.db.cf_handle(name).expect("every column family is created at open")
+    }
+
+    /// Serialises read-check-write sequences (uniqueness checks, counters).
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn commit(&self, batch: WriteBatch) -> MetaResult<()> {
+        let mut options = WriteOptions::default();
+        options.set_sync(self.sync_writes);
+        self.db.write_opt(batch, &options)?;
+        Ok(())
+    }
+
+    fn get<T: DeserializeOwned>(&self, cf: &'static str, key: &[u8]) -> MetaResult<Option<T>> {
+        match self.db.get_pinned_cf(self.cf(cf), key)? {
+            Some(bytes) => codec::decode(cf, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn exists(&self, cf: &'static str, key: &[u8]) -> MetaResult<bool> {
+        Ok(self.db.get_pinned_cf(self.cf(cf), key)?.is_some())
+    }
+
+    fn get_u64(&self, cf: &'static str, key: &[u8]) -> MetaResult<Option<u64>> {
+        match self.db.get_pinned_cf(self.cf(cf), key)? {
+            Some(bytes) => codec::decode_u64(cf, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn put<T: Serialize>(&self, batch: &mut WriteBatch, cf: &'static str, key: &[u8], value: &T) {
+        batch.put_cf(self.cf(cf), key, codec::encode(value));
+    }
+
+    fn put_u64(&self, batch: &mut WriteBatch, cf: &'static str, key: &[u8], n: u64) {
+        batch.put_cf(self.cf(cf), key, codec::encode_u64(n));
+    }
+
+    fn delete(&self, batch: &mut WriteBatch, cf: &'static str, key: &[u8]) {
+        batch.delete_cf(self.cf(cf), key);
+    }
+
+    /// Keys (and values) under `prefix`, in key order.
+    fn scan_prefix(&self, cf: &'static str, prefix: &[u8]) -> impl Iterator<Item = MetaResult<(Box<[u8]>, Box<[u8]>)>> + '_ {
+        let prefix = prefix.to_vec();
+        self.db
+            .iterator_cf(self.cf(cf), IteratorMode::From(&prefix, Direction::Forward))
+            .map(|item| item.map_err(MetaError::from))
+            .take_while(move |item| match item {
+                Ok((key, _)) => key.starts_with(&prefix),
+                Err(_) => true,
+            })
+    }
+
+    /// Values under `prefix`, decoded.
+    fn scan_values<T: DeserializeOwned>(&self, cf: &'static str, prefix: &[u8]) -> MetaResult<Vec<T>> {
+        self.scan_prefix(cf, prefix).map(|item| item.and_then(|(_, value)| codec::decode(cf, &value))).collect()
+    }
+
+    /// Ids at the end of the index keys under `prefix`, in key order.
+    fn scan_ids(&self, cf: &'static str, prefix: &[u8]) -> MetaResult<Vec<u64>> {
+        self.scan_prefix(cf, prefix).map(|item| item.map(|(key, _)| trailing_u64(&key))).collect()
+    }
+
+    /// Ids stored as the values of the index keys under `prefix`, in key order.
+    fn scan_ids_from_values(&self, cf: &'static str, prefix: &[u8]) -> MetaResult<Vec<u64>> {
+        self.scan_prefix(cf, prefix).map(|item| item.and_then(|(_, value)| codec::decode_u64(cf, &value))).collect()
+    }
+
+    /// Next value of a counter, staged in `batch` (call under the writer lock).
+    fn next_counter(&self, batch: &mut WriteBatch, key: &[u8]) -> MetaResult<u64> {
+        let next = self.get_u64(CF_COUNTERS, key)?.unwrap_or(0) + 1;
+        self.put_u64(batch, CF_COUNTERS, key, next);
+        Ok(next)
+    }
+
+    /// A creation time that never goes backwards, even if the wall clock does, so time order
+    /// and id order agree (call under the writer lock).
+    fn next_timestamp(&self, batch: &mut WriteBatch, now_ms: u64) -> MetaResult<u64> {
+        let last = self.get_u64(CF_COUNTERS, &clock_counter())?.unwrap_or(0);
+        let stamp = now_ms.max(last);
+        self.put_u64(batch, CF_COUNTERS, &clock_counter(), stamp);
+        Ok(stamp)
+    }
+
+    /// Writes a consistent on-line backup (RocksDB checkpoint) into `dir`.
+    pub fn checkpoint(&self, dir: &Path) -> MetaResult<()> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+pub(crate) fn test_store() -> (tempfile::TempDir, MetaStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MetaStore::open(&dir.path().join("db"), false).unwrap();
+    (dir, store)
+}

@@ -1,0 +1,63 @@
+//! Wiring: opens the stores, builds the service and router, serves until SIGTERM/SIGINT.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusBuilder;
+
+use crate::api::{self, AppState};
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::meta::MetaStore;
+use crate::service::{Service, ServiceConfig};
+use crate::store::FsBlobStore;
+
+/// Opens the metadata store of a data directory (also used by the offline admin commands).
+pub fn open_meta(config: &Config) -> anyhow::Result<Arc<MetaStore>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let meta = MetaStore::open(&config.meta_dir(), config.sync_writes).with_context(|| {
+        format!("cannot open metadata in {} (is a server running on it?)", config.meta_dir().display())
+    })?;
+    Ok(Arc::new(meta))
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let public_url = config.public_url()?;
+    let meta = open_meta(&config)?;
+    let blobs = Arc::new(FsBlobStore::open(config.blob_dir()).context("cannot open blob store")?);
+    let service = Arc::new(Service::new(
+        Arc::clone(&meta),
+        blobs,
+        ServiceConfig {
+            public_url: public_url.clone(),
+            pending_upload_ttl: Config::secs(config.pending_upload_ttl_secs),
+            sweep_grace: Config::secs(config.sweep_grace_secs),
+            max_upload_bytes: config.max_upload_bytes,
+        },
+    ));
+    let auth = Arc::new(Authenticator::new(meta, Config::secs(config.token_lifetime_secs)));
+    let metrics = PrometheusBuilder::new().install_recorder().context("cannot install metrics recorder")?;
+    let sweeper = tokio::spawn(Arc::clone(&service).run_sweeper(Config::secs(config.sweep_interval_secs.max(1))));
+
+    let app = api::router(AppState { service, auth, metrics });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    sweeper.abort();
+    tracing::info!("fwrepo-server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate.recv() => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

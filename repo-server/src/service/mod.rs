@@ -1,0 +1,117 @@
+//! Operations of the repository, composed from the metadata and blob layers: what each API
+//! call does, without HTTP. Metadata calls run on the blocking pool (RocksDB commits fsync).
+
+pub mod binaries;
+pub mod images;
+pub mod pool;
+pub mod sweep;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::{DomainError, Sha256Digest};
+use crate::meta::{MetaError, MetaStore};
+use crate::store::{BlobStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    DigestMismatch(String),
+    #[error("the body exceeds the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<MetaError> for ServiceError {
+    fn from(error: MetaError) -> Self {
+        match error {
+            MetaError::NotFound(what) => ServiceError::NotFound(what),
+            MetaError::Conflict(detail) => ServiceError::Conflict(detail),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::DigestMismatch { .. } => ServiceError::DigestMismatch(error.to_string()),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Tunables of the service layer (from the server configuration).
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Base URL clients reach this server at; repository URLs start with it.
+    pub public_url: String,
+    /// How long an upload waits to be moved to the repository before it is swept.
+    pub pending_upload_ttl: Duration,
+    /// A blob re-uploaded within this window is never deleted by a sweep.
+    pub sweep_grace: Duration,
+    /// Largest binary accepted.
+    pub max_upload_bytes: u64,
+}
+
+pub struct Service {
+    meta: Arc<MetaStore>,
+    blobs: Arc<dyn BlobStore>,
+    config: ServiceConfig,
+    /// Orders "add a hold on a blob" against "delete an unheld blob".
+    blob_lifecycle: tokio::sync::Mutex<()>,
+}
+
+impl Service {
+    pub fn new(meta: Arc<MetaStore>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> Self {
+        Service { meta, blobs, config, blob_lifecycle: tokio::sync::Mutex::new(()) }
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    pub fn meta(&self) -> &Arc<MetaStore> {
+        &self.meta
+    }
+
+    /// Runs a metadata operation on the blocking pool.
+    async fn meta_call<T, F>(&self, op: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&MetaStore) -> Result<T, MetaError> + Send + 'static,
+    {
+        let meta = Arc::clone(&self.meta);
+        tokio::task::spawn_blocking(move || op(&meta))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("metadata task failed: {e}")))?
+            .map_err(ServiceError::from)
+    }
+
+    /// The permanent download URL of a blob in a partner's repository.
+    pub fn repository_url(&self, partner: &str, sha256: &Sha256Digest) -> String {
+        format!("{}/v1/ota/partners/{partner}/repository/sha256/{sha256}", self.config.public_url.trim_end_matches('/'))
+    }
+
+    /// The blob a repository URL names, if this server issued it for this partner.
+    pub fn parse_repository_url(&self, partner: &str, url: &str) -> ServiceResult<Sha256Digest> {
+        let prefix = self.repository_url(partner, &Sha256Digest([0; 32]));
+        let prefix = &prefix[..prefix.len() - 64];
+        let hex = url.strip_prefix(prefix).ok_or_else(|| {
+            DomainError::field("url", format!("must be a repository URL answered by moveToRepository ({prefix}<sha256>)"))
+        })?;
+        Ok(Sha256Digest::parse_hex("url", hex)?)
+    }
+}

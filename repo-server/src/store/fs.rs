@@ -1,0 +1,360 @@
+//! Filesystem backend: `<root>/sha256/ab/cd/<hex>`. A write goes to `<root>/tmp/` while a
+//! blocking thread hashes (SHA-256 and BLAKE3) and writes it; `finish` fsyncs the file, links
+//! it into place without clobbering (so a blob is never written twice) and fsyncs the
+//! directory. A crash leaves at most a temp file, which `open` clears at startup.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use sha2::Digest;
+use tempfile::NamedTempFile;
+use tokio::io::AsyncReadExt;
+
+use super::{BlobReader, BlobStore, BlobWriter, BlobWritten, StoreError};
+use crate::domain::Sha256Digest;
+
+/// Chunks in flight between the network and the hashing/writing thread: bounds memory.
+const CHANNEL_DEPTH: usize = 16;
+/// Write buffer of the hashing thread.
+const WRITE_BUFFER: usize = 1 << 20;
+
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Opens (creating) a store under `root` and deletes temp files a crash left behind.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        fs::create_dir_all(root.join("sha256"))?;
+        let tmp = root.join("tmp");
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir_all(&tmp)?;
+        Ok(FsBlobStore { root })
+    }
+
+    /// Where a blob lives: two levels of sharding keep directories small.
+    pub fn blob_path(&self, sha256: &Sha256Digest) -> PathBuf {
+        let hex = sha256.to_hex();
+        self.root.join("sha256").join(&hex[0..2]).join(&hex[2..4]).join(hex)
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+}
+
+struct Staged {
+    file: NamedTempFile,
+    sha256: Sha256Digest,
+    blake3: String,
+    length: u64,
+}
+
+/// Hashes and writes every chunk received; runs on a blocking thread.
+fn hash_and_write(file: NamedTempFile, chunks: Receiver<Bytes>) -> io::Result<Staged> {
+    let mut sha = sha2::Sha256::new();
+    let mut blake = blake3::Hasher::new();
+    let mut length = 0u64;
+    let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    for chunk in chunks {
+        sha.update(&chunk);
+        blake.update(&chunk);
+        out.write_all(&chunk)?;
+        length += chunk.len() as u64;
+    }
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.as_file().sync_all()?;
+    Ok(Staged {
+        file,
+        sha256: Sha256Digest(sha.finalize().into()),
+        blake3: blake.finalize().to_hex().to_string(),
+        length,
+    })
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Links the staged file under its name unless a blob of that name exists already.
+fn publish(staged: Staged, target: PathBuf) -> io::Result<bool> {
+    let dir = target.parent().expect("blob path has a parent");
+    fs::create_dir_all(dir)?;
+    match staged.file.persist_noclobber(&target) {
+        Ok(_) => {
+            sync_dir(dir)?;
+            Ok(true)
+        }
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+            // Same name, same bytes: keep the old file, mark it fresh for the sweeper's grace.
+            touch(&target)?;
+            Ok(false)
+        }
+        Err(e) => Err(e.error),
+    }
+}
+
+fn touch(path: &Path) -> io::Result<()> {
+    File::options().write(true).open(path)?.set_modified(SystemTime::now())
+}
+
+pub struct FsBlobWriter {
+    chunks: Option<SyncSender<Bytes>>,
+    worker: Option<tokio::task::JoinHandle<io::Result<Staged>>>,
+    target_for: PathBuf,
+    written: u64,
+}
+
+impl FsBlobWriter {
+    async fn worker_error(&mut self) -> StoreError {
+        self.chunks = None;
+        match self.worker.take() {
+            Some(worker) => match worker.await {
+                Ok(Err(e)) => StoreError::Io(e),
+                Ok(Ok(_)) => StoreError::Io(io::Error::other("blob writer stopped early")),
+                Err(e) => StoreError::Io(io::Error::other(e)),
+            },
+            None => StoreError::Io(io::Error::other("blob writer already failed")),
+        }
+    }
+}
+
+#[async_trait]
+impl BlobWriter for FsBlobWriter {
+    async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
+        let len = chunk.len() as u64;
+        let Some(sender) = self.chunks.clone() else {
+            return Err(self.worker_error().await);
+        };
+        // A full channel means the disk is slower than the network: wait off the runtime.
+        let sent = match sender.try_send(chunk) {
+            Ok(()) => true,
+            Err(std::sync::mpsc::TrySendError::Full(chunk)) => {
+                tokio::task::spawn_blocking(move || sender.send(chunk).is_ok()).await.unwrap_or(false)
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
+        };
+        if !sent {
+            return Err(self.worker_error().await);
+        }
+        self.written += len;
+        Ok(())
+    }
+
+    async fn finish(mut self: Box<Self>, expected: Option<Sha256Digest>) -> Result<BlobWritten, StoreError> {
+        self.chunks = None;
+        let worker = self.worker.take().expect("finish called once");
+        let staged = worker.await.map_err(|e| StoreError::Io(io::Error::other(e)))??;
+        if let Some(expected) = expected {
+            if expected != staged.sha256 {
+                return Err(StoreError::DigestMismatch { expected, actual: staged.sha256 });
+            }
+        }
+        let (sha256, blake3, length) = (staged.sha256, staged.blake3.clone(), staged.length);
+        let hex = sha256.to_hex();
+        let target = self.target_for.join(&hex[0..2]).join(&hex[2..4]).join(&hex);
+        let created = tokio::task::spawn_blocking(move || publish(staged, target))
+            .await
+            .map_err(|e| StoreError::Io(io::Error::other(e)))??;
+        Ok(BlobWritten { sha256, blake3, length, created })
+    }
+
+    fn written(&self) -> u64 {
+        self.written
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsBlobStore {
+    async fn begin(&self) -> Result<Box<dyn BlobWriter>, StoreError> {
+        let file = NamedTempFile::new_in(self.tmp_dir())?;
+        let (sender, receiver) = sync_channel(CHANNEL_DEPTH);
+        let worker = tokio::task::spawn_blocking(move || hash_and_write(file, receiver));
+        Ok(Box::new(FsBlobWriter {
+            chunks: Some(sender),
+            worker: Some(worker),
+            target_for: self.root.join("sha256"),
+            written: 0,
+        }))
+    }
+
+    async fn open(&self, sha256: &Sha256Digest, range: Option<Range<u64>>) -> Result<BlobReader, StoreError> {
+        let path = self.blob_path(sha256);
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound(*sha256)),
+            Err(e) => return Err(e.into()),
+        };
+        let total_length = file.metadata().await?.len();
+        let reader: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> = match range {
+            Some(range) => {
+                use tokio::io::AsyncSeekExt;
+                file.seek(SeekFrom::Start(range.start)).await?;
+                Box::pin(file.take(range.end - range.start))
+            }
+            None => Box::pin(file),
+        };
+        Ok(BlobReader { reader, total_length })
+    }
+
+    async fn stat(&self, sha256: &Sha256Digest) -> Result<Option<u64>, StoreError> {
+        match tokio::fs::metadata(self.blob_path(sha256)).await {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete(&self, sha256: &Sha256Digest, unless_touched_after: SystemTime) -> Result<bool, StoreError> {
+        let path = self.blob_path(sha256);
+        tokio::task::spawn_blocking(move || {
+            let modified = match fs::metadata(&path) {
+                Ok(meta) => meta.modified()?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if modified > unless_touched_after {
+                return Ok(false);
+            }
+            fs::remove_file(&path)?;
+            sync_dir(path.parent().expect("blob path has a parent"))?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e| StoreError::Io(io::Error::other(e)))?
+        .map_err(StoreError::from)
+    }
+
+    async fn list(&self) -> Result<Vec<Sha256Digest>, StoreError> {
+        let root = self.root.join("sha256");
+        tokio::task::spawn_blocking(move || list_blobs(&root))
+            .await
+            .map_err(|e| StoreError::Io(io::Error::other(e)))?
+            .map_err(StoreError::from)
+    }
+}
+
+fn list_blobs(root: &Path) -> io::Result<Vec<Sha256Digest>> {
+    let mut out = Vec::new();
+    for level1 in fs::read_dir(root)? {
+        for level2 in fs::read_dir(level1?.path())? {
+            for entry in fs::read_dir(level2?.path())? {
+                let name = entry?.file_name();
+                if let Ok(digest) = Sha256Digest::parse_hex("blob", &name.to_string_lossy()) {
+                    out.push(digest);
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Re-hashes a stored blob (SHA-256 and BLAKE3) from disk, for fsck.
+pub fn rehash(path: &Path) -> io::Result<(Sha256Digest, String, u64)> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(0))?;
+    let mut sha = sha2::Sha256::new();
+    let mut blake = blake3::Hasher::new();
+    let mut buffer = vec![0u8; WRITE_BUFFER];
+    let mut length = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buffer[..n]);
+        blake.update(&buffer[..n]);
+        length += n as u64;
+    }
+    Ok((Sha256Digest(sha.finalize().into()), blake.finalize().to_hex().to_string(), length))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn put(store: &FsBlobStore, bytes: &[u8], expected: Option<Sha256Digest>) -> Result<BlobWritten, StoreError> {
+        let mut writer = store.begin().await?;
+        for chunk in bytes.chunks(7) {
+            writer.write(Bytes::copy_from_slice(chunk)).await?;
+        }
+        writer.finish(expected).await
+    }
+
+    fn tmp_is_empty(dir: &Path) -> bool {
+        fs::read_dir(dir.join("tmp")).unwrap().next().is_none()
+    }
+
+    #[tokio::test]
+    async fn stores_once_under_its_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let first = put(&store, b"firmware bytes", None).await.unwrap();
+        let expected: [u8; 32] = sha2::Sha256::digest(b"firmware bytes").into();
+        assert_eq!(first.sha256.0, expected);
+        assert_eq!(first.blake3, blake3::hash(b"firmware bytes").to_hex().to_string());
+        assert!(first.created);
+        let second = put(&store, b"firmware bytes", None).await.unwrap();
+        assert!(!second.created);
+        assert_eq!(store.list().await.unwrap(), vec![first.sha256]);
+        assert_eq!(fs::read(store.blob_path(&first.sha256)).unwrap(), b"firmware bytes");
+        assert!(tmp_is_empty(dir.path()));
+    }
+
+    #[tokio::test]
+    async fn digest_mismatch_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let wrong = Sha256Digest([7; 32]);
+        let err = put(&store, b"abc", Some(wrong)).await.unwrap_err();
+        assert!(matches!(err, StoreError::DigestMismatch { .. }));
+        assert!(store.list().await.unwrap().is_empty());
+        assert!(tmp_is_empty(dir.path()));
+    }
+
+    #[tokio::test]
+    async fn dropped_writer_leaves_no_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let mut writer = store.begin().await.unwrap();
+        writer.write(Bytes::from_static(b"partial")).await.unwrap();
+        drop(writer);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(store.list().await.unwrap().is_empty());
+        assert!(tmp_is_empty(dir.path()));
+    }
+
+    #[tokio::test]
+    async fn ranges_and_grace_period() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let blob = put(&store, b"0123456789", None).await.unwrap();
+        let mut part = store.open(&blob.sha256, Some(2..5)).await.unwrap();
+        let mut buf = Vec::new();
+        part.reader.read_to_end(&mut buf).await.unwrap();
+        assert_eq!((buf.as_slice(), part.total_length), (&b"234"[..], 10));
+        let long_ago = SystemTime::UNIX_EPOCH;
+        assert!(!store.delete(&blob.sha256, long_ago).await.unwrap(), "fresh blob kept");
+        assert!(store.delete(&blob.sha256, SystemTime::now() + std::time::Duration::from_secs(1)).await.unwrap());
+        assert!(matches!(store.open(&blob.sha256, None).await, Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn startup_clears_leftover_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        fs::write(dir.path().join("tmp/.tmpcrash"), b"half").unwrap();
+        FsBlobStore::open(dir.path()).unwrap();
+        assert!(tmp_is_empty(dir.path()));
+    }
+}

@@ -1,0 +1,85 @@
+//! Generates the JSON Schemas (2020-12) of every wire type, as standalone documents for
+//! `schemas/json/` and as OpenAPI components. `cargo test -p fwrepo-schemas` fails when the
+//! committed files differ; `FWREPO_UPDATE_SCHEMAS=1 cargo test -p fwrepo-schemas` rewrites them.
+
+use schemars::{generate::SchemaSettings, JsonSchema, Schema};
+use serde_json::{Map, Value};
+
+use crate::*;
+
+/// Which way a type crosses the wire decides its schema: a request body's defaulted fields
+/// are optional, a response's always-present fields are required.
+#[derive(Clone, Copy)]
+enum Direction {
+    Request,
+    Response,
+}
+
+fn settings(direction: Direction, definitions_path: &'static str) -> SchemaSettings {
+    let settings = SchemaSettings::draft2020_12().with(|s| s.definitions_path = definitions_path.into());
+    match direction {
+        Direction::Request => settings.for_deserialize(),
+        Direction::Response => settings.for_serialize(),
+    }
+}
+
+fn standalone<T: JsonSchema>(direction: Direction) -> Schema {
+    settings(direction, "/$defs").into_generator().into_root_schema_for::<T>()
+}
+
+macro_rules! wire_types {
+    ($($direction:ident $name:literal => $ty:ty),* $(,)?) => {
+        /// Every wire type as `(file stem, standalone JSON Schema)`.
+        pub fn standalone_schemas() -> Vec<(&'static str, Schema)> {
+            vec![$(($name, standalone::<$ty>(Direction::$direction))),*]
+        }
+
+        /// Every wire type as OpenAPI components (`#/components/schemas/...` references).
+        pub fn openapi_components() -> Map<String, Value> {
+            let mut components = Map::new();
+            $(
+                let mut generator = settings(Direction::$direction, "/components/schemas").into_generator();
+                let root = generator.root_schema_for::<$ty>();
+                let mut root = root.to_value();
+                if let Some(object) = root.as_object_mut() {
+                    object.remove("$schema");
+                    object.remove("title");
+                }
+                for (key, value) in generator.take_definitions(true) {
+                    components.entry(key).or_insert(value);
+                }
+                components.insert($name.to_string(), root);
+            )*
+            components
+        }
+    };
+}
+
+wire_types! {
+    Request "FirmwareTypeCreate" => FirmwareTypeCreate,
+    Request "FirmwareTypeUpdate" => FirmwareTypeUpdate,
+    Response "FirmwareType" => FirmwareType,
+    Response "FirmwareTypeList" => Vec<FirmwareType>,
+    Request "PoolRecordCreate" => PoolRecordCreate,
+    Request "PoolRecordUpdate" => PoolRecordUpdate,
+    Response "PoolRecord" => PoolRecord,
+    Response "PoolRecordPage" => Page<PoolRecord>,
+    Request "FirmwareImageCreate" => FirmwareImageCreate,
+    Response "FirmwareImage" => FirmwareImage,
+    Response "FirmwareImagePage" => Page<FirmwareImage>,
+    Response "AssociationList" => Vec<Association>,
+    Request "StringValueRequest" => StringValue,
+    Response "StringValue" => StringValue,
+    Response "BoolValue" => BoolValue,
+    Response "TagList" => Vec<String>,
+    Response "TokenResponse" => TokenResponse,
+    Response "Problem" => Problem,
+    Response "Health" => Health,
+    Response "ClientCredentials" => ClientCredentials,
+    Response "ClientSummary" => ClientSummary,
+}
+
+/// The standalone schema of one wire type by its file stem.
+pub fn schema_named(name: &str) -> Option<Schema> {
+    standalone_schemas().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+}

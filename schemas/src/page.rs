@@ -1,0 +1,22 @@
+//! The page object every list endpoint answers (Spring-style, as the Afero documents show).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One page of a list result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Page<T> {
+    /// Zero-based index of this page.
+    pub number: u32,
+    /// Requested page size.
+    pub size: u32,
+    pub total_pages: u64,
+    /// Elements on this page.
+    pub number_of_elements: u32,
+    /// Elements on all pages.
+    pub total_elements: u64,
+    pub content: Vec<T>,
+    /// The applied sort, `field,asc|desc`.
+    pub sort: String,
+}

@@ -1,0 +1,268 @@
+//! Harness for the end-to-end tests: starts the real `fwrepo-server` binary on a free loopback
+//! port with its own data directory, creates OAuth clients with the real admin CLI, and
+//! validates answers against the committed JSON Schemas. No component is mocked.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub use fwrepo_schemas as schemas;
+
+/// Directory holding the binaries built in the same cargo profile as this test.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("profile dir").to_path_buf()
+}
+
+/// Path of a workspace binary (`fwrepo-server`, `fwrepo`, `cargo-fwrepo`).
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace --bins` before the tests",
+        path.display()
+    );
+    path
+}
+
+/// Root of the workspace checkout.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// An OAuth client created through `fwrepo-server client create`.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub client_secret: String,
+    pub partner_id: String,
+}
+
+/// Creates a client offline (the server must not be running on `data_dir`).
+pub fn create_client(data_dir: &Path, partner: &str, scopes: &[&str]) -> Client {
+    let mut cmd = Command::new(bin("fwrepo-server"));
+    cmd.args(["client", "create", "--data-dir"]).arg(data_dir).args(["--partner", partner, "--json"]);
+    for scope in scopes {
+        cmd.args(["--scope", scope]);
+    }
+    let out = cmd.output().expect("run fwrepo-server client create");
+    assert!(out.status.success(), "client create failed: {}", String::from_utf8_lossy(&out.stderr));
+    let creds: Value = serde_json::from_slice(&out.stdout).expect("client create prints JSON");
+    validate("ClientCredentials", &creds);
+    Client {
+        client_id: creds["client_id"].as_str().unwrap().to_string(),
+        client_secret: creds["client_secret"].as_str().unwrap().to_string(),
+        partner_id: creds["partner_id"].as_str().unwrap().to_string(),
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// What to start: extra server flags and the clients to create before the first start.
+pub struct TestServerBuilder {
+    args: Vec<String>,
+    clients: Vec<(String, Vec<String>)>,
+    data_dir: Option<tempfile::TempDir>,
+}
+
+impl TestServerBuilder {
+    /// Adds a flag passed to `fwrepo-server serve`.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds a client; clients are available as `server.clients[i]` in the order added.
+    pub fn client(mut self, partner: &str, scopes: &[&str]) -> Self {
+        self.clients.push((partner.to_string(), scopes.iter().map(|s| s.to_string()).collect()));
+        self
+    }
+
+    pub fn start(self) -> TestServer {
+        let data_dir = self.data_dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let clients = self
+            .clients
+            .iter()
+            .map(|(partner, scopes)| {
+                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                create_client(data_dir.path(), partner, &scopes)
+            })
+            .collect();
+        let mut server = TestServer { data_dir, args: self.args, child: None, port: 0, url: String::new(), clients };
+        server.spawn();
+        server
+    }
+}
+
+/// A running `fwrepo-server serve` process; killed when dropped.
+pub struct TestServer {
+    pub data_dir: tempfile::TempDir,
+    pub url: String,
+    pub port: u16,
+    pub clients: Vec<Client>,
+    args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl TestServer {
+    /// Default server: partner `acme` with one client holding every scope.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder { args: Vec::new(), clients: Vec::new(), data_dir: None }
+    }
+
+    pub fn start() -> TestServer {
+        Self::builder().client("acme", &["ota:read", "ota:write", "admin"]).start()
+    }
+
+    fn spawn(&mut self) {
+        let port = if self.port == 0 { free_port() } else { self.port };
+        let url = format!("http://127.0.0.1:{port}");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.path().join("server.log"))
+            .unwrap();
+        let child = Command::new(bin("fwrepo-server"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(self.data_dir.path().join("data"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
+            .args(&self.args)
+            .env_remove("FWREPO_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn fwrepo-server");
+        self.child = Some(child);
+        self.port = port;
+        self.url = url;
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("fwrepo-server exited early ({status}): {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("fwrepo-server did not listen within 30 s: {}", self.log());
+    }
+
+    /// The server's stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The directory the server keeps its RocksDB and blobs in.
+    pub fn data_path(&self) -> PathBuf {
+        self.data_dir.path().join("data")
+    }
+
+    /// SIGKILL: no shutdown hook runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// SIGTERM and wait for a graceful exit; answers the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+        child.wait().unwrap()
+    }
+
+    /// Starts the server again on the same data dir and port.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// Process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
+    }
+
+    pub fn client(&self, index: usize) -> &Client {
+        &self.clients[index]
+    }
+
+    /// Partner API base for a partner: `{url}/v1/ota/partners/{partner}`.
+    pub fn partner_url(&self, partner: &str) -> String {
+        format!("{}/v1/ota/partners/{partner}", self.url)
+    }
+
+    /// Fetches a token for client `index` through `POST /oauth/token`.
+    pub async fn token_for(&self, index: usize) -> String {
+        let client = &self.clients[index];
+        let response = http()
+            .post(format!("{}/oauth/token", self.url))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client.client_id),
+                ("client_secret", &client.client_secret),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "token request failed");
+        let body: Value = response.json().await.unwrap();
+        validate("TokenResponse", &body);
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn token(&self) -> String {
+        self.token_for(0).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A reqwest client for tests: no proxy, loopback only.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// Asserts `value` is valid against the committed JSON Schema `schemas/json/{name}.json`.
+pub fn validate(name: &str, value: &Value) {
+    let path = workspace_root().join("schemas/json").join(format!("{name}.json"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no schema {name}")))
+        .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema {name} invalid: {e}"));
+    let errors: Vec<String> = validator.iter_errors(value).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    assert!(errors.is_empty(), "{name} schema violated: {errors:?}\nvalue: {value:#}");
+}
+
+/// Asserts an error answer is problem+json with the given status and `type` suffix.
+pub async fn expect_problem(response: reqwest::Response, status: u16, kind: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status for {kind}");
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(content_type.starts_with("application/problem+json"), "content type {content_type}");
+    let body: Value = response.json().await.unwrap();
+    validate("Problem", &body);
+    let actual = body["type"].as_str().unwrap();
+    assert!(actual.ends_with(&format!("/{kind}")), "problem type {actual}, expected …/{kind}");
+    body
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
