@@ -39,16 +39,14 @@ macro_rules! wire_types {
             let mut components = Map::new();
             $(
                 let mut generator = settings(Direction::$direction, "/components/schemas").into_generator();
-                let root = generator.root_schema_for::<$ty>();
-                let mut root = root.to_value();
-                if let Some(object) = root.as_object_mut() {
-                    object.remove("$schema");
-                    object.remove("title");
-                }
+                let schema = generator.subschema_for::<$ty>().to_value();
                 for (key, value) in generator.take_definitions(true) {
                     components.entry(key).or_insert(value);
                 }
-                components.insert($name.to_string(), root);
+                let self_reference = Value::String(format!("#/components/schemas/{}", $name));
+                if schema.get("$ref") != Some(&self_reference) {
+                    components.insert($name.to_string(), schema);
+                }
             )*
             components
         }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// One page of a list result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(rename = "PageOf{T}")]
 pub struct Page<T> {
     /// Zero-based index of this page.
     pub number: u32,
