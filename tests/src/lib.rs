@@ -78,6 +78,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Adds several flags.
+    pub fn args<const N: usize>(mut self, args: [&str; N]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
     /// Adds a client; clients are available as `server.clients[i]` in the order added.
     pub fn client(mut self, partner: &str, scopes: &[&str]) -> Self {
         self.clients.push((partner.to_string(), scopes.iter().map(|s| s.to_string()).collect()));
@@ -265,4 +271,126 @@ pub async fn expect_problem(response: reqwest::Response, status: u16, kind: &str
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A thin client of one partner's OTA API, for test setup. Asserts success on each step.
+pub struct Ota {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Ota {
+    pub async fn new(server: &TestServer, client_index: usize) -> Ota {
+        let partner = server.client(client_index).partner_id.clone();
+        Ota { base: server.partner_url(&partner), token: server.token_for(client_index).await, http: http() }
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.delete(format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+
+    /// Creates firmware type `fw_type` (201).
+    pub async fn create_type(&self, fw_type: i64) -> Value {
+        let response = self
+            .post("/types")
+            .json(&serde_json::json!({"name": format!("type-{fw_type}"), "type": fw_type}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        validate("FirmwareType", &body);
+        body
+    }
+
+    /// Uploads bytes as application/octet-stream; answers the SHA-256 the server reports.
+    pub async fn upload(&self, bytes: Vec<u8>) -> String {
+        let response = self
+            .post("/binaries")
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        validate("StringValue", &body);
+        body["value"].as_str().unwrap().to_string()
+    }
+
+    /// moveToRepository; answers the repository URL.
+    pub async fn move_to_repository(&self, sha256: &str) -> String {
+        let response =
+            self.post("/binaries/moveToRepository").json(&serde_json::json!({"value": sha256})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        validate("StringValue", &body);
+        body["value"].as_str().unwrap().to_string()
+    }
+
+    /// Upload + move + pool record; answers the record.
+    pub async fn publish(&self, fw_type: i64, name: &str, version: &str, tags: &[&str], bytes: Vec<u8>) -> Value {
+        let sha = self.upload(bytes).await;
+        let url = self.move_to_repository(&sha).await;
+        let response = self
+            .post("/pool")
+            .json(&serde_json::json!({"name": name, "type": fw_type, "version": version, "url": url, "tags": tags}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "pool POST failed: {}", response.text().await.unwrap());
+        let body: Value = response.json().await.unwrap();
+        validate("PoolRecord", &body);
+        body
+    }
+}
+
+/// Every blob file under a server's data dir, as (name, bytes-hash) pairs.
+pub fn blob_files(data_dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let root = data_dir.join("blobs/sha256");
+    let Ok(level1) = std::fs::read_dir(&root) else { return out };
+    for a in level1 {
+        for b in std::fs::read_dir(a.unwrap().path()).unwrap() {
+            for file in std::fs::read_dir(b.unwrap().path()).unwrap() {
+                let path = file.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                out.push((name, sha256_file(&path)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Streaming SHA-256 of a file.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).unwrap();
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer).unwrap();
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Files left in the blob store's temp directory.
+pub fn temp_files(data_dir: &Path) -> usize {
+    std::fs::read_dir(data_dir.join("blobs/tmp")).map(|d| d.count()).unwrap_or(0)
 }
