@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# fwrepo benchmarks (issue 5), one command:  bench/run.sh [section ...]
+# Sections: machine ingest rss download meta storm dedup (default: all of them, in order).
+# Each figure is printed as "ours / reference / ratio" and appended to $BENCH_DIR/results.tsv.
+# Installs what it needs from Debian (nginx, wrk, postgresql, openssl, curl) when missing.
+#
+# Knobs (environment): BENCH_DIR (scratch, default /var/tmp/fwrepo-bench), RECORDS (pool records
+# for the metadata benchmark, default 1000000), API_RECORDS (records loaded through the HTTP API
+# to time it, default 20000), WRK_SECONDS (default 10), REPEATS (ingest repeats, default 3).
+#
+# The server runs in the project's dev profile (our crates at -O0, every dependency at -O2):
+# the profile the tests use. A release build would compile RocksDB again; see RESULTS.md.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fwrepo/target}"
+BENCH_DIR="${BENCH_DIR:-/var/tmp/fwrepo-bench}"
+RECORDS="${RECORDS:-1000000}"
+API_RECORDS="${API_RECORDS:-20000}"
+WRK_SECONDS="${WRK_SECONDS:-10}"
+REPEATS="${REPEATS:-3}"
+BIN="$CARGO_TARGET_DIR/debug"
+RESULTS="$BENCH_DIR/results.tsv"
+
+ensure_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+log() { printf '%s\n' "$*" >&2; }
+# report SECTION NAME OURS REFERENCE UNIT [higher|lower]: one figure, with the ratio ours/reference.
+report() {
+  local section=$1 name=$2 ours=$3 ref=$4 unit=$5
+  local ratio
+  ratio=$(python3 -c "o,r=float('$ours'),float('$ref'); print(f'{o/r:.2f}' if r else 'n/a')")
+  printf '%-9s %-58s ours %12s %-7s reference %12s %-7s ratio %s\n' "$section" "$name" "$ours" "$unit" "$ref" "$unit" "$ratio"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$name" "$ours" "$ref" "$unit" "$ratio" >>"$RESULTS"
+}
+py() { python3 -c "$@"; }
+json_field() { py "import json,sys; v=json.load(sys.stdin); print(v$1)"; }
+free_port() { py 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mib() { py "print(f'{$1/1048576:.1f}')"; }
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$BENCH_DIR/nginx/nginx.pid" ] && kill "$(cat "$BENCH_DIR/nginx/nginx.pid")" 2>/dev/null || true
+  [ -d "$BENCH_DIR/pg/data" ] && runuser -u postgres -- /usr/lib/postgresql/*/bin/pg_ctl -D "$BENCH_DIR/pg/data" -m fast stop >/dev/null 2>&1 || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# start_server NAME [serve flags...]: a fresh data dir $BENCH_DIR/NAME with client acme; sets
+# SERVER_PID, URL, API, TOKEN, CREDS, DATA.
+start_server() {
+  local name=$1
+  shift
+  DATA="$BENCH_DIR/$name/data"
+  rm -rf "$BENCH_DIR/$name"
+  mkdir -p "$BENCH_DIR/$name"
+  CREDS="$BENCH_DIR/$name/creds.json"
+  "$BIN/fwrepo-server" client create --data-dir "$DATA" --partner acme --scope ota:read --scope ota:write --scope admin --json >"$CREDS"
+  restart_server "$name" "$@"
+}
+
+# restart_server NAME [serve flags...]: serves $BENCH_DIR/NAME/data (created before).
+restart_server() {
+  local name=$1
+  shift
+  local port
+  port=$(free_port)
+  URL="http://127.0.0.1:$port"
+  API="$URL/v1/ota/partners/acme"
+  DATA="$BENCH_DIR/$name/data"
+  CREDS="$BENCH_DIR/$name/creds.json"
+  RUST_LOG="${RUST_LOG:-warn}" "$BIN/fwrepo-server" serve --data-dir "$DATA" --listen "127.0.0.1:$port" --public-url "$URL" "$@" \
+    2>>"$BENCH_DIR/$name/server.log" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  for _ in $(seq 300); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.1; done
+  local id secret
+  id=$(json_field '["client_id"]' <"$CREDS")
+  secret=$(json_field '["client_secret"]' <"$CREDS")
+  TOKEN=$(curl -sf -d grant_type=client_credentials -d "client_id=$id" -d "client_secret=$secret" "$URL/oauth/token" | json_field '["access_token"]')
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+}
+
+auth() { printf 'Authorization: Bearer %s' "$TOKEN"; }
+
+# publish_file FILE TYPE NAME VERSION: upload + move + record; prints the repository URL.
+publish_file() {
+  local sha url
+  sha=$(curl -sf -H "$(auth)" -H 'Content-Type: application/octet-stream' -T "$1" -X POST "$API/binaries" | json_field '["value"]')
+  url=$(curl -sf -H "$(auth)" -H 'Content-Type: application/json' -d "{\"value\":\"$sha\"}" "$API/binaries/moveToRepository" | json_field '["value"]')
+  curl -sf -H "$(auth)" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$3\",\"type\":$2,\"version\":\"$4\",\"url\":\"$url\",\"tags\":[\"branch:main\"]}" "$API/pool" >/dev/null
+  echo "$url"
+}
+
+start_nginx() {
+  local dir="$BENCH_DIR/nginx"
+  rm -rf "$dir"
+  mkdir -p "$dir/www" "$dir/dav" "$dir/body" "$dir/logs"
+  NGINX_PORT=$(free_port)
+  cat >"$dir/nginx.conf" <<CONF
+user root;
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  access_log off;
+  default_type application/octet-stream;
+  types { application/json json; }
+  client_body_temp_path $dir/body;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location /www/ { alias $dir/www/; }
+    location /dav/ {
+      alias $dir/dav/;
+      dav_methods PUT;
+      create_full_put_path on;
+      client_max_body_size 0;
+    }
+  }
+}
+CONF
+  nginx -c "$dir/nginx.conf" -p "$dir"
+  NGINX="http://127.0.0.1:$NGINX_PORT"
+  for _ in $(seq 50); do curl -s -o /dev/null "$NGINX/www/" && break; sleep 0.1; done
+}
+
+# --------------------------------------------------------------------------------------------
+section_machine() {
+  log "== machine"
+  {
+    echo "date: $(date -u +%FT%TZ)"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "memory: $(free -g | awk '/Mem:/ {print $2}') GiB"
+    echo "kernel: $(uname -r)"
+    echo "disk: $(df -h "$BENCH_DIR" | awk 'NR==2 {print $1, $2}')"
+    echo "commit: $(git -C "$root" rev-parse --short HEAD)"
+    echo "nginx: $(nginx -v 2>&1 | cut -d/ -f2)  wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')  postgresql: $(ls /usr/lib/postgresql | sort -n | tail -1)  openssl: $(openssl version | awk '{print $2}')"
+  } | tee "$BENCH_DIR/machine.txt"
+}
+
+# Seconds to run "$@" (wall clock, from python's monotonic clock).
+seconds() {
+  local start end
+  start=$(py 'import time; print(time.monotonic())')
+  "$@" >/dev/null
+  end=$(py 'import time; print(time.monotonic())')
+  py "print(f'{$end - $start:.4f}')"
+}
+
+section_ingest() {
+  log "== ingest: upload over loopback HTTP through to an fsync'd blob"
+  local files="$BENCH_DIR/files"
+  mkdir -p "$files"
+  start_server ingest
+  start_nginx
+  for size_mib in 256 16; do
+    local bytes=$((size_mib * 1048576))
+    head -c "$bytes" /dev/urandom >"$files/base-$size_mib"
+    # Physical limit: hashing the (cached) file, and writing it to this disk with fsync.
+    openssl dgst -sha256 "$files/base-$size_mib" >/dev/null
+    local t_sha t_dd
+    t_sha=$(seconds openssl dgst -sha256 "$files/base-$size_mib")
+    t_dd=$(seconds dd if="$files/base-$size_mib" of="$BENCH_DIR/dd.out" bs=1M conv=fsync status=none)
+    rm -f "$BENCH_DIR/dd.out"
+    local sha_rate dd_rate limit
+    sha_rate=$(py "print(f'{$bytes/$t_sha/1e6:.0f}')")
+    dd_rate=$(py "print(f'{$bytes/$t_dd/1e6:.0f}')")
+    limit=$(py "print(min($sha_rate, $dd_rate))")
+    log "physical ($size_mib MiB): openssl sha256 $sha_rate MB/s, dd conv=fsync $dd_rate MB/s -> limit $limit MB/s"
+    for mode in octet multipart; do
+      local best=0 best_ng=0
+      for i in $(seq "$REPEATS"); do
+        # A distinct file each time: an existing blob is never written twice (dedup).
+        { printf '%s-%s-%08d' "$mode" "$size_mib" "$i"; cat "$files/base-$size_mib"; } >"$files/up"
+        sync
+        local out code t rate
+        if [ "$mode" = octet ]; then
+          out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "$(auth)" -H 'Content-Type: application/octet-stream' -T "$files/up" -X POST "$API/binaries")
+        else
+          out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H "$(auth)" -F "file=@$files/up;type=application/octet-stream" "$API/binaries")
+        fi
+        code=${out% *}
+        t=${out#* }
+        [ "$code" = 200 ] || { log "upload answered $code"; exit 1; }
+        rate=$(py "print(f'{$bytes/$t/1e6:.0f}')")
+        best=$(py "print(max($best, $rate))")
+        # nginx WebDAV PUT of the same bytes (nginx writes a temp file and renames; no fsync).
+        out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -T "$files/up" "$NGINX/dav/$mode-$size_mib-$i")
+        t=${out#* }
+        rate=$(py "print(f'{$bytes/$t/1e6:.0f}')")
+        best_ng=$(py "print(max($best_ng, $rate))")
+      done
+      report ingest "$size_mib MiB $mode vs physical limit (min sha256, dd fsync)" "$best" "$limit" MB/s
+      report ingest "$size_mib MiB $mode vs nginx WebDAV PUT" "$best" "$best_ng" MB/s
+    done
+  done
+  rm -f "$files/up"
+  stop_server
+}
+
+section_rss() {
+  log "== peak RSS for a 1 GiB upload (fresh server)"
+  start_server rss
+  local before after
+  before=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+  head -c $((1 << 30)) /dev/urandom >"$BENCH_DIR/files/gib"
+  curl -sf -o /dev/null -H "$(auth)" -H 'Content-Type: application/octet-stream' -T "$BENCH_DIR/files/gib" -X POST "$API/binaries"
+  after=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+  report rss "peak RSS after a 1 GiB upload (reference: 100 MiB target)" "$(mib $((after * 1024)))" 100 MiB
+  log "peak RSS before the upload: $(mib $((before * 1024))) MiB"
+  rm -f "$BENCH_DIR/files/gib"
+  stop_server
+}
+
+# wrk_rps URL [header]: requests/s of wrk with 32 connections; also sets WRK_ERRORS.
+wrk_rps() {
+  local out
+  if [ -n "${2:-}" ]; then
+    out=$(wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency -H "$2" "$1")
+  else
+    out=$(wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency "$1")
+  fi
+  echo "$out" >>"$BENCH_DIR/wrk.log"
+  WRK_ERRORS=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+  WRK_ERRORS=${WRK_ERRORS:-0}
+  echo "$out" | awk '/Requests\/sec/ {print $2}'
+}
+
+section_download() {
+  log "== download: wrk, 32 connections, ours vs nginx sendfile"
+  start_server download
+  start_nginx
+  local files="$BENCH_DIR/files"
+  mkdir -p "$files"
+  head -c $((8 << 20)) /dev/urandom >"$files/eight"
+  head -c 4096 /dev/urandom >"$files/four"
+  curl -sf -H "$(auth)" -H 'Content-Type: application/json' -d '{"name":"app","type":101}' "$API/types" >/dev/null
+  local url8 url4
+  url8=$(publish_file "$files/eight" 101 app 1.0.0)
+  url4=$(publish_file "$files/four" 101 app 1.0.1)
+  cp "$files/eight" "$BENCH_DIR/nginx/www/eight"
+  cp "$files/four" "$BENCH_DIR/nginx/www/four"
+  # A static JSON file of 4 KiB: the record page, padded.
+  curl -sf -H "$(auth)" "$API/pool/types/101?name=app&version=1.0.0" >"$BENCH_DIR/nginx/www/record.json"
+  py "import json; p='$BENCH_DIR/nginx/www/record.json'; v=json.load(open(p)); v['padding']=''; s=json.dumps(v); v['padding']='x'*(4096-len(s)); open(p,'w').write(json.dumps(v))"
+  local ours ref
+  for pair in "8 MiB blob|$url8|$NGINX/www/eight|$((8 << 20))" "4 KiB blob|$url4|$NGINX/www/four|4096"; do
+    IFS='|' read -r label ours_url ref_url bytes <<<"$pair"
+    ours=$(wrk_rps "$ours_url" "$(auth)")
+    local ours_err=$WRK_ERRORS
+    ref=$(wrk_rps "$ref_url")
+    report download "$label requests/s (non-2xx ours: $ours_err)" "$ours" "$ref" req/s
+    report download "$label throughput" "$(py "print(f'{$ours*$bytes/1048576:.0f}')")" "$(py "print(f'{$ref*$bytes/1048576:.0f}')")" MiB/s
+  done
+  ours=$(wrk_rps "$API/pool/types/101?name=app&version=1.0.0" "$(auth)")
+  local ours_err=$WRK_ERRORS
+  ref=$(wrk_rps "$NGINX/www/record.json")
+  report download "authenticated pool record GET vs nginx static 4 KiB JSON (non-2xx: $ours_err)" "$ours" "$ref" req/s
+  stop_server
+}
+
+section_meta() {
+  log "== metadata queries: $RECORDS records, ours vs PostgreSQL"
+  local dir="$BENCH_DIR/meta"
+  local tiny="$BENCH_DIR/files/tiny"
+  mkdir -p "$BENCH_DIR/files"
+  printf 'the one binary every generated record points at' >"$tiny"
+
+  # 1. The API's own write path, for the record: POST pool, 16 in flight.
+  start_server meta-api
+  curl -sf -H "$(auth)" -H 'Content-Type: application/json' -d '{"name":"app","type":101}' "$API/types" >/dev/null
+  local url
+  url=$(publish_file "$tiny" 101 app 0.0.1)
+  local api_load
+  api_load=$("$BIN/fwrepo-bench" load-api --url "$URL" --creds "$CREDS" --records "$API_RECORDS" --binary-url "$url")
+  local api_rate
+  api_rate=$(echo "$api_load" | json_field '["records_per_s"]')
+  log "API load: $api_load"
+  stop_server
+
+  # 2. The bulk load, offline through the server's metadata layer (WAL fsync off, as COPY).
+  start_server meta
+  curl -sf -H "$(auth)" -H 'Content-Type: application/json' -d '{"name":"app","type":101}' "$API/types" >/dev/null
+  url=$(publish_file "$tiny" 101 app 0.0.1)
+  local sha
+  sha=$(sha256sum "$tiny" | cut -d' ' -f1)
+  stop_server
+  mkdir -p "$dir"
+  local load
+  load=$("$BIN/fwrepo-bench" load-meta --data-dir "$DATA" --records "$RECORDS" --sha256 "$sha" --url "$url" --csv "$dir/pool.csv")
+  local load_s
+  load_s=$(echo "$load" | json_field '["seconds"]')
+  local ours_size
+  ours_size=$(du -sb "$DATA/meta" | cut -f1)
+  "$BIN/fwrepo-bench" samples --records "$RECORDS" --out "$dir"
+  restart_server meta
+  local ours_json
+  ours_json=$("$BIN/fwrepo-bench" query --url "$URL" --creds "$CREDS" --samples "$dir/queries.json")
+  echo "$ours_json" >"$dir/ours.json"
+  ours_size=$(du -sb "$DATA/meta" | cut -f1)
+  stop_server
+
+  # 3. PostgreSQL with the same rows: GIN on tags, btree on (type, created), unique (type, name, version).
+  local pgbin
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  rm -rf "$BENCH_DIR/pg"
+  mkdir -p "$BENCH_DIR/pg"
+  chown postgres "$BENCH_DIR/pg"
+  chmod a+rx "$BENCH_DIR" "$dir"
+  chmod a+r "$dir"/*
+  local pgport
+  pgport=$(free_port)
+  runuser -u postgres -- "$pgbin/initdb" -D "$BENCH_DIR/pg/data" -A trust -U postgres >/dev/null
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$BENCH_DIR/pg/data" -l "$BENCH_DIR/pg/log" \
+    -o "-p $pgport -k $BENCH_DIR/pg -c shared_buffers=512MB -c listen_addresses=''" -w start >/dev/null
+  local psql=(runuser -u postgres -- psql -X -q -h "$BENCH_DIR/pg" -p "$pgport" -U postgres -v ON_ERROR_STOP=1)
+  "${psql[@]}" -c 'CREATE DATABASE bench'
+  cat >"$dir/schema.sql" <<'SQL'
+CREATE TABLE pool (
+  id bigint PRIMARY KEY, partner text NOT NULL, type int NOT NULL, version_number bigint NOT NULL,
+  name text NOT NULL, version text NOT NULL, major int NOT NULL, minor int NOT NULL, patch int NOT NULL,
+  url text NOT NULL, tags text[] NOT NULL, sha256 text NOT NULL, blake3 text NOT NULL, length bigint NOT NULL,
+  created_ms bigint NOT NULL, updated_ms bigint NOT NULL);
+SQL
+  "${psql[@]}" -d bench -f "$dir/schema.sql"
+  local t0 t1
+  t0=$(py 'import time; print(time.monotonic())')
+  "${psql[@]}" -d bench -c "\\copy pool FROM '$dir/pool.csv' WITH (FORMAT csv)"
+  "${psql[@]}" -d bench -c 'CREATE INDEX pool_tags ON pool USING gin (tags)' \
+    -c 'CREATE INDEX pool_type_created ON pool (type, created_ms)' \
+    -c 'CREATE UNIQUE INDEX pool_type_name_version ON pool (partner, type, name, version)' \
+    -c 'CREATE INDEX pool_partner_type_number ON pool (partner, type, version_number)' \
+    -c 'VACUUM ANALYZE pool'
+  t1=$(py 'import time; print(time.monotonic())')
+  local pg_load_s pg_size
+  pg_load_s=$(py "print(f'{$t1-$t0:.1f}')")
+  pg_size=$("${psql[@]}" -d bench -t -A -c "SELECT pg_total_relation_size('pool')")
+  report meta "bulk load of $RECORDS records (ours: offline loader)" "$(py "print(f'{$load_s:.1f}')")" "$pg_load_s" s
+  report meta "on-disk size" "$(mib "$ours_size")" "$(mib "$pg_size")" MiB
+  report meta "load through the API (POST pool, 16 in flight) vs offline" "$api_rate" "$(py "print(f'{$RECORDS/$load_s:.0f}')")" rec/s
+  for q in 1 2 3 4; do
+    # Warm up with one pass, measure the second.
+    "${psql[@]}" -d bench -f "$dir/pg_q$q.sql" -o /dev/null >/dev/null
+    "${psql[@]}" -d bench -f "$dir/pg_q$q.sql" -o /dev/null | awk '/^Time:/ {print $2}' >"$dir/pg_q$q.ms"
+    local name pg50 pg99 o50 o99
+    name=$(echo "$ours_json" | json_field "[$((q - 1))]['query']")
+    o50=$(echo "$ours_json" | json_field "[$((q - 1))]['p50_ms']")
+    o99=$(echo "$ours_json" | json_field "[$((q - 1))]['p99_ms']")
+    read -r pg50 pg99 < <(py "
+v=sorted(float(x) for x in open('$dir/pg_q$q.ms'))
+import math
+q=lambda p: v[max(1,math.ceil(p*len(v)))-1]
+print(f'{q(.5):.3f} {q(.99):.3f}')")
+    report meta "$name p50 (ratio < 0.2 meets 5x faster)" "$(py "print(f'{$o50:.3f}')")" "$pg50" ms
+    report meta "$name p99 (target < 2 ms)" "$(py "print(f'{$o99:.3f}')")" "$pg99" ms
+  done
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$BENCH_DIR/pg/data" -m fast stop >/dev/null
+}
+
+section_storm() {
+  log "== publish storm: 64 concurrent publishers, 1 MiB each"
+  start_server storm
+  local out
+  out=$("$BIN/fwrepo-bench" storm --url "$URL" --creds "$CREDS" --publishers 64 --rounds 4 --size 1048576)
+  echo "$out" >"$BENCH_DIR/storm.json"
+  stop_server
+  # Reference: nginx accepting the same 64 × 1 MiB PUTs concurrently (no fsync, no hashing).
+  start_nginx
+  mkdir -p "$BENCH_DIR/files/storm"
+  for i in $(seq 64); do head -c 1048576 /dev/urandom >"$BENCH_DIR/files/storm/$i"; done
+  local t
+  t=$(seconds bash -c "for r in 1 2 3 4; do seq 64 | xargs -P64 -I{} curl -sf -o /dev/null -T '$BENCH_DIR/files/storm/{}' '$NGINX/dav/storm-\$r-{}'; done")
+  local ng
+  ng=$(py "print(f'{256/$t:.1f}')")
+  report storm "publishes/s (4 waves of 64; reference: nginx PUTs/s)" "$(echo "$out" | json_field '["publishes_per_s"]' | xargs printf '%.1f')" "$ng" "/s"
+  report storm "p99 latency of one publish (token+upload+move+record)" "$(echo "$out" | json_field '["p99_ms"]' | xargs printf '%.0f')" "$(py "print(f'{$t/4*1000:.0f}')")" ms
+  log "storm: $(echo "$out" | json_field '["errors"]') errors, $(echo "$out" | json_field '["distinct_version_numbers"]') distinct version numbers of $(echo "$out" | json_field '["publishes"]')"
+}
+
+section_dedup() {
+  log "== dedup: 100 builds, 90 byte-identical to an earlier one"
+  start_server dedup
+  local out
+  out=$("$BIN/fwrepo-bench" dedup --url "$URL" --creds "$CREDS" --data-dir "$DATA" --builds 100 --unique 10 --size 1048576)
+  echo "$out" >"$BENCH_DIR/dedup.json"
+  report dedup "blob bytes on disk vs bytes uploaded (ideal 0.10)" "$(echo "$out" | json_field '["bytes_stored"]')" "$(echo "$out" | json_field '["bytes_uploaded"]')" B
+  stop_server
+}
+
+main() {
+  ensure_packages nginx wrk postgresql openssl curl
+  mkdir -p "$BENCH_DIR"
+  (cd "$root" && cargo build -q -p fwrepo-server -p fwrepo-bench --bins)
+  local sections=("$@")
+  [ ${#sections[@]} -eq 0 ] && sections=(machine ingest rss download meta storm dedup)
+  : >"$RESULTS"
+  for s in "${sections[@]}"; do
+    "section_$s"
+  done
+  log "results: $RESULTS"
+}
+main "$@"

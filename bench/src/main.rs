@@ -1,0 +1,335 @@
+//! `fwrepo-bench`: the load generators and the crash harness behind `bench/run.sh` and
+//! `bench/crash.sh`. Each subcommand prints human lines on stderr and one JSON line of
+//! figures on stdout, so the scripts can put them in a table.
+
+mod client;
+mod crash;
+mod meta;
+mod storm;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use client::{Api, Creds};
+
+#[derive(Parser)]
+#[command(
+    name = "fwrepo-bench",
+    about = "fwrepo benchmarks and reliability harness"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Args, Clone)]
+struct Target {
+    /// Base URL of a running fwrepo-server.
+    #[arg(long)]
+    url: String,
+    /// File holding `fwrepo-server client create --json` output.
+    #[arg(long)]
+    creds: PathBuf,
+}
+
+impl Target {
+    fn creds(&self) -> anyhow::Result<Creds> {
+        Creds::from_json(
+            &std::fs::read_to_string(&self.creds)
+                .with_context(|| format!("read {}", self.creds.display()))?,
+        )
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Concurrent publishers (token → upload → move → record).
+    Storm {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 64)]
+        publishers: usize,
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
+        #[arg(long, default_value_t = 1 << 20)]
+        size: usize,
+    },
+    /// Publishes `builds` builds of which only `unique` have new bytes.
+    Dedup {
+        #[command(flatten)]
+        target: Target,
+        /// The server's data directory (to measure the bytes on disk).
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        builds: usize,
+        #[arg(long, default_value_t = 10)]
+        unique: usize,
+        #[arg(long, default_value_t = 1 << 20)]
+        size: usize,
+    },
+    /// Loads generated pool records into a stopped server's data dir and writes the same rows
+    /// as CSV for PostgreSQL.
+    LoadMeta {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "acme")]
+        partner: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// SHA-256 of a binary already moved to the partner's repository.
+        #[arg(long)]
+        sha256: String,
+        /// Its repository URL.
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        csv: PathBuf,
+    },
+    /// Loads generated pool records through the HTTP API (POST pool), to time it.
+    LoadApi {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        records: u64,
+        #[arg(long, default_value_t = 2)]
+        seed: u64,
+        #[arg(long)]
+        binary_url: String,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// Writes the sampled queries (queries.json and pg_q1..4.sql) into a directory.
+    Samples {
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1000)]
+        per_query: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Runs the sampled queries against the server; p50/p99 per query.
+    Query {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        samples: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        warmup: usize,
+    },
+    /// SIGKILL the server under a publish storm, restart, verify; then fsck.
+    Crash {
+        /// The fwrepo-server binary.
+        #[arg(long)]
+        server_bin: PathBuf,
+        /// Where the data dir and server log go (a fresh temp dir by default).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 50)]
+        cycles: usize,
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+        #[arg(long, default_value_t = 150)]
+        min_ms: u64,
+        #[arg(long, default_value_t = 1500)]
+        max_ms: u64,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+fn ms(us: f64) -> String {
+    format!("{:.3}", us / 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Cmd::Storm {
+            target,
+            publishers,
+            rounds,
+            size,
+        } => {
+            let r =
+                storm::storm(&target.url, &target.creds()?, publishers, rounds, size, 140).await?;
+            let secs = r.wall.as_secs_f64();
+            let ok = r.latency.0.len();
+            eprintln!(
+                "storm: {} publishes ({publishers} concurrent × {rounds}) of {size} B in {secs:.2} s: {:.1} publishes/s, {:.1} MiB/s; latency p50 {} ms p99 {} ms; {} errors; {} distinct version numbers",
+                r.publishes,
+                ok as f64 / secs,
+                (ok * size) as f64 / secs / 1048576.0,
+                ms(r.latency.quantile(0.5)),
+                ms(r.latency.quantile(0.99)),
+                r.errors.len(),
+                r.distinct_version_numbers
+            );
+            for e in r.errors.iter().take(10) {
+                eprintln!("  error: {e}");
+            }
+            println!(
+                "{}",
+                json!({"publishes": r.publishes, "ok": ok, "seconds": secs, "publishes_per_s": ok as f64 / secs,
+                       "mib_per_s": (ok * size) as f64 / secs / 1048576.0, "p50_ms": r.latency.quantile(0.5) / 1000.0,
+                       "p99_ms": r.latency.quantile(0.99) / 1000.0, "errors": r.errors.len(),
+                       "distinct_version_numbers": r.distinct_version_numbers})
+            );
+            anyhow::ensure!(r.errors.is_empty(), "{} publishes failed", r.errors.len());
+            anyhow::ensure!(
+                r.distinct_version_numbers == r.publishes,
+                "version numbers were not distinct"
+            );
+        }
+        Cmd::Dedup {
+            target,
+            data_dir,
+            builds,
+            unique,
+            size,
+        } => {
+            let r = storm::dedup(
+                &target.url,
+                &target.creds()?,
+                &data_dir,
+                builds,
+                unique,
+                size,
+            )
+            .await?;
+            let stored = r.bytes_on_disk_after - r.bytes_on_disk_before;
+            eprintln!(
+                "dedup: {} builds ({unique} distinct) uploaded {} B; blob bytes on disk grew by {stored} B in {} files: {:.3} of uploaded",
+                r.builds,
+                r.bytes_uploaded,
+                r.blob_files_added,
+                stored as f64 / r.bytes_uploaded as f64
+            );
+            println!(
+                "{}",
+                json!({"builds": r.builds, "unique": unique, "bytes_uploaded": r.bytes_uploaded, "bytes_stored": stored,
+                       "blob_files_added": r.blob_files_added, "ratio": stored as f64 / r.bytes_uploaded as f64})
+            );
+        }
+        Cmd::LoadMeta {
+            data_dir,
+            partner,
+            records,
+            seed,
+            sha256,
+            url,
+            csv,
+        } => {
+            let elapsed =
+                meta::load_offline(&data_dir, &partner, records, seed, &sha256, &url, &csv)?;
+            let secs = elapsed.as_secs_f64();
+            eprintln!(
+                "load-meta: {records} records in {secs:.1} s ({:.0}/s)",
+                records as f64 / secs
+            );
+            println!(
+                "{}",
+                json!({"records": records, "seconds": secs, "records_per_s": records as f64 / secs})
+            );
+        }
+        Cmd::LoadApi {
+            target,
+            records,
+            seed,
+            binary_url,
+            concurrency,
+        } => {
+            let api = Api::connect(&target.url, &target.creds()?).await?;
+            let (ok, elapsed) =
+                meta::load_api(&api, records, seed, &binary_url, concurrency).await?;
+            let secs = elapsed.as_secs_f64();
+            eprintln!(
+                "load-api: {ok}/{records} records through POST pool in {secs:.1} s ({:.0}/s)",
+                ok as f64 / secs
+            );
+            println!(
+                "{}",
+                json!({"records": records, "ok": ok, "seconds": secs, "records_per_s": ok as f64 / secs})
+            );
+        }
+        Cmd::Samples {
+            records,
+            seed,
+            per_query,
+            out,
+        } => {
+            std::fs::create_dir_all(&out)?;
+            meta::write_samples(records, seed, per_query, &out)?;
+        }
+        Cmd::Query {
+            target,
+            samples,
+            warmup,
+        } => {
+            let api = Api::connect(&target.url, &target.creds()?).await?;
+            let samples: serde_json::Value = serde_json::from_slice(&std::fs::read(&samples)?)?;
+            let results = meta::run_queries(&api, &samples, warmup).await?;
+            let mut figures = Vec::new();
+            for (name, (latency, matched)) in meta::QUERY_NAMES.iter().zip(results) {
+                eprintln!(
+                    "{name}: p50 {} ms, p99 {} ms, mean {} ms over {} queries ({matched} non-empty)",
+                    ms(latency.quantile(0.5)),
+                    ms(latency.quantile(0.99)),
+                    ms(latency.mean()),
+                    latency.0.len()
+                );
+                figures.push(json!({"query": name, "p50_ms": latency.quantile(0.5) / 1000.0, "p99_ms": latency.quantile(0.99) / 1000.0,
+                                    "mean_ms": latency.mean() / 1000.0, "n": latency.0.len(), "non_empty": matched}));
+            }
+            println!("{}", serde_json::Value::Array(figures));
+        }
+        Cmd::Crash {
+            server_bin,
+            work_dir,
+            cycles,
+            workers,
+            min_ms,
+            max_ms,
+            seed,
+        } => {
+            let temp;
+            let work_dir = match work_dir {
+                Some(dir) => dir,
+                None => {
+                    temp =
+                        std::env::temp_dir().join(format!("fwrepo-crash-{}", std::process::id()));
+                    temp
+                }
+            };
+            let seed = seed.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or(Duration::ZERO)
+                    .as_nanos() as u64
+            });
+            eprintln!(
+                "crash harness: {cycles} cycles, {workers} publishers, seed {seed}, work dir {}",
+                work_dir.display()
+            );
+            crash::run(crash::CrashOptions {
+                server_bin,
+                work_dir,
+                cycles,
+                workers,
+                min_ms,
+                max_ms,
+                seed,
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
