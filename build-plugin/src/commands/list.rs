@@ -78,12 +78,12 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<()> {
         )
         .await?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&records).expect("records serialize")
         );
     } else {
-        print!("{}", table(&records));
+        out!("{}", table(&records));
     }
     Ok(())
 }

@@ -103,11 +103,15 @@ pub fn gather_stamp(
 
 /// Human lines for one record.
 pub fn print_record(heading: &str, record: &PoolRecord) {
-    println!(
+    outln!(
         "{heading}: {} {} (type {}, versionNumber {}, id {})",
-        record.name, record.version, record.fw_type, record.version_number, record.id
+        record.name,
+        record.version,
+        record.fw_type,
+        record.version_number,
+        record.id
     );
-    println!("  url:    {}", record.url);
-    println!("  sha256: {}  ({} bytes)", record.sha256, record.length);
-    println!("  tags:   {}", record.tags.join(" "));
+    outln!("  url:    {}", record.url);
+    outln!("  sha256: {}  ({} bytes)", record.sha256, record.length);
+    outln!("  tags:   {}", record.tags.join(" "));
 }

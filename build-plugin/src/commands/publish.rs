@@ -282,7 +282,7 @@ pub async fn publish(ctx: &Context, api: &Api, req: &Request) -> Result<Outcome>
 
 fn report(ctx: &Context, outcome: &Outcome, json: bool) {
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(outcome).expect("outcome serializes")
         );

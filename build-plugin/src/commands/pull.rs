@@ -114,7 +114,7 @@ pub async fn run(ctx: &Context, args: &PullArgs) -> Result<()> {
     let cache = Cache::new(config::cache_dir(&layer, &ctx.env));
     let outcome = pull(ctx, &api, &cache, record, args).await?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&outcome).expect("outcome serializes")
         );

@@ -65,7 +65,7 @@ pub fn run(ctx: &Context, args: &StampArgs) -> Result<()> {
     let stamp = gather_stamp(ctx, &source_dir, semver, &source, untracked)?;
     let text = stamp.render(args.format);
     match &args.output {
-        None => print!("{text}"),
+        None => out!("{text}"),
         Some(path) => {
             if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

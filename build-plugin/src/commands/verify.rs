@@ -112,20 +112,20 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<()> {
 
 fn print_report(report: &Report, json: bool) {
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(report).expect("report serializes")
         );
         return;
     }
-    println!(
+    outln!(
         "{}: sha256 {} ({} bytes)",
         report.file.display(),
         report.sha256,
         report.length
     );
     match &report.embedded {
-        Some(s) => println!(
+        Some(s) => outln!(
             "  stamp:  version {} commit {}{}",
             s.version.as_deref().unwrap_or("?"),
             s.git.as_deref().unwrap_or("?"),
@@ -135,7 +135,7 @@ fn print_report(report: &Report, json: bool) {
                 ""
             }
         ),
-        None => println!("  stamp:  none"),
+        None => outln!("  stamp:  none"),
     }
     if let Some(record) = &report.record {
         let heading = if report.verified {
