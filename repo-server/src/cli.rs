@@ -11,7 +11,12 @@ use crate::config::Config;
 use crate::domain::{validate_id, Scope};
 
 #[derive(Parser)]
-#[command(name = "fwrepo-server", version, about = "Firmware artifact repository server", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "fwrepo-server",
+    version,
+    about = "Firmware artifact repository server",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -67,10 +72,16 @@ impl ServeArgs {
         config.public_url = self.public_url.or(config.public_url);
         config.log_json |= self.log_json;
         config.max_upload_bytes = self.max_upload_bytes.unwrap_or(config.max_upload_bytes);
-        config.pending_upload_ttl_secs = self.pending_upload_ttl_secs.unwrap_or(config.pending_upload_ttl_secs);
-        config.sweep_interval_secs = self.sweep_interval_secs.unwrap_or(config.sweep_interval_secs);
+        config.pending_upload_ttl_secs = self
+            .pending_upload_ttl_secs
+            .unwrap_or(config.pending_upload_ttl_secs);
+        config.sweep_interval_secs = self
+            .sweep_interval_secs
+            .unwrap_or(config.sweep_interval_secs);
         config.sweep_grace_secs = self.sweep_grace_secs.unwrap_or(config.sweep_grace_secs);
-        config.token_lifetime_secs = self.token_lifetime_secs.unwrap_or(config.token_lifetime_secs);
+        config.token_lifetime_secs = self
+            .token_lifetime_secs
+            .unwrap_or(config.token_lifetime_secs);
         Ok(config)
     }
 }
@@ -110,19 +121,39 @@ pub enum ClientCommand {
     },
 }
 
-fn offline_authenticator(data_dir: PathBuf) -> anyhow::Result<(Authenticator, std::sync::Arc<crate::meta::MetaStore>)> {
-    let config = Config { data_dir, ..Config::default() };
+fn offline_authenticator(
+    data_dir: PathBuf,
+) -> anyhow::Result<(Authenticator, std::sync::Arc<crate::meta::MetaStore>)> {
+    let config = Config {
+        data_dir,
+        ..Config::default()
+    };
     let meta = crate::server::open_meta(&config)?;
-    Ok((Authenticator::new(std::sync::Arc::clone(&meta), Config::secs(config.token_lifetime_secs)), meta))
+    Ok((
+        Authenticator::new(
+            std::sync::Arc::clone(&meta),
+            Config::secs(config.token_lifetime_secs),
+        ),
+        meta,
+    ))
 }
 
 pub fn run_client_command(command: ClientCommand) -> anyhow::Result<()> {
     match command {
-        ClientCommand::Create { data, partner, scopes, json } => {
+        ClientCommand::Create {
+            data,
+            partner,
+            scopes,
+            json,
+        } => {
             validate_id("partner", &partner)?;
             let scopes = scopes
                 .iter()
-                .map(|s| Scope::parse(s).with_context(|| format!("unknown scope '{s}' (ota:read, ota:write, admin)")))
+                .map(|s| {
+                    Scope::parse(s).with_context(|| {
+                        format!("unknown scope '{s}' (ota:read, ota:write, admin)")
+                    })
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let (auth, _) = offline_authenticator(data.data_dir)?;
             let (client, secret) = auth.create_client(&partner, scopes)?;
@@ -130,12 +161,22 @@ pub fn run_client_command(command: ClientCommand) -> anyhow::Result<()> {
                 client_id: client.client_id,
                 client_secret: secret,
                 partner_id: client.partner,
-                scopes: client.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+                scopes: client
+                    .scopes
+                    .iter()
+                    .map(|s| s.as_str().to_string())
+                    .collect(),
             };
             if json {
                 println!("{}", serde_json::to_string(&creds)?);
             } else {
-                println!("client_id:     {}\nclient_secret: {}\npartner_id:    {}\nscopes:        {}", creds.client_id, creds.client_secret, creds.partner_id, creds.scopes.join(" "));
+                println!(
+                    "client_id:     {}\nclient_secret: {}\npartner_id:    {}\nscopes:        {}",
+                    creds.client_id,
+                    creds.client_secret,
+                    creds.partner_id,
+                    creds.scopes.join(" ")
+                );
                 eprintln!("The secret is shown only now; store it safely.");
             }
         }
@@ -157,7 +198,12 @@ pub fn run_client_command(command: ClientCommand) -> anyhow::Result<()> {
             } else {
                 for c in clients {
                     let state = if c.revoked { "revoked" } else { "active" };
-                    println!("{}\t{}\t{}\t{state}", c.client_id, c.partner_id, c.scopes.join(","));
+                    println!(
+                        "{}\t{}\t{}\t{state}",
+                        c.client_id,
+                        c.partner_id,
+                        c.scopes.join(",")
+                    );
                 }
             }
         }

@@ -51,21 +51,36 @@ impl Default for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("invalid public URL '{0}': it must start with http:// or https://")]
     PublicUrl(String),
 }
 
 impl Config {
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })
     }
 
     pub fn public_url(&self) -> Result<String, ConfigError> {
-        let url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen));
+        let url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen));
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(ConfigError::PublicUrl(url));
         }
@@ -99,8 +114,14 @@ mod tests {
 
     #[test]
     fn public_url_defaults_to_listen_address() {
-        assert_eq!(Config::default().public_url().unwrap(), "http://127.0.0.1:8080");
-        let config = Config { public_url: Some("ftp://x".into()), ..Config::default() };
+        assert_eq!(
+            Config::default().public_url().unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        let config = Config {
+            public_url: Some("ftp://x".into()),
+            ..Config::default()
+        };
         assert!(config.public_url().is_err());
     }
 }

@@ -17,7 +17,10 @@ pub fn open_meta(config: &Config) -> anyhow::Result<Arc<MetaStore>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let meta = MetaStore::open(&config.meta_dir(), config.sync_writes).with_context(|| {
-        format!("cannot open metadata in {} (is a server running on it?)", config.meta_dir().display())
+        format!(
+            "cannot open metadata in {} (is a server running on it?)",
+            config.meta_dir().display()
+        )
     })?;
     Ok(Arc::new(meta))
 }
@@ -36,16 +39,29 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             max_upload_bytes: config.max_upload_bytes,
         },
     ));
-    let auth = Arc::new(Authenticator::new(meta, Config::secs(config.token_lifetime_secs)));
-    let metrics = PrometheusBuilder::new().install_recorder().context("cannot install metrics recorder")?;
-    let sweeper = tokio::spawn(Arc::clone(&service).run_sweeper(Config::secs(config.sweep_interval_secs.max(1))));
+    let auth = Arc::new(Authenticator::new(
+        meta,
+        Config::secs(config.token_lifetime_secs),
+    ));
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install metrics recorder")?;
+    let sweeper = tokio::spawn(
+        Arc::clone(&service).run_sweeper(Config::secs(config.sweep_interval_secs.max(1))),
+    );
 
-    let app = api::router(AppState { service, auth, metrics });
+    let app = api::router(AppState {
+        service,
+        auth,
+        metrics,
+    });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(listen = %listener.local_addr()?, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     sweeper.abort();
     tracing::info!("fwrepo-server stopped");
     Ok(())
@@ -53,8 +69,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler installs");
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
     tokio::select! {
         _ = interrupt => {},
         _ = terminate.recv() => {},

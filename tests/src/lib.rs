@@ -31,7 +31,10 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// Root of the workspace checkout.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// An OAuth client created through `fwrepo-server client create`.
@@ -45,12 +48,18 @@ pub struct Client {
 /// Creates a client offline (the server must not be running on `data_dir`).
 pub fn create_client(data_dir: &Path, partner: &str, scopes: &[&str]) -> Client {
     let mut cmd = Command::new(bin("fwrepo-server"));
-    cmd.args(["client", "create", "--data-dir"]).arg(data_dir).args(["--partner", partner, "--json"]);
+    cmd.args(["client", "create", "--data-dir"])
+        .arg(data_dir)
+        .args(["--partner", partner, "--json"]);
     for scope in scopes {
         cmd.args(["--scope", scope]);
     }
     let out = cmd.output().expect("run fwrepo-server client create");
-    assert!(out.status.success(), "client create failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "client create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let creds: Value = serde_json::from_slice(&out.stdout).expect("client create prints JSON");
     validate("ClientCredentials", &creds);
     Client {
@@ -61,7 +70,11 @@ pub fn create_client(data_dir: &Path, partner: &str, scopes: &[&str]) -> Client 
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// What to start: extra server flags and the clients to create before the first start.
@@ -86,21 +99,33 @@ impl TestServerBuilder {
 
     /// Adds a client; clients are available as `server.clients[i]` in the order added.
     pub fn client(mut self, partner: &str, scopes: &[&str]) -> Self {
-        self.clients.push((partner.to_string(), scopes.iter().map(|s| s.to_string()).collect()));
+        self.clients.push((
+            partner.to_string(),
+            scopes.iter().map(|s| s.to_string()).collect(),
+        ));
         self
     }
 
     pub fn start(self) -> TestServer {
-        let data_dir = self.data_dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| tempfile::tempdir().unwrap());
         let clients = self
             .clients
             .iter()
             .map(|(partner, scopes)| {
                 let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-                create_client(data_dir.path(), partner, &scopes)
+                create_client(&data_dir.path().join("data"), partner, &scopes)
             })
             .collect();
-        let mut server = TestServer { data_dir, args: self.args, child: None, port: 0, url: String::new(), clients };
+        let mut server = TestServer {
+            data_dir,
+            args: self.args,
+            child: None,
+            port: 0,
+            url: String::new(),
+            clients,
+        };
         server.spawn();
         server
     }
@@ -119,15 +144,25 @@ pub struct TestServer {
 impl TestServer {
     /// Default server: partner `acme` with one client holding every scope.
     pub fn builder() -> TestServerBuilder {
-        TestServerBuilder { args: Vec::new(), clients: Vec::new(), data_dir: None }
+        TestServerBuilder {
+            args: Vec::new(),
+            clients: Vec::new(),
+            data_dir: None,
+        }
     }
 
     pub fn start() -> TestServer {
-        Self::builder().client("acme", &["ota:read", "ota:write", "admin"]).start()
+        Self::builder()
+            .client("acme", &["ota:read", "ota:write", "admin"])
+            .start()
     }
 
     fn spawn(&mut self) {
-        let port = if self.port == 0 { free_port() } else { self.port };
+        let port = if self.port == 0 {
+            free_port()
+        } else {
+            self.port
+        };
         let url = format!("http://127.0.0.1:{port}");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -138,7 +173,12 @@ impl TestServer {
             .arg("serve")
             .arg("--data-dir")
             .arg(self.data_dir.path().join("data"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--public-url", &url])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--public-url",
+                &url,
+            ])
             .args(&self.args)
             .env_remove("FWREPO_CONFIG")
             .stdout(Stdio::null())
@@ -186,7 +226,11 @@ impl TestServer {
     /// SIGTERM and wait for a graceful exit; answers the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("server running");
-        Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
         child.wait().unwrap()
     }
 
@@ -247,23 +291,47 @@ pub fn http() -> reqwest::Client {
 
 /// Asserts `value` is valid against the committed JSON Schema `schemas/json/{name}.json`.
 pub fn validate(name: &str, value: &Value) {
-    let path = workspace_root().join("schemas/json").join(format!("{name}.json"));
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no schema {name}")))
-        .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema {name} invalid: {e}"));
-    let errors: Vec<String> = validator.iter_errors(value).map(|e| format!("{e} at {}", e.instance_path)).collect();
-    assert!(errors.is_empty(), "{name} schema violated: {errors:?}\nvalue: {value:#}");
+    let path = workspace_root()
+        .join("schemas/json")
+        .join(format!("{name}.json"));
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no schema {name}")),
+    )
+    .unwrap();
+    let validator =
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema {name} invalid: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{name} schema violated: {errors:?}\nvalue: {value:#}"
+    );
 }
 
 /// Asserts an error answer is problem+json with the given status and `type` suffix.
 pub async fn expect_problem(response: reqwest::Response, status: u16, kind: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "unexpected status for {kind}");
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("application/problem+json"), "content type {content_type}");
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "unexpected status for {kind}"
+    );
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content type {content_type}"
+    );
     let body: Value = response.json().await.unwrap();
     validate("Problem", &body);
     let actual = body["type"].as_str().unwrap();
-    assert!(actual.ends_with(&format!("/{kind}")), "problem type {actual}, expected …/{kind}");
+    assert!(
+        actual.ends_with(&format!("/{kind}")),
+        "problem type {actual}, expected …/{kind}"
+    );
     body
 }
 
@@ -283,20 +351,32 @@ pub struct Ota {
 impl Ota {
     pub async fn new(server: &TestServer, client_index: usize) -> Ota {
         let partner = server.client(client_index).partner_id.clone();
-        Ota { base: server.partner_url(&partner), token: server.token_for(client_index).await, http: http() }
+        Ota {
+            base: server.partner_url(&partner),
+            token: server.token_for(client_index).await,
+            http: http(),
+        }
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
     pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http.delete(format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
 
     /// Creates firmware type `fw_type` (201).
@@ -330,8 +410,12 @@ impl Ota {
 
     /// moveToRepository; answers the repository URL.
     pub async fn move_to_repository(&self, sha256: &str) -> String {
-        let response =
-            self.post("/binaries/moveToRepository").json(&serde_json::json!({"value": sha256})).send().await.unwrap();
+        let response = self
+            .post("/binaries/moveToRepository")
+            .json(&serde_json::json!({"value": sha256}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
         validate("StringValue", &body);
@@ -339,7 +423,14 @@ impl Ota {
     }
 
     /// Upload + move + pool record; answers the record.
-    pub async fn publish(&self, fw_type: i64, name: &str, version: &str, tags: &[&str], bytes: Vec<u8>) -> Value {
+    pub async fn publish(
+        &self,
+        fw_type: i64,
+        name: &str,
+        version: &str,
+        tags: &[&str],
+        bytes: Vec<u8>,
+    ) -> Value {
         let sha = self.upload(bytes).await;
         let url = self.move_to_repository(&sha).await;
         let response = self
@@ -348,7 +439,12 @@ impl Ota {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 201, "pool POST failed: {}", response.text().await.unwrap());
+        assert_eq!(
+            response.status(),
+            201,
+            "pool POST failed: {}",
+            response.text().await.unwrap()
+        );
         let body: Value = response.json().await.unwrap();
         validate("PoolRecord", &body);
         body
@@ -359,7 +455,9 @@ impl Ota {
 pub fn blob_files(data_dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let root = data_dir.join("blobs/sha256");
-    let Ok(level1) = std::fs::read_dir(&root) else { return out };
+    let Ok(level1) = std::fs::read_dir(&root) else {
+        return out;
+    };
     for a in level1 {
         for b in std::fs::read_dir(a.unwrap().path()).unwrap() {
             for file in std::fs::read_dir(b.unwrap().path()).unwrap() {
@@ -392,5 +490,7 @@ pub fn sha256_file(path: &Path) -> String {
 
 /// Files left in the blob store's temp directory.
 pub fn temp_files(data_dir: &Path) -> usize {
-    std::fs::read_dir(data_dir.join("blobs/tmp")).map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir(data_dir.join("blobs/tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0)
 }

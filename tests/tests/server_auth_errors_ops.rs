@@ -14,21 +14,53 @@ async fn token_endpoint() {
     let server = TestServer::start();
     let client = server.client(0).clone();
     let url = format!("{}/oauth/token", server.url);
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", client.client_id, client.client_secret));
-    let response = http().post(&url).header("authorization", format!("Basic {basic}")).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", client.client_id, client.client_secret));
+    let response = http()
+        .post(&url)
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let token: Value = response.json().await.unwrap();
     validate("TokenResponse", &token);
-    assert_eq!((token["token_type"].as_str(), token["expires_in"].as_u64()), (Some("Bearer"), Some(3600)));
+    assert_eq!(
+        (token["token_type"].as_str(), token["expires_in"].as_u64()),
+        (Some("Bearer"), Some(3600))
+    );
     assert_eq!(token["scope"], "ota:read ota:write admin");
 
-    let wrong = http().post(&url).form(&[("grant_type", "client_credentials"), ("client_id", &client.client_id), ("client_secret", "nope")]).send().await.unwrap();
+    let wrong = http()
+        .post(&url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client.client_id),
+            ("client_secret", "nope"),
+        ])
+        .send()
+        .await
+        .unwrap();
     let problem = expect_problem(wrong, 401, "invalid-client").await;
     assert_eq!(problem["error"], "invalid_client");
-    let grant = http().post(&url).form(&[("grant_type", "password"), ("client_id", &client.client_id)]).send().await.unwrap();
-    assert_eq!(expect_problem(grant, 400, "unsupported-grant-type").await["error"], "unsupported_grant_type");
-    let json_body = http().post(&url).json(&json!({"grant_type": "client_credentials"})).send().await.unwrap();
+    let grant = http()
+        .post(&url)
+        .form(&[("grant_type", "password"), ("client_id", &client.client_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_problem(grant, 400, "unsupported-grant-type").await["error"],
+        "unsupported_grant_type"
+    );
+    let json_body = http()
+        .post(&url)
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(json_body, 415, "unsupported-media-type").await;
 }
 
@@ -50,32 +82,82 @@ async fn auth_matrix() {
 
     // No token, a garbage token: 401 with a Bearer challenge.
     let none = http().get(format!("{acme}/pool")).send().await.unwrap();
-    assert!(none.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert!(none.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
     expect_problem(none, 401, "unauthorized").await;
-    let garbage = http().get(format!("{acme}/pool")).bearer_auth("not-a-token").send().await.unwrap();
+    let garbage = http()
+        .get(format!("{acme}/pool"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
     expect_problem(garbage, 401, "unauthorized").await;
 
     // Another partner's token: every acme path looks absent, reads and writes alike.
-    for path in ["/pool", "/types", "/tags", "/types/101", "/pool/types/101/versionNumbers/1/associations"] {
-        let response = http().get(format!("{acme}{path}")).bearer_auth(&stranger.token).send().await.unwrap();
+    for path in [
+        "/pool",
+        "/types",
+        "/tags",
+        "/types/101",
+        "/pool/types/101/versionNumbers/1/associations",
+    ] {
+        let response = http()
+            .get(format!("{acme}{path}"))
+            .bearer_auth(&stranger.token)
+            .send()
+            .await
+            .unwrap();
         expect_problem(response, 404, "not-found").await;
     }
-    let cross_write = http().post(format!("{acme}/types")).bearer_auth(&stranger.token).json(&json!({"name": "x", "type": 102})).send().await.unwrap();
+    let cross_write = http()
+        .post(format!("{acme}/types"))
+        .bearer_auth(&stranger.token)
+        .json(&json!({"name": "x", "type": 102}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(cross_write, 404, "not-found").await;
-    let cross_download = http().get(record["url"].as_str().unwrap()).bearer_auth(&stranger.token).send().await.unwrap();
+    let cross_download = http()
+        .get(record["url"].as_str().unwrap())
+        .bearer_auth(&stranger.token)
+        .send()
+        .await
+        .unwrap();
     expect_problem(cross_download, 404, "not-found").await;
 
     // Read-only: reads pass, writes are 403.
     assert_eq!(reader.get("/pool").send().await.unwrap().status(), 200);
-    let upload = reader.post("/binaries").header("content-type", "application/octet-stream").body("x").send().await.unwrap();
+    let upload = reader
+        .post("/binaries")
+        .header("content-type", "application/octet-stream")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     expect_problem(upload, 403, "forbidden").await;
-    let pool = reader.post("/pool").json(&json!({"name": "a", "type": 101, "version": "2", "url": record["url"]})).send().await.unwrap();
+    let pool = reader
+        .post("/pool")
+        .json(&json!({"name": "a", "type": 101, "version": "2", "url": record["url"]}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(pool, 403, "forbidden").await;
     // Write without admin: can publish, cannot manage firmware types.
     assert_eq!(writer.upload(b"w".to_vec()).await.len(), 64);
-    let types = writer.post("/types").json(&json!({"name": "x", "type": 102})).send().await.unwrap();
+    let types = writer
+        .post("/types")
+        .json(&json!({"name": "x", "type": 102}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(types, 403, "forbidden").await;
-    assert_eq!(writer.get("/types").send().await.unwrap().status(), 200, "write implies read");
+    assert_eq!(
+        writer.get("/types").send().await.unwrap().status(),
+        200,
+        "write implies read"
+    );
 }
 
 #[tokio::test]
@@ -100,17 +182,28 @@ async fn expired_and_revoked_tokens_are_refused() {
         .status()
         .unwrap();
     assert!(status.success());
-    let listed = std::process::Command::new(fwrepo_e2e::bin("fwrepo-server")).args(["client", "list", "--json", "--data-dir"]).arg(server.data_path()).output().unwrap();
+    let listed = std::process::Command::new(fwrepo_e2e::bin("fwrepo-server"))
+        .args(["client", "list", "--json", "--data-dir"])
+        .arg(server.data_path())
+        .output()
+        .unwrap();
     let clients: Value = serde_json::from_slice(&listed.stdout).unwrap();
     for client in clients.as_array().unwrap() {
         validate("ClientSummary", client);
-        assert!(client.get("client_secret").is_none(), "secrets are never listed");
+        assert!(
+            client.get("client_secret").is_none(),
+            "secrets are never listed"
+        );
     }
     assert!(!String::from_utf8_lossy(&listed.stdout).contains(&revoked.client_secret));
     server.restart();
     let refused = http()
         .post(format!("{}/oauth/token", server.url))
-        .form(&[("grant_type", "client_credentials"), ("client_id", &revoked.client_id), ("client_secret", &revoked.client_secret)])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &revoked.client_id),
+            ("client_secret", &revoked.client_secret),
+        ])
         .send()
         .await
         .unwrap();
@@ -121,53 +214,144 @@ async fn expired_and_revoked_tokens_are_refused() {
 async fn bad_input_gets_problem_details() {
     let server = TestServer::start();
     let ota = Ota::new(&server, 0).await;
-    let malformed = ota.post("/types").header("content-type", "application/json").body("{\"name\": ").send().await.unwrap();
+    let malformed = ota
+        .post("/types")
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
     expect_problem(malformed, 400, "invalid-body").await;
-    let typo = ota.post("/types").json(&json!({"name": "x", "type": 101, "descripton": "typo"})).send().await.unwrap();
+    let typo = ota
+        .post("/types")
+        .json(&json!({"name": "x", "type": 101, "descripton": "typo"}))
+        .send()
+        .await
+        .unwrap();
     let problem = expect_problem(typo, 400, "invalid-body").await;
     assert!(problem["detail"].as_str().unwrap().contains("descripton"));
-    let wrong_type = ota.post("/types").json(&json!({"name": "x", "type": "101"})).send().await.unwrap();
+    let wrong_type = ota
+        .post("/types")
+        .json(&json!({"name": "x", "type": "101"}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(wrong_type, 400, "invalid-body").await;
     let no_content_type = ota.post("/types").body("{}").send().await.unwrap();
     expect_problem(no_content_type, 415, "unsupported-media-type").await;
-    let invalid_utf8 = ota.post("/types").header("content-type", "application/json").body(vec![b'"', 0xff, 0xfe, b'"']).send().await.unwrap();
+    let invalid_utf8 = ota
+        .post("/types")
+        .header("content-type", "application/json")
+        .body(vec![b'"', 0xff, 0xfe, b'"'])
+        .send()
+        .await
+        .unwrap();
     expect_problem(invalid_utf8, 400, "invalid-body").await;
     for name in ["", "a\u{0007}b", &"n".repeat(201)] {
-        let response = ota.post("/types").json(&json!({"name": name, "type": 101})).send().await.unwrap();
+        let response = ota
+            .post("/types")
+            .json(&json!({"name": name, "type": 101}))
+            .send()
+            .await
+            .unwrap();
         expect_problem(response, 400, "validation-failed").await;
     }
     ota.create_type(101).await;
     let sha = ota.upload(b"x".to_vec()).await;
     let url = ota.move_to_repository(&sha).await;
     let too_many_tags: Vec<String> = (0..65).map(|i| format!("t{i}")).collect();
-    let response = ota.post("/pool").json(&json!({"name": "a", "type": 101, "version": "1", "url": url, "tags": too_many_tags})).send().await.unwrap();
+    let response = ota
+        .post("/pool")
+        .json(&json!({"name": "a", "type": 101, "version": "1", "url": url, "tags": too_many_tags}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(response, 400, "validation-failed").await;
-    let response = ota.post("/pool").json(&json!({"name": "a", "type": 101, "version": "1", "url": url, "tags": ["a,b"]})).send().await.unwrap();
+    let response = ota
+        .post("/pool")
+        .json(&json!({"name": "a", "type": 101, "version": "1", "url": url, "tags": ["a,b"]}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(response, 400, "validation-failed").await;
-    let overflow = ota.get("/pool/types/101/versionNumbers/99999999999999999999999/associations").send().await.unwrap();
+    let overflow = ota
+        .get("/pool/types/101/versionNumbers/99999999999999999999999/associations")
+        .send()
+        .await
+        .unwrap();
     expect_problem(overflow, 400, "validation-failed").await;
     let empty: Value = ota.get("/pool").send().await.unwrap().json().await.unwrap();
-    assert_eq!(empty["totalElements"], 0, "nothing half-written by rejected requests");
+    assert_eq!(
+        empty["totalElements"], 0,
+        "nothing half-written by rejected requests"
+    );
 
-    expect_problem(http().get(format!("{}/nowhere", server.url)).send().await.unwrap(), 404, "not-found").await;
-    expect_problem(http().delete(format!("{}/healthz", server.url)).send().await.unwrap(), 405, "method-not-allowed").await;
+    expect_problem(
+        http()
+            .get(format!("{}/nowhere", server.url))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
+    expect_problem(
+        http()
+            .delete(format!("{}/healthz", server.url))
+            .send()
+            .await
+            .unwrap(),
+        405,
+        "method-not-allowed",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn operations_endpoints_and_graceful_shutdown() {
     let mut server = TestServer::start();
-    let health: Value = http().get(format!("{}/healthz", server.url)).send().await.unwrap().json().await.unwrap();
+    let health: Value = http()
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("Health", &health);
     let ota = Ota::new(&server, 0).await;
     ota.upload(b"counted".to_vec()).await;
-    let metrics = http().get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();
+    let metrics = http()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("fwrepo_http_requests_total"), "{metrics}");
     assert!(metrics.contains("fwrepo_upload_bytes_total"));
-    let served = http().get(format!("{}/openapi.yaml", server.url)).send().await.unwrap().text().await.unwrap();
-    let committed = std::fs::read_to_string(fwrepo_e2e::workspace_root().join("schemas/openapi.yaml")).unwrap();
+    let served = http()
+        .get(format!("{}/openapi.yaml", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let committed =
+        std::fs::read_to_string(fwrepo_e2e::workspace_root().join("schemas/openapi.yaml")).unwrap();
     assert_eq!(served, committed);
-    let request_id = http().get(format!("{}/healthz", server.url)).send().await.unwrap();
+    let request_id = http()
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
     assert!(request_id.headers().contains_key("x-request-id"));
     let status = server.terminate();
-    assert!(status.success(), "SIGTERM stops the server cleanly: {status}");
+    assert!(
+        status.success(),
+        "SIGTERM stops the server cleanly: {status}"
+    );
 }

@@ -6,7 +6,12 @@ use fwrepo_e2e::{blob_files, expect_problem, sha256_hex, temp_files, validate, O
 use serde_json::{json, Value};
 
 fn multipart(parts: Vec<reqwest::multipart::Part>) -> reqwest::multipart::Form {
-    parts.into_iter().enumerate().fold(reqwest::multipart::Form::new(), |form, (i, part)| form.part(format!("file{i}"), part))
+    parts
+        .into_iter()
+        .enumerate()
+        .fold(reqwest::multipart::Form::new(), |form, (i, part)| {
+            form.part(format!("file{i}"), part)
+        })
 }
 
 fn file_part(bytes: &[u8], name: &str) -> reqwest::multipart::Part {
@@ -26,7 +31,11 @@ async fn identical_uploads_are_stored_once() {
     let second: Value = response.json().await.unwrap();
     assert_eq!(second["value"], first.as_str());
     let files = blob_files(&server.data_path());
-    assert_eq!(files, vec![(first.clone(), first.clone())], "one file, named by and hashing to its SHA-256");
+    assert_eq!(
+        files,
+        vec![(first.clone(), first.clone())],
+        "one file, named by and hashing to its SHA-256"
+    );
     assert_eq!(temp_files(&server.data_path()), 0);
 }
 
@@ -34,20 +43,60 @@ async fn identical_uploads_are_stored_once() {
 async fn multipart_forms_need_exactly_one_file() {
     let server = TestServer::start();
     let ota = Ota::new(&server, 0).await;
-    let with_field = reqwest::multipart::Form::new().text("description", "hello").part("image", file_part(b"abc", "a.bin"));
-    let response = ota.post("/binaries").multipart(with_field).send().await.unwrap();
-    assert_eq!(response.status(), 200, "plain fields beside the file are ignored");
+    let with_field = reqwest::multipart::Form::new()
+        .text("description", "hello")
+        .part("image", file_part(b"abc", "a.bin"));
+    let response = ota
+        .post("/binaries")
+        .multipart(with_field)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "plain fields beside the file are ignored"
+    );
 
     let none = reqwest::multipart::Form::new().text("description", "no file");
-    expect_problem(ota.post("/binaries").multipart(none).send().await.unwrap(), 400, "invalid-body").await;
+    expect_problem(
+        ota.post("/binaries").multipart(none).send().await.unwrap(),
+        400,
+        "invalid-body",
+    )
+    .await;
     let two = multipart(vec![file_part(b"one", "1.bin"), file_part(b"two", "2.bin")]);
-    expect_problem(ota.post("/binaries").multipart(two).send().await.unwrap(), 400, "invalid-body").await;
-    let no_boundary = ota.post("/binaries").header("content-type", "multipart/form-data").body("garbage").send().await.unwrap();
+    expect_problem(
+        ota.post("/binaries").multipart(two).send().await.unwrap(),
+        400,
+        "invalid-body",
+    )
+    .await;
+    let no_boundary = ota
+        .post("/binaries")
+        .header("content-type", "multipart/form-data")
+        .body("garbage")
+        .send()
+        .await
+        .unwrap();
     expect_problem(no_boundary, 400, "invalid-body").await;
-    let wrong_type = ota.post("/binaries").header("content-type", "text/plain").body("x").send().await.unwrap();
+    let wrong_type = ota
+        .post("/binaries")
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     expect_problem(wrong_type, 415, "unsupported-media-type").await;
-    let names: Vec<String> = blob_files(&server.data_path()).into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, vec![sha256_hex(b"abc")], "rejected forms keep nothing");
+    let names: Vec<String> = blob_files(&server.data_path())
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        names,
+        vec![sha256_hex(b"abc")],
+        "rejected forms keep nothing"
+    );
     assert_eq!(temp_files(&server.data_path()), 0);
 }
 
@@ -59,43 +108,114 @@ async fn stated_digests_are_checked() {
     let right = sha256_hex(&body);
     let wrong = sha256_hex(b"something else");
 
-    let ok = ota.post("/binaries").header("content-type", "application/octet-stream").header("x-checksum-sha256", &right).body(body.clone()).send().await.unwrap();
+    let ok = ota
+        .post("/binaries")
+        .header("content-type", "application/octet-stream")
+        .header("x-checksum-sha256", &right)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
 
     let other = b"other firmware".to_vec();
-    let mismatch = ota.post("/binaries").header("content-type", "application/octet-stream").header("x-checksum-sha256", &wrong).body(other.clone()).send().await.unwrap();
+    let mismatch = ota
+        .post("/binaries")
+        .header("content-type", "application/octet-stream")
+        .header("x-checksum-sha256", &wrong)
+        .body(other.clone())
+        .send()
+        .await
+        .unwrap();
     expect_problem(mismatch, 400, "digest-mismatch").await;
     let b64 = base64::engine::general_purpose::STANDARD.encode(hex::decode(&wrong).unwrap());
-    let content_digest = ota.post("/binaries").header("content-type", "application/octet-stream").header("content-digest", format!("sha-256=:{b64}:")).body(other.clone()).send().await.unwrap();
+    let content_digest = ota
+        .post("/binaries")
+        .header("content-type", "application/octet-stream")
+        .header("content-digest", format!("sha-256=:{b64}:"))
+        .body(other.clone())
+        .send()
+        .await
+        .unwrap();
     expect_problem(content_digest, 400, "digest-mismatch").await;
     let form = reqwest::multipart::Form::new().part("file", file_part(&other, "x.bin"));
-    let multipart = ota.post("/binaries").header("x-checksum-sha256", &wrong).multipart(form).send().await.unwrap();
+    let multipart = ota
+        .post("/binaries")
+        .header("x-checksum-sha256", &wrong)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     expect_problem(multipart, 400, "digest-mismatch").await;
-    let malformed = ota.post("/binaries").header("content-type", "application/octet-stream").header("x-checksum-sha256", "nothex").body(other).send().await.unwrap();
+    let malformed = ota
+        .post("/binaries")
+        .header("content-type", "application/octet-stream")
+        .header("x-checksum-sha256", "nothex")
+        .body(other)
+        .send()
+        .await
+        .unwrap();
     expect_problem(malformed, 400, "validation-failed").await;
 
-    let names: Vec<String> = blob_files(&server.data_path()).into_iter().map(|(name, _)| name).collect();
+    let names: Vec<String> = blob_files(&server.data_path())
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
     assert_eq!(names, vec![right], "a mismatching upload keeps nothing");
     assert_eq!(temp_files(&server.data_path()), 0);
-    let move_rejected = ota.post("/binaries/moveToRepository").json(&json!({"value": sha256_hex(b"other firmware")})).send().await.unwrap();
+    let move_rejected = ota
+        .post("/binaries/moveToRepository")
+        .json(&json!({"value": sha256_hex(b"other firmware")}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(move_rejected, 404, "not-found").await;
 }
 
 #[tokio::test]
 async fn oversize_bodies_are_refused() {
-    let server = TestServer::builder().client("acme", &["ota:read", "ota:write", "admin"]).arg("--max-upload-bytes").arg("1024").start();
+    let server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .arg("--max-upload-bytes")
+        .arg("1024")
+        .start();
     let ota = Ota::new(&server, 0).await;
     let big = vec![7u8; 200_000];
-    let declared = ota.post("/binaries").header("content-type", "application/octet-stream").body(big.clone()).send().await.unwrap();
+    let declared = ota
+        .post("/binaries")
+        .header("content-type", "application/octet-stream")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
     expect_problem(declared, 413, "payload-too-large").await;
     // Without a Content-Length (chunked), the limit is enforced while streaming.
-    let stream = futures_util::stream::iter(big.chunks(4096).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
-    let chunked = ota.post("/binaries").header("content-type", "application/octet-stream").body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
+    let stream = futures_util::stream::iter(
+        big.chunks(4096)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let chunked = ota
+        .post("/binaries")
+        .header("content-type", "application/octet-stream")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
     expect_problem(chunked, 413, "payload-too-large").await;
     assert!(blob_files(&server.data_path()).is_empty());
     assert_eq!(temp_files(&server.data_path()), 0);
-    let json_body = format!("{{\"name\": \"{}\", \"type\": 101}}", "x".repeat(2 * 1024 * 1024));
-    let huge_json = ota.post("/types").header("content-type", "application/json").body(json_body).send().await.unwrap();
+    let json_body = format!(
+        "{{\"name\": \"{}\", \"type\": 101}}",
+        "x".repeat(1024 * 1024 + 1024)
+    );
+    let huge_json = ota
+        .post("/types")
+        .header("content-type", "application/json")
+        .body(json_body)
+        .send()
+        .await
+        .unwrap();
     expect_problem(huge_json, 413, "payload-too-large").await;
 }
 
@@ -107,12 +227,26 @@ async fn downloads_support_range_etag_and_digests() {
     let sha = ota.upload(bytes.clone()).await;
     let url = ota.move_to_repository(&sha).await;
     assert_eq!(url, format!("{}/repository/sha256/{sha}", ota.base));
-    assert_eq!(ota.move_to_repository(&sha).await, url, "a retried move answers the same URL");
-    let bad = ota.post("/binaries/moveToRepository").json(&json!({"value": "zz"})).send().await.unwrap();
+    assert_eq!(
+        ota.move_to_repository(&sha).await,
+        url,
+        "a retried move answers the same URL"
+    );
+    let bad = ota
+        .post("/binaries/moveToRepository")
+        .json(&json!({"value": "zz"}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(bad, 400, "validation-failed").await;
 
     let client = fwrepo_e2e::http();
-    let full = client.get(&url).bearer_auth(&ota.token).send().await.unwrap();
+    let full = client
+        .get(&url)
+        .bearer_auth(&ota.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(full.status(), 200);
     let headers = full.headers().clone();
     assert_eq!(headers["etag"], format!("\"{sha}\"").as_str());
@@ -123,29 +257,91 @@ async fn downloads_support_range_etag_and_digests() {
     assert_eq!(headers["repr-digest"], format!("sha-256=:{b64}:").as_str());
     assert_eq!(full.bytes().await.unwrap().as_ref(), bytes.as_slice());
 
-    let head = client.head(&url).bearer_auth(&ota.token).send().await.unwrap();
-    assert_eq!((head.status().as_u16(), head.headers()["content-length"].to_str().unwrap()), (200, "1000000"));
+    let head = client
+        .head(&url)
+        .bearer_auth(&ota.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            head.status().as_u16(),
+            head.headers()["content-length"].to_str().unwrap()
+        ),
+        (200, "1000000")
+    );
 
-    let part = client.get(&url).bearer_auth(&ota.token).header("range", "bytes=100-199").send().await.unwrap();
+    let part = client
+        .get(&url)
+        .bearer_auth(&ota.token)
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(part.status(), 206);
     assert_eq!(part.headers()["content-range"], "bytes 100-199/1000000");
     assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[100..200]);
-    let tail = client.get(&url).bearer_auth(&ota.token).header("range", "bytes=999990-").send().await.unwrap();
+    let tail = client
+        .get(&url)
+        .bearer_auth(&ota.token)
+        .header("range", "bytes=999990-")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tail.status(), 206);
     assert_eq!(tail.bytes().await.unwrap().as_ref(), &bytes[999_990..]);
-    let suffix = client.get(&url).bearer_auth(&ota.token).header("range", "bytes=-5").send().await.unwrap();
+    let suffix = client
+        .get(&url)
+        .bearer_auth(&ota.token)
+        .header("range", "bytes=-5")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(suffix.bytes().await.unwrap().as_ref(), &bytes[999_995..]);
 
-    let beyond = client.get(&url).bearer_auth(&ota.token).header("range", "bytes=2000000-").send().await.unwrap();
+    let beyond = client
+        .get(&url)
+        .bearer_auth(&ota.token)
+        .header("range", "bytes=2000000-")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(beyond.headers()["content-range"], "bytes */1000000");
     expect_problem(beyond, 416, "range-not-satisfiable").await;
-    let stale = client.get(&url).bearer_auth(&ota.token).header("range", "bytes=0-1").header("if-range", "\"other\"").send().await.unwrap();
-    assert_eq!(stale.status(), 200, "If-Range with another ETag gets the whole body");
-    let cached = client.get(&url).bearer_auth(&ota.token).header("if-none-match", format!("\"{sha}\"")).send().await.unwrap();
+    let stale = client
+        .get(&url)
+        .bearer_auth(&ota.token)
+        .header("range", "bytes=0-1")
+        .header("if-range", "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.status(),
+        200,
+        "If-Range with another ETag gets the whole body"
+    );
+    let cached = client
+        .get(&url)
+        .bearer_auth(&ota.token)
+        .header("if-none-match", format!("\"{sha}\""))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cached.status(), 304);
 
     let unknown = url.replace(&sha, &sha256_hex(b"nope"));
-    expect_problem(client.get(&unknown).bearer_auth(&ota.token).send().await.unwrap(), 404, "not-found").await;
+    expect_problem(
+        client
+            .get(&unknown)
+            .bearer_auth(&ota.token)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
     expect_problem(client.get(&url).send().await.unwrap(), 401, "unauthorized").await;
 }
 
@@ -153,7 +349,14 @@ async fn downloads_support_range_etag_and_digests() {
 async fn unmoved_uploads_expire_and_are_swept() {
     let server = TestServer::builder()
         .client("acme", &["ota:read", "ota:write", "admin"])
-        .args(["--pending-upload-ttl-secs", "1", "--sweep-interval-secs", "1", "--sweep-grace-secs", "0"])
+        .args([
+            "--pending-upload-ttl-secs",
+            "1",
+            "--sweep-interval-secs",
+            "1",
+            "--sweep-grace-secs",
+            "0",
+        ])
         .start();
     let ota = Ota::new(&server, 0).await;
     let kept = ota.upload(b"moved in time".to_vec()).await;
@@ -163,9 +366,21 @@ async fn unmoved_uploads_expire_and_are_swept() {
     while blob_files(&server.data_path()).len() > 1 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let names: Vec<String> = blob_files(&server.data_path()).into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, vec![kept], "the unmoved upload's blob is deleted, the moved one stays");
-    let late = ota.post("/binaries/moveToRepository").json(&json!({"value": dropped})).send().await.unwrap();
+    let names: Vec<String> = blob_files(&server.data_path())
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        names,
+        vec![kept],
+        "the unmoved upload's blob is deleted, the moved one stays"
+    );
+    let late = ota
+        .post("/binaries/moveToRepository")
+        .json(&json!({"value": dropped}))
+        .send()
+        .await
+        .unwrap();
     let problem = expect_problem(late, 404, "not-found").await;
     assert!(problem["detail"].as_str().unwrap().contains("expired"));
 }
@@ -181,15 +396,47 @@ async fn same_bytes_across_partners_are_isolated_but_stored_once() {
     let sha = acme.upload(b"common radio stack".to_vec()).await;
     let acme_url = acme.move_to_repository(&sha).await;
     // Globex cannot move or download acme's upload without uploading the bytes itself.
-    let steal = globex.post("/binaries/moveToRepository").json(&json!({"value": sha})).send().await.unwrap();
+    let steal = globex
+        .post("/binaries/moveToRepository")
+        .json(&json!({"value": sha}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(steal, 404, "not-found").await;
     let globex_url = acme_url.replace("/acme/", "/globex/");
-    expect_problem(fwrepo_e2e::http().get(&globex_url).bearer_auth(&globex.token).send().await.unwrap(), 404, "not-found").await;
+    expect_problem(
+        fwrepo_e2e::http()
+            .get(&globex_url)
+            .bearer_auth(&globex.token)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
     assert_eq!(globex.upload(b"common radio stack".to_vec()).await, sha);
     assert_eq!(globex.move_to_repository(&sha).await, globex_url);
-    assert_eq!(blob_files(&server.data_path()).len(), 1, "one blob for both partners");
-    let record = globex.post("/types").json(&json!({"name": "t", "type": 101})).send().await.unwrap();
+    assert_eq!(
+        blob_files(&server.data_path()).len(),
+        1,
+        "one blob for both partners"
+    );
+    let record = globex
+        .post("/types")
+        .json(&json!({"name": "t", "type": 101}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(record.status(), 201);
-    let body: Value = globex.post("/pool").json(&json!({"name": "r", "type": 101, "version": "1", "url": globex_url})).send().await.unwrap().json().await.unwrap();
+    let body: Value = globex
+        .post("/pool")
+        .json(&json!({"name": "r", "type": 101, "version": "1", "url": globex_url}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("PoolRecord", &body);
 }

@@ -17,22 +17,51 @@ struct Acked {
 
 async fn publisher(ota: Arc<Ota>, worker: usize, acked: Arc<Mutex<Vec<Acked>>>) {
     for round in 0.. {
-        let bytes: Vec<u8> = format!("worker {worker} round {round} ").repeat(2000).into_bytes();
+        let bytes: Vec<u8> = format!("worker {worker} round {round} ")
+            .repeat(2000)
+            .into_bytes();
         let version = format!("{worker}.{round}.0");
-        let Ok(response) = ota.post("/binaries").header("content-type", "application/octet-stream").body(bytes).send().await else { return };
-        let Ok(body) = response.json::<Value>().await else { return };
+        let Ok(response) = ota
+            .post("/binaries")
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+        else {
+            return;
+        };
+        let Ok(body) = response.json::<Value>().await else {
+            return;
+        };
         let sha = body["value"].as_str().unwrap().to_string();
-        let Ok(response) = ota.post("/binaries/moveToRepository").json(&json!({"value": sha})).send().await else { return };
-        let Ok(body) = response.json::<Value>().await else { return };
+        let Ok(response) = ota
+            .post("/binaries/moveToRepository")
+            .json(&json!({"value": sha}))
+            .send()
+            .await
+        else {
+            return;
+        };
+        let Ok(body) = response.json::<Value>().await else {
+            return;
+        };
         let url = body["value"].as_str().unwrap().to_string();
         let record = json!({"name": "crash", "type": 120, "version": version, "url": url});
-        let Ok(response) = ota.post("/pool").json(&record).send().await else { return };
+        let Ok(response) = ota.post("/pool").json(&record).send().await else {
+            return;
+        };
         if response.status() != 201 {
             return;
         }
-        let Ok(body) = response.json::<Value>().await else { return };
+        let Ok(body) = response.json::<Value>().await else {
+            return;
+        };
         let version_number = body["versionNumber"].as_str().unwrap().parse().unwrap();
-        acked.lock().unwrap().push(Acked { version, sha256: sha, version_number });
+        acked.lock().unwrap().push(Acked {
+            version,
+            sha256: sha,
+            version_number,
+        });
     }
 }
 
@@ -44,34 +73,66 @@ async fn sigkill_mid_traffic_loses_nothing_acknowledged() {
     let mut highest_before = 0;
     for cycle in 0..3 {
         let ota = Arc::new(Ota::new(&server, 0).await);
-        let workers: Vec<_> = (0..8).map(|w| tokio::spawn(publisher(ota.clone(), w + cycle * 100, acked.clone()))).collect();
+        let workers: Vec<_> = (0..8)
+            .map(|w| tokio::spawn(publisher(ota.clone(), w + cycle * 100, acked.clone())))
+            .collect();
         tokio::time::sleep(std::time::Duration::from_millis(700 + 300 * cycle as u64)).await;
         server.kill9();
         for worker in workers {
             worker.await.unwrap();
         }
         server.restart();
-        assert_eq!(temp_files(&server.data_path()), 0, "restart clears half-written temp files");
+        assert_eq!(
+            temp_files(&server.data_path()),
+            0,
+            "restart clears half-written temp files"
+        );
         for (name, hash) in blob_files(&server.data_path()) {
             assert_eq!(name, hash, "every visible blob hashes to its name");
         }
         let ota = Ota::new(&server, 0).await;
         let acked_now = acked.lock().unwrap().clone();
-        assert!(!acked_now.is_empty(), "cycle {cycle}: some publishes were acknowledged");
+        assert!(
+            !acked_now.is_empty(),
+            "cycle {cycle}: some publishes were acknowledged"
+        );
         for record in &acked_now {
             let path = format!("/pool/types/120?name=crash&version={}", record.version);
             let page: Value = ota.get(&path).send().await.unwrap().json().await.unwrap();
-            assert_eq!(page["totalElements"], 1, "acknowledged record {record:?} survived");
+            assert_eq!(
+                page["totalElements"], 1,
+                "acknowledged record {record:?} survived"
+            );
             assert_eq!(page["content"][0]["sha256"], record.sha256.as_str());
-            assert_eq!(page["content"][0]["versionNumber"], record.version_number.to_string());
-            let download = ota.http.get(page["content"][0]["url"].as_str().unwrap()).bearer_auth(&ota.token).send().await.unwrap();
+            assert_eq!(
+                page["content"][0]["versionNumber"],
+                record.version_number.to_string()
+            );
+            let download = ota
+                .http
+                .get(page["content"][0]["url"].as_str().unwrap())
+                .bearer_auth(&ota.token)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(sha256_hex(&download.bytes().await.unwrap()), record.sha256);
         }
         // Version numbers never go backwards across restarts.
-        let next = ota.publish(120, "after-crash", &format!("cycle-{cycle}"), &[], format!("c{cycle}").into_bytes()).await;
+        let next = ota
+            .publish(
+                120,
+                "after-crash",
+                &format!("cycle-{cycle}"),
+                &[],
+                format!("c{cycle}").into_bytes(),
+            )
+            .await;
         let next_number: u64 = next["versionNumber"].as_str().unwrap().parse().unwrap();
         let highest_acked = acked_now.iter().map(|a| a.version_number).max().unwrap();
-        assert!(next_number > highest_acked.max(highest_before), "{next_number} after {highest_acked}");
+        assert!(
+            next_number > highest_acked.max(highest_before),
+            "{next_number} after {highest_acked}"
+        );
         highest_before = next_number;
     }
 }
@@ -80,7 +141,12 @@ async fn sigkill_mid_traffic_loses_nothing_acknowledged() {
 fn peak_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
 }
 
 /// Streams `size` generated bytes up and back down; answers the server's peak RSS.
@@ -89,7 +155,9 @@ pub async fn round_trip_peak_rss(size: u64) -> u64 {
     let ota = Ota::new(&server, 0).await;
     const CHUNK: usize = 1 << 20;
     let chunks = size / CHUNK as u64;
-    let body = futures_util::stream::iter((0..chunks).map(|i| Ok::<_, std::io::Error>(vec![(i % 251) as u8; CHUNK])));
+    let body = futures_util::stream::iter(
+        (0..chunks).map(|i| Ok::<_, std::io::Error>(vec![(i % 251) as u8; CHUNK])),
+    );
     let response = ota
         .post("/binaries")
         .header("content-type", "application/octet-stream")
@@ -98,23 +166,40 @@ pub async fn round_trip_peak_rss(size: u64) -> u64 {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let sha = response.json::<Value>().await.unwrap()["value"].as_str().unwrap().to_string();
+    let sha = response.json::<Value>().await.unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let url = ota.move_to_repository(&sha).await;
-    let mut download = ota.http.get(&url).bearer_auth(&ota.token).send().await.unwrap().bytes_stream();
+    let mut download = ota
+        .http
+        .get(&url)
+        .bearer_auth(&ota.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes_stream();
     let mut received = 0u64;
     while let Some(chunk) = download.next().await {
         received += chunk.unwrap().len() as u64;
     }
     assert_eq!(received, chunks * CHUNK as u64);
     let rss = peak_rss(server.pid());
-    eprintln!("peak RSS after a {} MiB round trip: {:.1} MiB", size >> 20, rss as f64 / 1048576.0);
+    eprintln!(
+        "peak RSS after a {} MiB round trip: {:.1} MiB",
+        size >> 20,
+        rss as f64 / 1048576.0
+    );
     rss
 }
 
 #[tokio::test]
 async fn memory_stays_flat_for_large_artifacts() {
     let rss = round_trip_peak_rss(256 << 20).await;
-    assert!(rss < 100 << 20, "peak RSS {rss} bytes for a 256 MiB artifact");
+    assert!(
+        rss < 100 << 20,
+        "peak RSS {rss} bytes for a 256 MiB artifact"
+    );
 }
 
 /// The 1 GiB figure of the note: `cargo test -p fwrepo-e2e --test server_durability -- --ignored --nocapture`.

@@ -13,26 +13,84 @@ async fn firmware_type_lifecycle() {
     assert_eq!(created["partnerId"], "acme");
     assert!(created["id"].is_string(), "ids travel as strings");
 
-    let dup = ota.post("/types").json(&json!({"name": "again", "type": 105})).send().await.unwrap();
+    let dup = ota
+        .post("/types")
+        .json(&json!({"name": "again", "type": 105}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(dup, 409, "already-exists").await;
     for bad in [0, 201, -1, 100000] {
-        let response = ota.post("/types").json(&json!({"name": "x", "type": bad})).send().await.unwrap();
+        let response = ota
+            .post("/types")
+            .json(&json!({"name": "x", "type": bad}))
+            .send()
+            .await
+            .unwrap();
         expect_problem(response, 400, "validation-failed").await;
     }
 
-    let one: Value = ota.get("/types/105").send().await.unwrap().json().await.unwrap();
+    let one: Value = ota
+        .get("/types/105")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("FirmwareType", &one);
-    let list: Value = ota.get("/types").send().await.unwrap().json().await.unwrap();
+    let list: Value = ota
+        .get("/types")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("FirmwareTypeList", &list);
     assert_eq!(list.as_array().unwrap().len(), 1);
-    expect_problem(ota.get("/types/106").send().await.unwrap(), 404, "not-found").await;
-    expect_problem(ota.get("/types/abc").send().await.unwrap(), 400, "validation-failed").await;
+    expect_problem(
+        ota.get("/types/106").send().await.unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
+    expect_problem(
+        ota.get("/types/abc").send().await.unwrap(),
+        400,
+        "validation-failed",
+    )
+    .await;
 
-    let put = ota.put("/types/105").json(&json!({"name": "renamed", "description": "MCU app"})).send().await.unwrap();
+    let put = ota
+        .put("/types/105")
+        .json(&json!({"name": "renamed", "description": "MCU app"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(put.status(), 204);
-    let one: Value = ota.get("/types/105").send().await.unwrap().json().await.unwrap();
-    assert_eq!((one["name"].as_str(), one["description"].as_str()), (Some("renamed"), Some("MCU app")));
-    expect_problem(ota.put("/types/106").json(&json!({"name": "x"})).send().await.unwrap(), 404, "not-found").await;
+    let one: Value = ota
+        .get("/types/105")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (one["name"].as_str(), one["description"].as_str()),
+        (Some("renamed"), Some("MCU app"))
+    );
+    expect_problem(
+        ota.put("/types/106")
+            .json(&json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -42,7 +100,15 @@ async fn pool_records_rules_and_exists() {
     ota.create_type(101).await;
     ota.create_type(4).await;
 
-    let record = ota.publish(101, "app", "1.0.0", &["main", "semver:1.0.0"], b"v1".to_vec()).await;
+    let record = ota
+        .publish(
+            101,
+            "app",
+            "1.0.0",
+            &["main", "semver:1.0.0"],
+            b"v1".to_vec(),
+        )
+        .await;
     assert_eq!(record["versionNumber"], "1");
     assert_eq!(record["versionAttributeId"], 2101);
     assert_eq!(record["sha256"], fwrepo_e2e::sha256_hex(b"v1"));
@@ -50,17 +116,54 @@ async fn pool_records_rules_and_exists() {
     let url = record["url"].as_str().unwrap().to_string();
 
     // (type, name, version) is unique.
-    let dup = ota.post("/pool").json(&json!({"name": "app", "type": 101, "version": "1.0.0", "url": url})).send().await.unwrap();
+    let dup = ota
+        .post("/pool")
+        .json(&json!({"name": "app", "type": 101, "version": "1.0.0", "url": url}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(dup, 409, "already-exists").await;
     // Type 4 never goes into the pool, unregistered types are refused, URLs must be ours.
     let body = |t: i64, u: &str| json!({"name": "x", "type": t, "version": "9", "url": u});
-    expect_problem(ota.post("/pool").json(&body(4, &url)).send().await.unwrap(), 400, "validation-failed").await;
-    expect_problem(ota.post("/pool").json(&body(150, &url)).send().await.unwrap(), 400, "validation-failed").await;
+    expect_problem(
+        ota.post("/pool").json(&body(4, &url)).send().await.unwrap(),
+        400,
+        "validation-failed",
+    )
+    .await;
+    expect_problem(
+        ota.post("/pool")
+            .json(&body(150, &url))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "validation-failed",
+    )
+    .await;
     let foreign = "https://elsewhere.example/fw.bin";
-    expect_problem(ota.post("/pool").json(&body(101, foreign)).send().await.unwrap(), 400, "validation-failed").await;
+    expect_problem(
+        ota.post("/pool")
+            .json(&body(101, foreign))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "validation-failed",
+    )
+    .await;
     let unmoved_sha = ota.upload(b"never moved".to_vec()).await;
     let unmoved = url.replace(record["sha256"].as_str().unwrap(), &unmoved_sha);
-    expect_problem(ota.post("/pool").json(&body(101, &unmoved)).send().await.unwrap(), 409, "already-exists").await;
+    expect_problem(
+        ota.post("/pool")
+            .json(&body(101, &unmoved))
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "already-exists",
+    )
+    .await;
 
     let exists = |name: &str, version: &str, exclude: Option<&str>| {
         let mut path = format!("/pool/types/101/names/{name}/versions/{version}/exists");
@@ -82,18 +185,55 @@ async fn pool_records_rules_and_exists() {
     let second = ota.publish(101, "app", "1.1.0", &[], b"v2".to_vec()).await;
     assert_eq!(second["versionNumber"], "2");
     let update = json!({"name": "app", "version": "1.0.1", "url": url, "tags": ["hotfix"], "description": "fixed"});
-    assert_eq!(ota.put("/pool/types/101/versionNumbers/1").json(&update).send().await.unwrap().status(), 204);
+    assert_eq!(
+        ota.put("/pool/types/101/versionNumbers/1")
+            .json(&update)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     let clash = json!({"name": "app", "version": "1.1.0", "url": url});
-    expect_problem(ota.put("/pool/types/101/versionNumbers/1").json(&clash).send().await.unwrap(), 409, "already-exists").await;
-    expect_problem(ota.put("/pool/types/101/versionNumbers/99").json(&update).send().await.unwrap(), 404, "not-found").await;
-    let page: Value = ota.get("/pool/types/101?version=1.0.1&name=app").send().await.unwrap().json().await.unwrap();
+    expect_problem(
+        ota.put("/pool/types/101/versionNumbers/1")
+            .json(&clash)
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "already-exists",
+    )
+    .await;
+    expect_problem(
+        ota.put("/pool/types/101/versionNumbers/99")
+            .json(&update)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
+    let page: Value = ota
+        .get("/pool/types/101?version=1.0.1&name=app")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("PoolRecordPage", &page);
     assert_eq!(page["content"][0]["versionNumber"], "1");
     assert_eq!(page["content"][0]["tags"], json!(["hotfix"]));
 
     let tags: Value = ota.get("/tags").send().await.unwrap().json().await.unwrap();
     validate("TagList", &tags);
-    assert_eq!(tags, json!(["hotfix"]), "tags of replaced records disappear");
+    assert_eq!(
+        tags,
+        json!(["hotfix"]),
+        "tags of replaced records disappear"
+    );
 }
 
 #[tokio::test]
@@ -102,17 +242,39 @@ async fn lists_page_sort_and_filter() {
     let ota = Ota::new(&server, 0).await;
     ota.create_type(101).await;
     ota.create_type(102).await;
-    let versions = ["1.0.0", "1.2.0", "1.10.0", "2.0.0-rc.1", "2.0.0", "not-semver"];
+    let versions = [
+        "1.0.0",
+        "1.2.0",
+        "1.10.0",
+        "2.0.0-rc.1",
+        "2.0.0",
+        "not-semver",
+    ];
     for (i, version) in versions.iter().enumerate() {
         let mut tags = vec!["main"];
         if i % 2 == 0 {
             tags.push("even");
         }
-        let sha_tag = format!("git:{}", format!("{i:x}").repeat(40).chars().take(40).collect::<String>());
+        let sha_tag = format!(
+            "git:{}",
+            format!("{i:x}")
+                .repeat(40)
+                .chars()
+                .take(40)
+                .collect::<String>()
+        );
         tags.push(&sha_tag);
-        ota.publish(101, "app", version, &tags, format!("build {i}").into_bytes()).await;
+        ota.publish(
+            101,
+            "app",
+            version,
+            &tags,
+            format!("build {i}").into_bytes(),
+        )
+        .await;
     }
-    ota.publish(102, "radio", "1.0.0", &["main"], b"radio".to_vec()).await;
+    ota.publish(102, "radio", "1.0.0", &["main"], b"radio".to_vec())
+        .await;
 
     let get = |path: String| {
         let request = ota.get(&path);
@@ -125,11 +287,24 @@ async fn lists_page_sort_and_filter() {
         }
     };
     let all = get("/pool".into()).await;
-    assert_eq!((all["totalElements"].as_u64(), all["size"].as_u64(), all["number"].as_u64()), (Some(7), Some(50), Some(0)));
+    assert_eq!(
+        (
+            all["totalElements"].as_u64(),
+            all["size"].as_u64(),
+            all["number"].as_u64()
+        ),
+        (Some(7), Some(50), Some(0))
+    );
     assert_eq!(all["sort"], "id,asc");
 
     let paged = get("/pool/types/101?page=1&size=4&sort=versionNumber,desc".into()).await;
-    assert_eq!((paged["totalPages"].as_u64(), paged["numberOfElements"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (
+            paged["totalPages"].as_u64(),
+            paged["numberOfElements"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
     assert_eq!(paged["content"][0]["versionNumber"], "2");
 
     let both = get("/pool?tags=main,even".into()).await;
@@ -141,21 +316,50 @@ async fn lists_page_sort_and_filter() {
     assert_eq!(by_name["content"][0]["version"], "2.0.0");
 
     let req = get("/pool/types/101?versionReq=%5E1".into()).await;
-    let found: Vec<&str> = req["content"].as_array().unwrap().iter().map(|r| r["version"].as_str().unwrap()).collect();
+    let found: Vec<&str> = req["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
     assert_eq!(found, ["1.0.0", "1.2.0", "1.10.0"]);
     let latest = get("/pool/types/101?versionReq=%5E1&latest=true".into()).await;
-    assert_eq!(latest["content"][0]["version"], "1.10.0", "semver precedence, not string order");
+    assert_eq!(
+        latest["content"][0]["version"], "1.10.0",
+        "semver precedence, not string order"
+    );
     let newest = get("/pool/types/101?latest=true".into()).await;
-    assert_eq!(newest["content"][0]["version"], "2.0.0", "a release outranks its release candidate");
+    assert_eq!(
+        newest["content"][0]["version"], "2.0.0",
+        "a release outranks its release candidate"
+    );
 
     let commit = get("/pool?commit=3333333".into()).await;
-    assert_eq!(commit["content"][0]["version"], "1.10.0");
+    assert_eq!(commit["totalElements"], 1);
+    assert_eq!(commit["content"][0]["version"], "2.0.0-rc.1");
 
-    for bad in ["size=0", "size=1001", "page=-1", "page=x", "sort=secret,asc", "sort=name,up"] {
-        expect_problem(ota.get(&format!("/pool?{bad}")).send().await.unwrap(), 400, "invalid-paging").await;
+    for bad in [
+        "size=0",
+        "size=1001",
+        "page=-1",
+        "page=x",
+        "sort=secret,asc",
+        "sort=name,up",
+    ] {
+        expect_problem(
+            ota.get(&format!("/pool?{bad}")).send().await.unwrap(),
+            400,
+            "invalid-paging",
+        )
+        .await;
     }
     for bad in ["versionReq=%3E%3E1", "commit=xyz", "latest=maybe"] {
-        expect_problem(ota.get(&format!("/pool?{bad}")).send().await.unwrap(), 400, "invalid-query").await;
+        expect_problem(
+            ota.get(&format!("/pool?{bad}")).send().await.unwrap(),
+            400,
+            "invalid-query",
+        )
+        .await;
     }
 }
 
@@ -170,11 +374,19 @@ async fn concurrent_posts_get_distinct_increasing_version_numbers() {
     for i in 0..64 {
         let (ota, url) = (ota.clone(), url.clone());
         tasks.push(tokio::spawn(async move {
-            let body = json!({"name": "storm", "type": 110, "version": format!("0.0.{i}"), "url": url});
+            let body =
+                json!({"name": "storm", "type": 110, "version": format!("0.0.{i}"), "url": url});
             let response = ota.post("/pool").json(&body).send().await.unwrap();
             assert_eq!(response.status(), 201);
             let record: Value = response.json().await.unwrap();
-            (record["id"].as_str().unwrap().parse::<u64>().unwrap(), record["versionNumber"].as_str().unwrap().parse::<u64>().unwrap())
+            (
+                record["id"].as_str().unwrap().parse::<u64>().unwrap(),
+                record["versionNumber"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+            )
         }));
     }
     let mut results = Vec::new();
@@ -183,7 +395,11 @@ async fn concurrent_posts_get_distinct_increasing_version_numbers() {
     }
     results.sort();
     let numbers: Vec<u64> = results.iter().map(|(_, n)| *n).collect();
-    assert_eq!(numbers, (1..=64).collect::<Vec<_>>(), "distinct, gap-free, and increasing with creation order");
+    assert_eq!(
+        numbers,
+        (1..=64).collect::<Vec<_>>(),
+        "distinct, gap-free, and increasing with creation order"
+    );
 }
 
 #[tokio::test]
@@ -191,63 +407,174 @@ async fn device_type_images_associations_and_push() {
     let server = TestServer::start();
     let ota = Ota::new(&server, 0).await;
     ota.create_type(101).await;
-    let record = ota.publish(101, "app", "1.0.0", &["main"], b"image".to_vec()).await;
+    let record = ota
+        .publish(101, "app", "1.0.0", &["main"], b"image".to_vec())
+        .await;
     let mut post_back = record.clone();
     post_back["versionNumber"] = record["versionNumber"].clone();
 
-    let created = ota.post("/deviceTypes/dt-1/firmwareImages").json(&post_back).send().await.unwrap();
+    let created = ota
+        .post("/deviceTypes/dt-1/firmwareImages")
+        .json(&post_back)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status(), 201);
     let image: Value = created.json().await.unwrap();
     validate("FirmwareImage", &image);
-    assert_eq!((image["deviceTypeId"].as_str(), image["poolRecordId"].as_str()), (Some("dt-1"), record["id"].as_str()));
-    let again = ota.post("/deviceTypes/dt-1/firmwareImages").json(&post_back).send().await.unwrap();
+    assert_eq!(
+        (
+            image["deviceTypeId"].as_str(),
+            image["poolRecordId"].as_str()
+        ),
+        (Some("dt-1"), record["id"].as_str())
+    );
+    let again = ota
+        .post("/deviceTypes/dt-1/firmwareImages")
+        .json(&post_back)
+        .send()
+        .await
+        .unwrap();
     expect_problem(again, 409, "already-exists").await;
     let mut altered = post_back.clone();
     altered["name"] = json!("tampered");
-    expect_problem(ota.post("/deviceTypes/dt-2/firmwareImages").json(&altered).send().await.unwrap(), 409, "already-exists").await;
+    expect_problem(
+        ota.post("/deviceTypes/dt-2/firmwareImages")
+            .json(&altered)
+            .send()
+            .await
+            .unwrap(),
+        409,
+        "already-exists",
+    )
+    .await;
     let mut missing = post_back.clone();
     missing["versionNumber"] = json!("77");
-    expect_problem(ota.post("/deviceTypes/dt-2/firmwareImages").json(&missing).send().await.unwrap(), 404, "not-found").await;
+    expect_problem(
+        ota.post("/deviceTypes/dt-2/firmwareImages")
+            .json(&missing)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not-found",
+    )
+    .await;
 
     // A second association made by the pool POST itself.
     let sha = ota.upload(b"image 2".to_vec()).await;
     let url = ota.move_to_repository(&sha).await;
     let body = json!({"name": "app", "type": 101, "version": "1.1.0", "url": url, "associations": {"acme": ["dt-1", "dt-2"]}});
-    assert_eq!(ota.post("/pool").json(&body).send().await.unwrap().status(), 201);
+    assert_eq!(
+        ota.post("/pool").json(&body).send().await.unwrap().status(),
+        201
+    );
     let foreign = json!({"name": "app", "type": 101, "version": "1.2.0", "url": url, "associations": {"other": ["dt-1"]}});
-    expect_problem(ota.post("/pool").json(&foreign).send().await.unwrap(), 400, "validation-failed").await;
+    expect_problem(
+        ota.post("/pool").json(&foreign).send().await.unwrap(),
+        400,
+        "validation-failed",
+    )
+    .await;
 
-    let list: Value = ota.get("/deviceTypes/dt-1/firmwareImages?sort=versionNumber,desc").send().await.unwrap().json().await.unwrap();
+    let list: Value = ota
+        .get("/deviceTypes/dt-1/firmwareImages?sort=versionNumber,desc")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("FirmwareImagePage", &list);
     assert_eq!(list["totalElements"], 2);
     assert_eq!(list["content"][0]["versionNumber"], "2");
-    let by_type: Value = ota.get("/deviceTypes/dt-2/firmwareImages/types/101").send().await.unwrap().json().await.unwrap();
+    let by_type: Value = ota
+        .get("/deviceTypes/dt-2/firmwareImages/types/101")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("FirmwareImagePage", &by_type);
     assert_eq!(by_type["totalElements"], 1);
-    let tagged: Value = ota.get("/deviceTypes/dt-1/firmwareImages?tags=main").send().await.unwrap().json().await.unwrap();
+    let tagged: Value = ota
+        .get("/deviceTypes/dt-1/firmwareImages?tags=main")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(tagged["totalElements"], 1);
 
-    let one: Value = ota.get("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1").send().await.unwrap().json().await.unwrap();
+    let one: Value = ota
+        .get("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("FirmwareImage", &one);
     assert_eq!(one["id"], image["id"]);
 
-    let associations: Value = ota.get("/pool/types/101/versionNumbers/2/associations").send().await.unwrap().json().await.unwrap();
+    let associations: Value = ota
+        .get("/pool/types/101/versionNumbers/2/associations")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     validate("AssociationList", &associations);
-    let device_types: Vec<&str> = associations.as_array().unwrap().iter().map(|a| a["deviceTypeId"].as_str().unwrap()).collect();
+    let device_types: Vec<&str> = associations
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["deviceTypeId"].as_str().unwrap())
+        .collect();
     assert_eq!(device_types, ["dt-1", "dt-2"]);
 
     let image_id = image["id"].as_str().unwrap();
-    let push = ota.put(&format!("/deviceTypes/dt-1/firmwareImages/{image_id}/push")).json(&json!({"value": "device-42"})).send().await.unwrap();
+    let push = ota
+        .put(&format!("/deviceTypes/dt-1/firmwareImages/{image_id}/push"))
+        .json(&json!({"value": "device-42"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(push.status(), 202);
-    let wrong_type = ota.put(&format!("/deviceTypes/dt-2/firmwareImages/{image_id}/push")).json(&json!({"value": "d"})).send().await.unwrap();
+    let wrong_type = ota
+        .put(&format!("/deviceTypes/dt-2/firmwareImages/{image_id}/push"))
+        .json(&json!({"value": "d"}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(wrong_type, 404, "not-found").await;
-    let bad_id = ota.put("/deviceTypes/dt-1/firmwareImages/abc/push").json(&json!({"value": "d"})).send().await.unwrap();
+    let bad_id = ota
+        .put("/deviceTypes/dt-1/firmwareImages/abc/push")
+        .json(&json!({"value": "d"}))
+        .send()
+        .await
+        .unwrap();
     expect_problem(bad_id, 400, "validation-failed").await;
 
-    let deleted = ota.delete("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1").send().await.unwrap();
+    let deleted = ota
+        .delete("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 204);
-    let gone = ota.get("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1").send().await.unwrap();
+    let gone = ota
+        .get("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap();
     expect_problem(gone, 404, "not-found").await;
-    let twice = ota.delete("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1").send().await.unwrap();
+    let twice = ota
+        .delete("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap();
     expect_problem(twice, 404, "not-found").await;
 }

@@ -21,22 +21,26 @@ use crate::service::Service;
 pub fn expected_digest(headers: &HeaderMap) -> ApiResult<Option<Sha256Digest>> {
     let from_hex = match headers.get("x-checksum-sha256") {
         Some(value) => {
-            let text = value.to_str().map_err(|_| ApiError::Validation("X-Checksum-Sha256 is not ASCII".into()))?;
+            let text = value
+                .to_str()
+                .map_err(|_| ApiError::Validation("X-Checksum-Sha256 is not ASCII".into()))?;
             Some(Sha256Digest::parse_hex("X-Checksum-Sha256", text.trim())?)
         }
         None => None,
     };
     let from_content_digest = match headers.get("content-digest") {
         Some(value) => {
-            let text = value.to_str().map_err(|_| ApiError::Validation("Content-Digest is not ASCII".into()))?;
+            let text = value
+                .to_str()
+                .map_err(|_| ApiError::Validation("Content-Digest is not ASCII".into()))?;
             parse_content_digest(text)?
         }
         None => None,
     };
     match (from_hex, from_content_digest) {
-        (Some(a), Some(b)) if a != b => {
-            Err(ApiError::Validation("X-Checksum-Sha256 and Content-Digest state different digests".into()))
-        }
+        (Some(a), Some(b)) if a != b => Err(ApiError::Validation(
+            "X-Checksum-Sha256 and Content-Digest state different digests".into(),
+        )),
         (a, b) => Ok(a.or(b)),
     }
 }
@@ -44,21 +48,43 @@ pub fn expected_digest(headers: &HeaderMap) -> ApiResult<Option<Sha256Digest>> {
 /// The `sha-256` member of a Content-Digest dictionary; other algorithms are ignored.
 fn parse_content_digest(text: &str) -> ApiResult<Option<Sha256Digest>> {
     for member in text.split(',') {
-        let Some((algorithm, value)) = member.trim().split_once('=') else { continue };
+        let Some((algorithm, value)) = member.trim().split_once('=') else {
+            continue;
+        };
         if !algorithm.trim().eq_ignore_ascii_case("sha-256") {
             continue;
         }
-        let invalid = || ApiError::Validation("Content-Digest sha-256 must be :<base64 of 32 bytes>:".into());
-        let inner = value.trim().strip_prefix(':').and_then(|v| v.strip_suffix(':')).ok_or_else(invalid)?;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(inner).map_err(|_| invalid())?;
+        let invalid =
+            || ApiError::Validation("Content-Digest sha-256 must be :<base64 of 32 bytes>:".into());
+        let inner = value
+            .trim()
+            .strip_prefix(':')
+            .and_then(|v| v.strip_suffix(':'))
+            .ok_or_else(invalid)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(inner)
+            .map_err(|_| invalid())?;
         return Ok(Some(Sha256Digest(bytes.try_into().map_err(|_| invalid())?)));
     }
     Ok(None)
 }
 
 fn media_type(headers: &HeaderMap) -> String {
-    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    value.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+enum UploadBody {
+    Raw(Request),
+    Form(Multipart),
 }
 
 pub async fn upload(
@@ -71,36 +97,50 @@ pub async fn upload(
     let headers = request.headers().clone();
     let expected = expected_digest(&headers)?;
     let limit = service.config().max_upload_bytes;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit.saturating_add(64 * 1024)) {
         return Err(ApiError::TooLarge(limit));
     }
-    let mut upload = service.begin_upload().await?;
-    match media_type(&headers).as_str() {
-        "application/octet-stream" => stream_raw(&mut upload, request).await?,
-        "multipart/form-data" => {
-            let multipart = Multipart::from_request(request, &())
+    let body = match media_type(&headers).as_str() {
+        "application/octet-stream" => UploadBody::Raw(request),
+        "multipart/form-data" => UploadBody::Form(
+            Multipart::from_request(request, &())
                 .await
-                .map_err(|e| ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text())))?;
-            stream_multipart(&mut upload, multipart).await?
-        }
+                .map_err(|e| ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text())))?,
+        ),
         other => {
             return Err(ApiError::UnsupportedMediaType(format!(
                 "upload with Content-Type application/octet-stream or multipart/form-data, not '{other}'"
             )))
         }
+    };
+    let mut upload = service.begin_upload().await?;
+    let streamed = match body {
+        UploadBody::Raw(request) => stream_raw(&mut upload, request).await,
+        UploadBody::Form(multipart) => stream_multipart(&mut upload, multipart).await,
+    };
+    if let Err(error) = streamed {
+        // Answer only once the partial bytes are gone: nothing of a rejected upload is kept.
+        upload.abort().await;
+        return Err(error);
     }
     let written = upload.finish(partner, expected).await?;
     metrics::counter!("fwrepo_upload_bytes_total").increment(written.length);
     metrics::counter!("fwrepo_blobs_total", "outcome" => if written.created { "created" } else { "deduplicated" }).increment(1);
     tracing::info!(blob.sha256 = %written.sha256, size_bytes = written.length, created = written.created, "binary uploaded");
-    Ok(Json(StringValue { value: written.sha256.to_hex() }))
+    Ok(Json(StringValue {
+        value: written.sha256.to_hex(),
+    }))
 }
 
 async fn stream_raw(upload: &mut Upload<'_>, request: Request) -> ApiResult<()> {
     let mut body = request.into_body().into_data_stream();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| ApiError::InvalidBody(format!("the body was cut off: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::InvalidBody(format!("the body was cut off: {e}")))?;
         upload.write(chunk).await?;
     }
     Ok(())
@@ -120,14 +160,18 @@ async fn stream_multipart(upload: &mut Upload<'_>, mut multipart: Multipart) -> 
         }
         files += 1;
         if files > 1 {
-            return Err(ApiError::InvalidBody("the form holds more than one file; upload one binary per request".into()));
+            return Err(ApiError::InvalidBody(
+                "the form holds more than one file; upload one binary per request".into(),
+            ));
         }
         while let Some(chunk) = field.chunk().await.map_err(malformed)? {
             upload.write(chunk).await?;
         }
     }
     if files == 0 {
-        return Err(ApiError::InvalidBody("the form holds no file part (a part with a filename)".into()));
+        return Err(ApiError::InvalidBody(
+            "the form holds no file part (a part with a filename)".into(),
+        ));
     }
     Ok(())
 }
@@ -152,7 +196,10 @@ mod tests {
     fn content_digest_parsing() {
         let digest = Sha256Digest([9; 32]);
         let b64 = base64::engine::general_purpose::STANDARD.encode(digest.0);
-        assert_eq!(parse_content_digest(&format!("sha-512=:abc:, sha-256=:{b64}:")).unwrap(), Some(digest));
+        assert_eq!(
+            parse_content_digest(&format!("sha-512=:abc:, sha-256=:{b64}:")).unwrap(),
+            Some(digest)
+        );
         assert_eq!(parse_content_digest("sha-512=:abc:").unwrap(), None);
         assert!(parse_content_digest("sha-256=nocolons").is_err());
         assert!(parse_content_digest("sha-256=:AAAA:").is_err());

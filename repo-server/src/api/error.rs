@@ -58,7 +58,11 @@ impl ApiError {
         use ApiError::*;
         match self {
             InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid-body", None),
-            UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", None),
+            UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                None,
+            ),
             Validation(_) => (StatusCode::BAD_REQUEST, "validation-failed", None),
             InvalidPaging(_) => (StatusCode::BAD_REQUEST, "invalid-paging", None),
             InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid-query", None),
@@ -67,11 +71,27 @@ impl ApiError {
             Conflict(_) => (StatusCode::CONFLICT, "already-exists", None),
             DigestMismatch(_) => (StatusCode::BAD_REQUEST, "digest-mismatch", None),
             TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", None),
-            RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, "range-not-satisfiable", None),
+            RangeNotSatisfiable(_) => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range-not-satisfiable",
+                None,
+            ),
             Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized", None),
-            InvalidClient => (StatusCode::UNAUTHORIZED, "invalid-client", Some("invalid_client")),
-            UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported-grant-type", Some("unsupported_grant_type")),
-            InvalidTokenRequest(_) => (StatusCode::BAD_REQUEST, "invalid-token-request", Some("invalid_request")),
+            InvalidClient => (
+                StatusCode::UNAUTHORIZED,
+                "invalid-client",
+                Some("invalid_client"),
+            ),
+            UnsupportedGrantType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported-grant-type",
+                Some("unsupported_grant_type"),
+            ),
+            InvalidTokenRequest(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-token-request",
+                Some("invalid_request"),
+            ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
@@ -96,14 +116,21 @@ impl IntoResponse for ApiError {
             error_description: oauth_error.map(|_| detail),
         };
         let body = serde_json::to_vec(&problem).expect("problem serializes");
-        let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response();
+        let mut response =
+            (status, [(header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE)], body).into_response();
         let headers = response.headers_mut();
         match &self {
             ApiError::Unauthenticated => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"fwrepo\""));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"fwrepo\""),
+                );
             }
             ApiError::InvalidClient => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"fwrepo\""));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"fwrepo\""),
+                );
             }
             ApiError::RangeNotSatisfiable(length) => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{length}")) {

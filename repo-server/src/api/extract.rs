@@ -29,12 +29,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::UnsupportedMediaType("expected a body of Content-Type application/json".into())
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "expected a body of Content-Type application/json".into(),
+        ),
+        JsonRejection::JsonDataError(e) => ApiError::InvalidBody(format!(
+            "the JSON does not fit the schema: {}",
+            e.body_text()
+        )),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::InvalidBody(format!("malformed JSON: {}", e.body_text()))
         }
-        JsonRejection::JsonDataError(e) => ApiError::InvalidBody(format!("the JSON does not fit the schema: {}", e.body_text())),
-        JsonRejection::JsonSyntaxError(e) => ApiError::InvalidBody(format!("malformed JSON: {}", e.body_text())),
-        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+        JsonRejection::BytesRejection(e)
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+        {
             ApiError::TooLarge(super::MAX_JSON_BODY_BYTES as u64)
         }
         other => ApiError::InvalidBody(other.body_text()),
@@ -65,7 +72,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| ApiError::Validation(format!("invalid path: {}", e.body_text())))
+            .map_err(|e: PathRejection| {
+                ApiError::Validation(format!("invalid path: {}", e.body_text()))
+            })
     }
 }
 
@@ -84,8 +93,16 @@ where
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .or_else(|| parts.headers.get("x-api-token").and_then(|v| v.to_str().ok()))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .or_else(|| {
+                parts
+                    .headers
+                    .get("x-api-token")
+                    .and_then(|v| v.to_str().ok())
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthenticated)?;

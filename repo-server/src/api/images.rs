@@ -48,10 +48,20 @@ async fn list_with(
     fw_type: Option<FirmwareTypeNumber>,
     params: ListParams,
 ) -> ApiResult<Json<Page<FirmwareImage>>> {
-    let page = PageRequest::parse(params.page.as_deref(), params.size.as_deref(), params.sort.as_deref())?;
+    let page = PageRequest::parse(
+        params.page.as_deref(),
+        params.size.as_deref(),
+        params.sort.as_deref(),
+    )?;
     let tags = image_tags(params.tags.as_deref())?;
-    let (views, total) = service.list_images(partner, device_type, fw_type, tags, &page).await?;
-    Ok(Json(wire::page(views.iter().map(wire::firmware_image).collect(), total, &page)))
+    let (views, total) = service
+        .list_images(partner, device_type, fw_type, tags, &page)
+        .await?;
+    Ok(Json(wire::page(
+        views.iter().map(wire::firmware_image).collect(),
+        total,
+        &page,
+    )))
 }
 
 pub async fn list(
@@ -71,17 +81,34 @@ pub async fn list_by_type(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<FirmwareImage>>> {
     let partner = caller.partner(&partner, Scope::Read)?;
-    list_with(&service, partner, &device_type, Some(FirmwareTypeNumber::parse(&fw_type)?), params).await
+    list_with(
+        &service,
+        partner,
+        &device_type,
+        Some(FirmwareTypeNumber::parse(&fw_type)?),
+        params,
+    )
+    .await
 }
 
 pub async fn get(
     State(service): State<Arc<Service>>,
     caller: Caller,
-    ApiPath((partner, device_type, fw_type, version_number)): ApiPath<(String, String, String, String)>,
+    ApiPath((partner, device_type, fw_type, version_number)): ApiPath<(
+        String,
+        String,
+        String,
+        String,
+    )>,
 ) -> ApiResult<Json<FirmwareImage>> {
     let partner = caller.partner(&partner, Scope::Read)?;
     let view = service
-        .image(partner, &device_type, FirmwareTypeNumber::parse(&fw_type)?, parse_version_number(&version_number)?)
+        .image(
+            partner,
+            &device_type,
+            FirmwareTypeNumber::parse(&fw_type)?,
+            parse_version_number(&version_number)?,
+        )
         .await?;
     Ok(Json(wire::firmware_image(&view)))
 }
@@ -89,11 +116,21 @@ pub async fn get(
 pub async fn delete(
     State(service): State<Arc<Service>>,
     caller: Caller,
-    ApiPath((partner, device_type, fw_type, version_number)): ApiPath<(String, String, String, String)>,
+    ApiPath((partner, device_type, fw_type, version_number)): ApiPath<(
+        String,
+        String,
+        String,
+        String,
+    )>,
 ) -> ApiResult<StatusCode> {
     let partner = caller.partner(&partner, Scope::Write)?;
     service
-        .delete_image(partner, &device_type, FirmwareTypeNumber::parse(&fw_type)?, parse_version_number(&version_number)?)
+        .delete_image(
+            partner,
+            &device_type,
+            FirmwareTypeNumber::parse(&fw_type)?,
+            parse_version_number(&version_number)?,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -105,6 +142,8 @@ pub async fn push(
     ApiJson(body): ApiJson<StringValue>,
 ) -> ApiResult<StatusCode> {
     let partner = caller.partner(&partner, Scope::Write)?;
-    service.push_image(partner, &device_type, &image_id, body.value.trim()).await?;
+    service
+        .push_image(partner, &device_type, &image_id, body.value.trim())
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }

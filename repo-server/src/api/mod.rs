@@ -66,16 +66,43 @@ fn ota_routes() -> Router<AppState> {
         .route("/types/{type}", get(types::get).put(types::update))
         .route("/pool", post(pool::create).get(pool::list))
         .route("/pool/types/{type}", get(pool::list_by_type))
-        .route("/pool/types/{type}/names/{name}/versions/{version}/exists", get(pool::exists))
-        .route("/pool/types/{type}/versionNumbers/{versionNumber}", put(pool::update))
-        .route("/pool/types/{type}/versionNumbers/{versionNumber}/associations", get(pool::associations))
-        .route("/binaries", post(binaries::upload).layer(DefaultBodyLimit::disable()))
-        .route("/binaries/moveToRepository", post(binaries::move_to_repository))
-        .route("/repository/sha256/{sha256}", get(repository::download).head(repository::download))
+        .route(
+            "/pool/types/{type}/names/{name}/versions/{version}/exists",
+            get(pool::exists),
+        )
+        .route(
+            "/pool/types/{type}/versionNumbers/{versionNumber}",
+            put(pool::update),
+        )
+        .route(
+            "/pool/types/{type}/versionNumbers/{versionNumber}/associations",
+            get(pool::associations),
+        )
+        .route(
+            "/binaries",
+            post(binaries::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/binaries/moveToRepository",
+            post(binaries::move_to_repository),
+        )
+        .route(
+            "/repository/sha256/{sha256}",
+            get(repository::download).head(repository::download),
+        )
         .route(image, post(images::create).get(images::list))
-        .route(&format!("{image}/types/{{type}}"), get(images::list_by_type))
-        .route(&format!("{image}/types/{{type}}/versionNumbers/{{versionNumber}}"), get(images::get).delete(images::delete))
-        .route(&format!("{image}/{{firmwareImageId}}/push"), put(images::push))
+        .route(
+            &format!("{image}/types/{{type}}"),
+            get(images::list_by_type),
+        )
+        .route(
+            &format!("{image}/types/{{type}}/versionNumbers/{{versionNumber}}"),
+            get(images::get).delete(images::delete),
+        )
+        .route(
+            &format!("{image}/{{firmwareImageId}}/push"),
+            put(images::push),
+        )
         .route("/tags", get(pool::tags))
 }
 
@@ -101,7 +128,11 @@ pub fn router(state: AppState) -> Router {
 
 /// Counts requests and their latency by route template (never the raw path: unbounded).
 async fn record_metrics(State(_): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;

@@ -23,8 +23,12 @@ pub struct TokenRequest {
 /// Client id and secret from HTTP Basic, if present.
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
@@ -37,14 +41,20 @@ pub async fn token(
 ) -> ApiResult<impl IntoResponse> {
     let Form(request) = form.map_err(|e| match e {
         axum::extract::rejection::FormRejection::InvalidFormContentType(_) => {
-            ApiError::UnsupportedMediaType("expected Content-Type application/x-www-form-urlencoded".into())
+            ApiError::UnsupportedMediaType(
+                "expected Content-Type application/x-www-form-urlencoded".into(),
+            )
         }
         other => ApiError::InvalidTokenRequest(other.body_text()),
     })?;
     if request.grant_type.as_deref() != Some("client_credentials") {
         return Err(ApiError::UnsupportedGrantType);
     }
-    let (client_id, client_secret) = match (basic_credentials(&headers), request.client_id, request.client_secret) {
+    let (client_id, client_secret) = match (
+        basic_credentials(&headers),
+        request.client_id,
+        request.client_secret,
+    ) {
         (Some(basic), _, _) => basic,
         (None, Some(id), Some(secret)) => (id, secret),
         _ => return Err(ApiError::InvalidClient),
@@ -56,7 +66,15 @@ pub async fn token(
         access_token: issued.access_token,
         token_type: "Bearer".into(),
         expires_in: issued.expires_in.as_secs(),
-        scope: issued.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+        scope: issued
+            .scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
     };
-    Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Json(body)))
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(body),
+    ))
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use fwrepo_schemas::{Association, BoolValue, Page, PoolRecord, PoolRecordCreate, PoolRecordUpdate};
+use fwrepo_schemas::{
+    Association, BoolValue, Page, PoolRecord, PoolRecordCreate, PoolRecordUpdate,
+};
 use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
@@ -37,17 +39,29 @@ impl ListParams {
         let latest = match self.latest.as_deref() {
             None | Some("false") => false,
             Some("true") | Some("") => true,
-            Some(other) => return Err(ApiError::InvalidQuery(format!("latest must be true or false, not '{other}'"))),
+            Some(other) => {
+                return Err(ApiError::InvalidQuery(format!(
+                    "latest must be true or false, not '{other}'"
+                )))
+            }
         };
         Ok(PoolQuery {
             fw_type,
             tags: parse_tag_filter(self.tags.as_deref())?,
             name: self.name,
             version: self.version,
-            version_req: self.version_req.as_deref().map(parse_version_req).transpose()?,
+            version_req: self
+                .version_req
+                .as_deref()
+                .map(parse_version_req)
+                .transpose()?,
             latest,
             commit: self.commit.as_deref().map(parse_commit).transpose()?,
-            page: PageRequest::parse(self.page.as_deref(), self.size.as_deref(), self.sort.as_deref())?,
+            page: PageRequest::parse(
+                self.page.as_deref(),
+                self.size.as_deref(),
+                self.sort.as_deref(),
+            )?,
         })
     }
 }
@@ -79,11 +93,17 @@ pub async fn create(
         }
         device_types.extend(types.iter().cloned());
     }
-    let (record, _images) = service.create_pool_record(partner, input_from_create(&body), device_types).await?;
+    let (record, _images) = service
+        .create_pool_record(partner, input_from_create(&body), device_types)
+        .await?;
     Ok((StatusCode::CREATED, Json(wire::pool_record(&record))))
 }
 
-async fn list_with(service: &Service, partner: &str, query: PoolQuery) -> ApiResult<Json<Page<PoolRecord>>> {
+async fn list_with(
+    service: &Service,
+    partner: &str,
+    query: PoolQuery,
+) -> ApiResult<Json<Page<PoolRecord>>> {
     let page_request = query.page.clone();
     let page = service.list_pool(partner, query).await?;
     let content = page.records.iter().map(wire::pool_record).collect();
@@ -130,7 +150,9 @@ pub async fn exists(
         .as_deref()
         .map(|id| crate::service::images::parse_id("excludeFirmwareImageId", id))
         .transpose()?;
-    let value = service.pool_name_exists(partner, fw_type, name, version, exclude).await?;
+    let value = service
+        .pool_name_exists(partner, fw_type, name, version, exclude)
+        .await?;
     Ok(Json(BoolValue { value }))
 }
 
@@ -141,7 +163,11 @@ pub async fn associations(
 ) -> ApiResult<Json<Vec<Association>>> {
     let partner = caller.partner(&partner, Scope::Read)?;
     let (record, images) = service
-        .associations(partner, FirmwareTypeNumber::parse(&fw_type)?, parse_version_number(&version_number)?)
+        .associations(
+            partner,
+            FirmwareTypeNumber::parse(&fw_type)?,
+            parse_version_number(&version_number)?,
+        )
         .await?;
     let associations = images
         .into_iter()
@@ -173,7 +199,14 @@ pub async fn update(
         url: body.url,
         tags: body.tags,
     };
-    service.update_pool_record(partner, fw_type, parse_version_number(&version_number)?, input).await?;
+    service
+        .update_pool_record(
+            partner,
+            fw_type,
+            parse_version_number(&version_number)?,
+            input,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

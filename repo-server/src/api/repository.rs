@@ -20,15 +20,24 @@ const STREAM_CHUNK: usize = 256 * 1024;
 
 /// The byte range to serve: `None` for the whole blob. Several ranges are served whole
 /// (RFC 9110 lets a server ignore Range); an unsatisfiable one is a 416.
-fn requested_range(headers: &HeaderMap, length: u64, etag: &str) -> ApiResult<Option<std::ops::Range<u64>>> {
-    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+fn requested_range(
+    headers: &HeaderMap,
+    length: u64,
+    etag: &str,
+) -> ApiResult<Option<std::ops::Range<u64>>> {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
     if let Some(if_range) = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
         if if_range.trim() != etag {
             return Ok(None);
         }
     }
-    let parsed = http_range_header::parse_range_header(value).map_err(|_| ApiError::RangeNotSatisfiable(length))?;
-    let ranges = parsed.validate(length).map_err(|_| ApiError::RangeNotSatisfiable(length))?;
+    let parsed = http_range_header::parse_range_header(value)
+        .map_err(|_| ApiError::RangeNotSatisfiable(length))?;
+    let ranges = parsed
+        .validate(length)
+        .map_err(|_| ApiError::RangeNotSatisfiable(length))?;
     match ranges.as_slice() {
         [single] => Ok(Some(*single.start()..single.end() + 1)),
         _ => Ok(None),
@@ -43,15 +52,23 @@ pub async fn download(
     ApiPath((partner, sha256)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     let partner = caller.partner(&partner, Scope::Read)?;
-    let sha256 = Sha256Digest::parse_hex("sha256", &sha256).map_err(|_| ApiError::NotFound("binary not found".into()))?;
+    let sha256 = Sha256Digest::parse_hex("sha256", &sha256)
+        .map_err(|_| ApiError::NotFound("binary not found".into()))?;
     let entry = service.repository_entry(partner, sha256).await?;
     let etag = format!("\"{sha256}\"");
     let mut response_headers = HeaderMap::new();
-    let header_value = |text: &str| HeaderValue::from_str(text).map_err(|e| ApiError::Internal(e.to_string()));
+    let header_value =
+        |text: &str| HeaderValue::from_str(text).map_err(|e| ApiError::Internal(e.to_string()));
     response_headers.insert(header::ETAG, header_value(&etag)?);
     response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=31536000, immutable"));
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
     response_headers.insert("x-checksum-sha256", header_value(&sha256.to_hex())?);
     let b64 = base64::engine::general_purpose::STANDARD.encode(sha256.0);
     response_headers.insert("repr-digest", header_value(&format!("sha-256=:{b64}:"))?);
@@ -60,7 +77,10 @@ pub async fn download(
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
     if not_modified {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }

@@ -21,7 +21,9 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<FirmwareType>)> {
     let partner = caller.partner(&partner, Scope::Admin)?;
     let fw_type = FirmwareTypeNumber::new(body.fw_type)?;
-    let record = service.create_type(partner, fw_type, body.name, body.description).await?;
+    let record = service
+        .create_type(partner, fw_type, body.name, body.description)
+        .await?;
     Ok((StatusCode::CREATED, Json(wire::firmware_type(&record))))
 }
 
@@ -41,7 +43,9 @@ pub async fn get(
     ApiPath((partner, fw_type)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<FirmwareType>> {
     let partner = caller.partner(&partner, Scope::Read)?;
-    let record = service.get_type(partner, FirmwareTypeNumber::parse(&fw_type)?).await?;
+    let record = service
+        .get_type(partner, FirmwareTypeNumber::parse(&fw_type)?)
+        .await?;
     Ok(Json(wire::firmware_type(&record)))
 }
 
@@ -52,6 +56,13 @@ pub async fn update(
     ApiJson(body): ApiJson<FirmwareTypeUpdate>,
 ) -> ApiResult<StatusCode> {
     let partner = caller.partner(&partner, Scope::Admin)?;
-    service.update_type(partner, FirmwareTypeNumber::parse(&fw_type)?, body.name, body.description).await?;
+    service
+        .update_type(
+            partner,
+            FirmwareTypeNumber::parse(&fw_type)?,
+            body.name,
+            body.description,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

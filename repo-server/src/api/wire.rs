@@ -6,7 +6,9 @@ use crate::domain::{FirmwareTypeNumber, FirmwareTypeRecord, PageRequest, PoolRec
 use crate::service::images::ImageView;
 
 fn version_attribute_id(fw_type: u16) -> i64 {
-    FirmwareTypeNumber::new(i64::from(fw_type)).map(|t| t.version_attribute_id()).unwrap_or(2000 + i64::from(fw_type))
+    FirmwareTypeNumber::new(i64::from(fw_type))
+        .map(|t| t.version_attribute_id())
+        .unwrap_or(2000 + i64::from(fw_type))
 }
 
 pub fn firmware_type(record: &FirmwareTypeRecord) -> FirmwareType {

@@ -81,11 +81,18 @@ fn same_hash(a: &[u8; 32], b: &[u8; 32]) -> bool {
 
 impl Authenticator {
     pub fn new(meta: Arc<MetaStore>, token_lifetime: Duration) -> Self {
-        Authenticator { meta, token_lifetime }
+        Authenticator {
+            meta,
+            token_lifetime,
+        }
     }
 
     /// Registers a client; answers the record and its secret (shown once).
-    pub fn create_client(&self, partner: &str, scopes: Vec<Scope>) -> Result<(ClientRecord, String), AuthError> {
+    pub fn create_client(
+        &self,
+        partner: &str,
+        scopes: Vec<Scope>,
+    ) -> Result<(ClientRecord, String), AuthError> {
         let mut id_bytes = [0u8; 12];
         rand::rng().fill_bytes(&mut id_bytes);
         let secret = random_secret();
@@ -102,8 +109,15 @@ impl Authenticator {
     }
 
     /// The client-credentials grant: checks the client and issues a token for all its scopes.
-    pub fn issue_token(&self, client_id: &str, client_secret: &str) -> Result<IssuedToken, AuthError> {
-        let client = self.meta.client(client_id)?.ok_or(AuthError::InvalidClient)?;
+    pub fn issue_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<IssuedToken, AuthError> {
+        let client = self
+            .meta
+            .client(client_id)?
+            .ok_or(AuthError::InvalidClient)?;
         if client.revoked || !same_hash(&client.secret_sha256, &sha256(client_secret)) {
             return Err(AuthError::InvalidClient);
         }
@@ -115,12 +129,19 @@ impl Authenticator {
             expires_ms: now_ms() + self.token_lifetime.as_millis() as u64,
         };
         self.meta.put_token(&sha256(&access_token), &record)?;
-        Ok(IssuedToken { access_token, expires_in: self.token_lifetime, scopes: client.scopes })
+        Ok(IssuedToken {
+            access_token,
+            expires_in: self.token_lifetime,
+            scopes: client.scopes,
+        })
     }
 
     /// Resolves a bearer token.
     pub fn authenticate(&self, bearer: &str) -> Result<Principal, AuthError> {
-        let token = self.meta.token(&sha256(bearer))?.ok_or(AuthError::Unauthenticated)?;
+        let token = self
+            .meta
+            .token(&sha256(bearer))?
+            .ok_or(AuthError::Unauthenticated)?;
         if token.expires_ms <= now_ms() {
             return Err(AuthError::Unauthenticated);
         }
@@ -128,7 +149,11 @@ impl Authenticator {
             Some(client) if !client.revoked => {}
             _ => return Err(AuthError::Unauthenticated),
         }
-        Ok(Principal { client_id: token.client_id, partner: token.partner, scopes: token.scopes })
+        Ok(Principal {
+            client_id: token.client_id,
+            partner: token.partner,
+            scopes: token.scopes,
+        })
     }
 }
 
@@ -146,15 +171,30 @@ mod tests {
     fn token_round_trip_and_isolation() {
         let (_dir, auth) = authenticator(Duration::from_secs(60));
         let (client, secret) = auth.create_client("acme", vec![Scope::Read]).unwrap();
-        assert!(matches!(auth.issue_token(&client.client_id, "wrong"), Err(AuthError::InvalidClient)));
+        assert!(matches!(
+            auth.issue_token(&client.client_id, "wrong"),
+            Err(AuthError::InvalidClient)
+        ));
         let token = auth.issue_token(&client.client_id, &secret).unwrap();
         let principal = auth.authenticate(&token.access_token).unwrap();
         assert!(principal.authorize("acme", Scope::Read).is_ok());
-        assert!(matches!(principal.authorize("acme", Scope::Write), Err(AuthError::MissingScope(_))));
-        assert!(matches!(principal.authorize("other", Scope::Read), Err(AuthError::OtherPartner)));
-        assert!(matches!(auth.authenticate("garbage"), Err(AuthError::Unauthenticated)));
+        assert!(matches!(
+            principal.authorize("acme", Scope::Write),
+            Err(AuthError::MissingScope(_))
+        ));
+        assert!(matches!(
+            principal.authorize("other", Scope::Read),
+            Err(AuthError::OtherPartner)
+        ));
+        assert!(matches!(
+            auth.authenticate("garbage"),
+            Err(AuthError::Unauthenticated)
+        ));
         auth.meta.revoke_client(&client.client_id).unwrap();
-        assert!(matches!(auth.authenticate(&token.access_token), Err(AuthError::Unauthenticated)));
+        assert!(matches!(
+            auth.authenticate(&token.access_token),
+            Err(AuthError::Unauthenticated)
+        ));
     }
 
     #[test]
@@ -162,6 +202,9 @@ mod tests {
         let (_dir, auth) = authenticator(Duration::from_millis(0));
         let (client, secret) = auth.create_client("acme", vec![Scope::Admin]).unwrap();
         let token = auth.issue_token(&client.client_id, &secret).unwrap();
-        assert!(matches!(auth.authenticate(&token.access_token), Err(AuthError::Unauthenticated)));
+        assert!(matches!(
+            auth.authenticate(&token.access_token),
+            Err(AuthError::Unauthenticated)
+        ));
     }
 }

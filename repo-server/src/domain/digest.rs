@@ -13,10 +13,14 @@ impl Sha256Digest {
     pub fn parse_hex(field: &'static str, text: &str) -> Result<Self, DomainError> {
         let mut bytes = [0u8; 32];
         if text.len() != 64 {
-            return Err(DomainError::field(field, "expected 64 hex characters (a SHA-256 digest)"));
+            return Err(DomainError::field(
+                field,
+                "expected 64 hex characters (a SHA-256 digest)",
+            ));
         }
-        hex::decode_to_slice(text, &mut bytes)
-            .map_err(|_| DomainError::field(field, "expected 64 hex characters (a SHA-256 digest)"))?;
+        hex::decode_to_slice(text, &mut bytes).map_err(|_| {
+            DomainError::field(field, "expected 64 hex characters (a SHA-256 digest)")
+        })?;
         Ok(Sha256Digest(bytes))
     }
 
@@ -28,6 +32,20 @@ impl Sha256Digest {
 impl fmt::Display for Sha256Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
+    }
+}
+
+/// Stored and exchanged as hex, like everywhere else it appears.
+impl serde::Serialize for Sha256Digest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sha256Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Sha256Digest::parse_hex("sha256", &text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -45,7 +63,12 @@ mod tests {
     fn hex_round_trip() {
         let hex = "ab".repeat(32);
         assert_eq!(Sha256Digest::parse_hex("x", &hex).unwrap().to_hex(), hex);
-        assert_eq!(Sha256Digest::parse_hex("x", &hex.to_uppercase()).unwrap().to_hex(), hex);
+        assert_eq!(
+            Sha256Digest::parse_hex("x", &hex.to_uppercase())
+                .unwrap()
+                .to_hex(),
+            hex
+        );
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub use rules::*;
 pub enum DomainError {
     #[error("firmware type {0} is out of range: platform types are 1-100, MCU types 101-200")]
     TypeOutOfRange(i64),
-    #[error("firmware type 4 (DEVICE_DESCRIPTION) exists only under a device type, never in the pool")]
+    #[error(
+        "firmware type 4 (DEVICE_DESCRIPTION) exists only under a device type, never in the pool"
+    )]
     DeviceDescriptionInPool,
     #[error("{field} is invalid: {reason}")]
     InvalidField { field: &'static str, reason: String },
@@ -28,6 +30,9 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn field(field: &'static str, reason: impl Into<String>) -> Self {
-        DomainError::InvalidField { field, reason: reason.into() }
+        DomainError::InvalidField {
+            field,
+            reason: reason.into(),
+        }
     }
 }

@@ -48,7 +48,10 @@ impl SortField {
     /// Ids, creation times and (within a type) version numbers are all allocated in the same
     /// order, so these sorts follow the index order without loading records.
     pub fn follows_id_order(self) -> bool {
-        matches!(self, SortField::Id | SortField::CreatedTimestamp | SortField::VersionNumber)
+        matches!(
+            self,
+            SortField::Id | SortField::CreatedTimestamp | SortField::VersionNumber
+        )
     }
 }
 
@@ -69,25 +72,36 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        PageRequest { page: 0, size: DEFAULT_PAGE_SIZE, sort: SortField::Id, direction: SortDirection::Asc }
+        PageRequest {
+            page: 0,
+            size: DEFAULT_PAGE_SIZE,
+            sort: SortField::Id,
+            direction: SortDirection::Asc,
+        }
     }
 }
 
 impl PageRequest {
     /// Parses the raw query values; absent values take the documented defaults.
-    pub fn parse(page: Option<&str>, size: Option<&str>, sort: Option<&str>) -> Result<Self, DomainError> {
+    pub fn parse(
+        page: Option<&str>,
+        size: Option<&str>,
+        sort: Option<&str>,
+    ) -> Result<Self, DomainError> {
         let mut request = PageRequest::default();
         if let Some(page) = page {
-            request.page = page
-                .parse()
-                .map_err(|_| DomainError::InvalidPaging(format!("page must be an integer 0-{}", u32::MAX)))?;
+            request.page = page.parse().map_err(|_| {
+                DomainError::InvalidPaging(format!("page must be an integer 0-{}", u32::MAX))
+            })?;
         }
         if let Some(size) = size {
             request.size = size
                 .parse()
                 .ok()
                 .filter(|s| (1..=MAX_PAGE_SIZE).contains(s))
-                .ok_or_else(|| DomainError::InvalidPaging(format!("size must be an integer 1-{MAX_PAGE_SIZE}")))?;
+                .ok_or_else(|| {
+                    DomainError::InvalidPaging(format!("size must be an integer 1-{MAX_PAGE_SIZE}"))
+                })?;
         }
         if let Some(sort) = sort.filter(|s| !s.is_empty()) {
             let (field, direction) = sort.split_once(',').unwrap_or((sort, "asc"));
@@ -96,7 +110,11 @@ impl PageRequest {
             request.direction = match direction.to_ascii_lowercase().as_str() {
                 "asc" => SortDirection::Asc,
                 "desc" => SortDirection::Desc,
-                _ => return Err(DomainError::InvalidPaging("sort direction must be asc or desc".into())),
+                _ => {
+                    return Err(DomainError::InvalidPaging(
+                        "sort direction must be asc or desc".into(),
+                    ))
+                }
             };
         }
         Ok(request)
@@ -113,7 +131,9 @@ impl PageRequest {
 
     /// Index range of this page in a result of `total` elements.
     pub fn window(&self, total: usize) -> std::ops::Range<usize> {
-        let start = (self.page as usize).saturating_mul(self.size as usize).min(total);
+        let start = (self.page as usize)
+            .saturating_mul(self.size as usize)
+            .min(total);
         start..start.saturating_add(self.size as usize).min(total)
     }
 }
@@ -134,10 +154,17 @@ pub struct PoolQuery {
 
 /// Splits a `tags=a,b` value; empty items are ignored.
 pub fn parse_tag_filter(raw: Option<&str>) -> Result<Vec<String>, DomainError> {
-    let tags: Vec<String> =
-        raw.unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect();
+    let tags: Vec<String> = raw
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect();
     if tags.len() > MAX_FILTER_TAGS {
-        return Err(DomainError::InvalidQuery(format!("at most {MAX_FILTER_TAGS} tags in a filter")));
+        return Err(DomainError::InvalidQuery(format!(
+            "at most {MAX_FILTER_TAGS} tags in a filter"
+        )));
     }
     for tag in &tags {
         validate_tag(tag).map_err(|e| DomainError::InvalidQuery(e.to_string()))?;
@@ -150,13 +177,16 @@ pub fn parse_commit(raw: &str) -> Result<String, DomainError> {
     if (7..=40).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(raw.to_ascii_lowercase())
     } else {
-        Err(DomainError::InvalidQuery("commit must be 7-40 hex characters".into()))
+        Err(DomainError::InvalidQuery(
+            "commit must be 7-40 hex characters".into(),
+        ))
     }
 }
 
 /// A semver requirement such as `^1.2` or `>=1.0, <2`.
 pub fn parse_version_req(raw: &str) -> Result<semver::VersionReq, DomainError> {
-    semver::VersionReq::parse(raw).map_err(|e| DomainError::InvalidQuery(format!("versionReq '{raw}': {e}")))
+    semver::VersionReq::parse(raw)
+        .map_err(|e| DomainError::InvalidQuery(format!("versionReq '{raw}': {e}")))
 }
 
 #[cfg(test)]
@@ -166,14 +196,18 @@ mod tests {
     #[test]
     fn paging_defaults_and_limits() {
         let page = PageRequest::parse(None, None, None).unwrap();
-        assert_eq!((page.page, page.size, page.sort_label().as_str()), (0, 50, "id,asc"));
+        assert_eq!(
+            (page.page, page.size, page.sort_label().as_str()),
+            (0, 50, "id,asc")
+        );
         assert!(PageRequest::parse(Some("-1"), None, None).is_err());
         assert!(PageRequest::parse(None, Some("0"), None).is_err());
         assert!(PageRequest::parse(None, Some("1001"), None).is_err());
         assert!(PageRequest::parse(None, Some("99999999999999999999"), None).is_err());
         assert!(PageRequest::parse(None, None, Some("password,asc")).is_err());
         assert!(PageRequest::parse(None, None, Some("name,sideways")).is_err());
-        let sorted = PageRequest::parse(Some("2"), Some("10"), Some("updatedTimestamp,DESC")).unwrap();
+        let sorted =
+            PageRequest::parse(Some("2"), Some("10"), Some("updatedTimestamp,DESC")).unwrap();
         assert_eq!(sorted.sort_label(), "updatedTimestamp,desc");
         assert_eq!(sorted.window(25), 20..25);
         assert_eq!(sorted.window(5), 5..5);
@@ -187,7 +221,10 @@ mod tests {
 
     #[test]
     fn filters() {
-        assert_eq!(parse_tag_filter(Some("a, b,,c")).unwrap(), vec!["a", "b", "c"]);
+        assert_eq!(
+            parse_tag_filter(Some("a, b,,c")).unwrap(),
+            vec!["a", "b", "c"]
+        );
         assert!(parse_commit("abc").is_err());
         assert_eq!(parse_commit("ABCDEF1").unwrap(), "abcdef1");
         assert!(parse_version_req("^1.2").is_ok());

@@ -125,7 +125,9 @@ impl Scope {
 
     /// `admin` implies write, write implies read.
     pub fn grants(held: &[Scope], needed: Scope) -> bool {
-        held.iter().any(|s| *s == needed || *s == Scope::Admin || (*s == Scope::Write && needed == Scope::Read))
+        held.iter().any(|s| {
+            *s == needed || *s == Scope::Admin || (*s == Scope::Write && needed == Scope::Read)
+        })
     }
 }
 

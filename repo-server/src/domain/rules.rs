@@ -35,7 +35,9 @@ impl FirmwareTypeNumber {
 
     /// Parses a path segment; a non-number is out of range too.
     pub fn parse(text: &str) -> Result<Self, DomainError> {
-        let value: i64 = text.parse().map_err(|_| DomainError::field("type", "must be an integer 1-200"))?;
+        let value: i64 = text
+            .parse()
+            .map_err(|_| DomainError::field("type", "must be an integer 1-200"))?;
         Self::new(value)
     }
 
@@ -72,7 +74,10 @@ pub fn validate_text(field: &'static str, text: &str, max: usize) -> Result<(), 
         return Err(DomainError::field(field, "must not be empty"));
     }
     if text.len() > max {
-        return Err(DomainError::field(field, format!("longer than {max} bytes")));
+        return Err(DomainError::field(
+            field,
+            format!("longer than {max} bytes"),
+        ));
     }
     if has_control(text) {
         return Err(DomainError::field(field, "contains control characters"));
@@ -90,11 +95,19 @@ pub fn validate_version(version: &str) -> Result<(), DomainError> {
 
 pub fn validate_description(description: Option<&str>) -> Result<(), DomainError> {
     match description {
-        Some(text) if text.len() > MAX_DESCRIPTION_LEN => {
-            Err(DomainError::field("description", format!("longer than {MAX_DESCRIPTION_LEN} bytes")))
-        }
-        Some(text) if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
-            Err(DomainError::field("description", "contains control characters other than newlines and tabs"))
+        Some(text) if text.len() > MAX_DESCRIPTION_LEN => Err(DomainError::field(
+            "description",
+            format!("longer than {MAX_DESCRIPTION_LEN} bytes"),
+        )),
+        Some(text)
+            if text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+        {
+            Err(DomainError::field(
+                "description",
+                "contains control characters other than newlines and tabs",
+            ))
         }
         _ => Ok(()),
     }
@@ -103,7 +116,8 @@ pub fn validate_description(description: Option<&str>) -> Result<(), DomainError
 /// Ids of partners, device types and devices: they become key prefixes and path segments.
 pub fn validate_id(field: &'static str, id: &str) -> Result<(), DomainError> {
     let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-    if id.is_empty() || id.len() > MAX_ID_LEN || !id.chars().all(valid_char) || id.starts_with('.') {
+    if id.is_empty() || id.len() > MAX_ID_LEN || !id.chars().all(valid_char) || id.starts_with('.')
+    {
         return Err(DomainError::field(
             field,
             format!("must be 1-{MAX_ID_LEN} characters of A-Z a-z 0-9 . _ - (not starting with .)"),
@@ -115,10 +129,16 @@ pub fn validate_id(field: &'static str, id: &str) -> Result<(), DomainError> {
 /// A tag: no control characters (they separate index keys) and no comma (it separates filters).
 pub fn validate_tag(tag: &str) -> Result<(), DomainError> {
     if tag.is_empty() || tag.len() > MAX_TAG_LEN {
-        return Err(DomainError::field("tags", format!("each tag must be 1-{MAX_TAG_LEN} bytes")));
+        return Err(DomainError::field(
+            "tags",
+            format!("each tag must be 1-{MAX_TAG_LEN} bytes"),
+        ));
     }
     if has_control(tag) || tag.contains(',') {
-        return Err(DomainError::field("tags", "a tag must not contain control characters or commas"));
+        return Err(DomainError::field(
+            "tags",
+            "a tag must not contain control characters or commas",
+        ));
     }
     Ok(())
 }
@@ -126,7 +146,10 @@ pub fn validate_tag(tag: &str) -> Result<(), DomainError> {
 /// Validates and normalises a record's tags: order kept, duplicates dropped.
 pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>, DomainError> {
     if tags.len() > MAX_TAGS {
-        return Err(DomainError::field("tags", format!("at most {MAX_TAGS} tags per record")));
+        return Err(DomainError::field(
+            "tags",
+            format!("at most {MAX_TAGS} tags per record"),
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for tag in tags {
@@ -148,8 +171,14 @@ mod tests {
         assert!(FirmwareTypeNumber::new(201).is_err());
         assert!(!FirmwareTypeNumber::new(100).unwrap().is_mcu());
         assert!(FirmwareTypeNumber::new(101).unwrap().is_mcu());
-        assert_eq!(FirmwareTypeNumber::new(105).unwrap().version_attribute_id(), 2105);
-        assert_eq!(FirmwareTypeNumber::new(4).unwrap().ensure_poolable(), Err(DomainError::DeviceDescriptionInPool));
+        assert_eq!(
+            FirmwareTypeNumber::new(105).unwrap().version_attribute_id(),
+            2105
+        );
+        assert_eq!(
+            FirmwareTypeNumber::new(4).unwrap().ensure_poolable(),
+            Err(DomainError::DeviceDescriptionInPool)
+        );
         assert!(FirmwareTypeNumber::parse("99999999999999999999").is_err());
     }
 

@@ -11,7 +11,10 @@ impl MetaStore {
         let _guard = self.lock();
         let key = client_key(&client.client_id);
         if self.exists(CF_CLIENTS, &key)? {
-            return Err(MetaError::Conflict(format!("client {} already exists", client.client_id)));
+            return Err(MetaError::Conflict(format!(
+                "client {} already exists",
+                client.client_id
+            )));
         }
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_CLIENTS, &key, client);
@@ -30,7 +33,9 @@ impl MetaStore {
     pub fn revoke_client(&self, client_id: &str) -> MetaResult<()> {
         let _guard = self.lock();
         let key = client_key(client_id);
-        let mut client: ClientRecord = self.get(CF_CLIENTS, &key)?.ok_or(MetaError::NotFound("client"))?;
+        let mut client: ClientRecord = self
+            .get(CF_CLIENTS, &key)?
+            .ok_or(MetaError::NotFound("client"))?;
         client.revoked = true;
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_CLIENTS, &key, &client);

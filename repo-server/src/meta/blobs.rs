@@ -33,7 +33,11 @@ impl MetaStore {
         if !self.exists(CF_PENDING, &key)? {
             self.stage_ref_change(&mut batch, sha256, 1, Some((length, blake3, now_ms)))?;
         }
-        let pending = PendingUpload { length, uploaded_ms: now_ms, expires_ms };
+        let pending = PendingUpload {
+            length,
+            uploaded_ms: now_ms,
+            expires_ms,
+        };
         self.put(&mut batch, CF_PENDING, &key, &pending);
         self.commit(batch)
     }
@@ -52,7 +56,12 @@ impl MetaStore {
     }
 
     /// Turns a pending upload into a repository entry (idempotent for an entry that exists).
-    pub fn move_to_repository(&self, partner: &str, sha256: &Sha256Digest, now_ms: u64) -> MetaResult<MoveOutcome> {
+    pub fn move_to_repository(
+        &self,
+        partner: &str,
+        sha256: &Sha256Digest,
+        now_ms: u64,
+    ) -> MetaResult<MoveOutcome> {
         let _guard = self.lock();
         let pending_key = pending_key(partner, sha256);
         let repo_key = repository_key(partner, sha256);
@@ -69,8 +78,14 @@ impl MetaStore {
                 return Ok(MoveOutcome::AlreadyInRepository);
             }
             (Some(pending), false) => {
-                let blob: BlobRecord = self.get(CF_BLOBS, &blob_key(sha256))?.ok_or(MetaError::NotFound("blob"))?;
-                let entry = RepositoryEntry { length: pending.length, blake3: blob.blake3, moved_ms: now_ms };
+                let blob: BlobRecord = self
+                    .get(CF_BLOBS, &blob_key(sha256))?
+                    .ok_or(MetaError::NotFound("blob"))?;
+                let entry = RepositoryEntry {
+                    length: pending.length,
+                    blake3: blob.blake3,
+                    moved_ms: now_ms,
+                };
                 // The hold passes from the pending upload to the repository entry: count unchanged.
                 self.delete(&mut batch, CF_PENDING, &pending_key);
                 self.put(&mut batch, CF_REPOSITORY, &repo_key, &entry);
@@ -80,7 +95,11 @@ impl MetaStore {
         Ok(MoveOutcome::Moved)
     }
 
-    pub fn repository_entry(&self, partner: &str, sha256: &Sha256Digest) -> MetaResult<Option<RepositoryEntry>> {
+    pub fn repository_entry(
+        &self,
+        partner: &str,
+        sha256: &Sha256Digest,
+    ) -> MetaResult<Option<RepositoryEntry>> {
         self.get(CF_REPOSITORY, &repository_key(partner, sha256))
     }
 
@@ -146,7 +165,10 @@ impl MetaStore {
         self.scan_prefix(CF_BLOBS, &[])
             .map(|item| {
                 let (key, value) = item?;
-                Ok((Sha256Digest(key[..32].try_into().expect("32 bytes")), codec::decode(CF_BLOBS, &value)?))
+                Ok((
+                    Sha256Digest(key[..32].try_into().expect("32 bytes")),
+                    codec::decode(CF_BLOBS, &value)?,
+                ))
             })
             .collect()
     }
@@ -168,7 +190,9 @@ impl MetaStore {
     pub fn set_refcount(&self, sha256: &Sha256Digest, refcount: u64) -> MetaResult<()> {
         let _guard = self.lock();
         let key = blob_key(sha256);
-        let mut blob: BlobRecord = self.get(CF_BLOBS, &key)?.ok_or(MetaError::NotFound("blob"))?;
+        let mut blob: BlobRecord = self
+            .get(CF_BLOBS, &key)?
+            .ok_or(MetaError::NotFound("blob"))?;
         blob.refcount = refcount;
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_BLOBS, &key, &blob);
@@ -187,9 +211,12 @@ impl MetaStore {
         let key = blob_key(sha256);
         let mut blob = match (self.get::<BlobRecord>(CF_BLOBS, &key)?, new) {
             (Some(blob), _) => blob,
-            (None, Some((length, blake3, now_ms))) => {
-                BlobRecord { refcount: 0, length, blake3: blake3.to_string(), created_ms: now_ms }
-            }
+            (None, Some((length, blake3, now_ms))) => BlobRecord {
+                refcount: 0,
+                length,
+                blake3: blake3.to_string(),
+                created_ms: now_ms,
+            },
             (None, None) => return Err(MetaError::NotFound("blob")),
         };
         blob.refcount = (blob.refcount as i64 + delta).max(0) as u64;
@@ -210,12 +237,28 @@ mod tests {
         meta.add_pending("a", &sha, 3, "b3", 0, 100).unwrap();
         meta.add_pending("a", &sha, 3, "b3", 1, 100).unwrap();
         meta.add_pending("b", &sha, 3, "b3", 1, 100).unwrap();
-        assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 2, "one hold per partner");
-        assert_eq!(meta.move_to_repository("a", &sha, 5).unwrap(), MoveOutcome::Moved);
-        assert_eq!(meta.move_to_repository("a", &sha, 6).unwrap(), MoveOutcome::AlreadyInRepository);
+        assert_eq!(
+            meta.blob_record(&sha).unwrap().unwrap().refcount,
+            2,
+            "one hold per partner"
+        );
+        assert_eq!(
+            meta.move_to_repository("a", &sha, 5).unwrap(),
+            MoveOutcome::Moved
+        );
+        assert_eq!(
+            meta.move_to_repository("a", &sha, 6).unwrap(),
+            MoveOutcome::AlreadyInRepository
+        );
         assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 2);
-        assert!(matches!(meta.move_to_repository("c", &sha, 6), Err(MetaError::NotFound(_))));
-        assert!(meta.sweep_expired_uploads(200).unwrap().is_empty(), "the repository entry still holds it");
+        assert!(matches!(
+            meta.move_to_repository("c", &sha, 6),
+            Err(MetaError::NotFound(_))
+        ));
+        assert!(
+            meta.sweep_expired_uploads(200).unwrap().is_empty(),
+            "the repository entry still holds it"
+        );
         assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 1);
         assert_eq!(meta.counted_holds().unwrap()[&sha], 1);
     }
@@ -227,7 +270,10 @@ mod tests {
         meta.add_pending("a", &sha, 3, "b3", 0, 100).unwrap();
         assert!(meta.sweep_expired_uploads(99).unwrap().is_empty());
         assert_eq!(meta.sweep_expired_uploads(100).unwrap(), vec![sha]);
-        assert!(matches!(meta.move_to_repository("a", &sha, 101), Err(MetaError::NotFound(_))));
+        assert!(matches!(
+            meta.move_to_repository("a", &sha, 101),
+            Err(MetaError::NotFound(_))
+        ));
         assert!(meta.forget_unreferenced_blob(&sha).unwrap());
         assert!(meta.blob_record(&sha).unwrap().is_none());
     }

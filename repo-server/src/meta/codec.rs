@@ -14,11 +14,18 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 pub fn decode<T: DeserializeOwned>(cf: &'static str, bytes: &[u8]) -> Result<T, MetaError> {
     match bytes.split_first() {
-        Some((&FORMAT_V1, body)) => {
-            serde_json::from_slice(body).map_err(|e| MetaError::Corrupt { cf, reason: e.to_string() })
-        }
-        Some((version, _)) => Err(MetaError::Corrupt { cf, reason: format!("unknown format version {version}") }),
-        None => Err(MetaError::Corrupt { cf, reason: "empty value".into() }),
+        Some((&FORMAT_V1, body)) => serde_json::from_slice(body).map_err(|e| MetaError::Corrupt {
+            cf,
+            reason: e.to_string(),
+        }),
+        Some((version, _)) => Err(MetaError::Corrupt {
+            cf,
+            reason: format!("unknown format version {version}"),
+        }),
+        None => Err(MetaError::Corrupt {
+            cf,
+            reason: "empty value".into(),
+        }),
     }
 }
 
@@ -30,5 +37,8 @@ pub fn decode_u64(cf: &'static str, bytes: &[u8]) -> Result<u64, MetaError> {
     bytes
         .try_into()
         .map(u64::from_be_bytes)
-        .map_err(|_| MetaError::Corrupt { cf, reason: "counter is not 8 bytes".into() })
+        .map_err(|_| MetaError::Corrupt {
+            cf,
+            reason: "counter is not 8 bytes".into(),
+        })
 }

@@ -8,9 +8,16 @@ use crate::domain::{ImageRecord, PoolRecordData, PushRecord};
 
 impl MetaStore {
     /// Associates a pool record with a device type; one image per (device type, type, versionNumber).
-    pub fn create_image(&self, partner: &str, device_type: &str, pool: &PoolRecordData, now_ms: u64) -> MetaResult<ImageRecord> {
+    pub fn create_image(
+        &self,
+        partner: &str,
+        device_type: &str,
+        pool: &PoolRecordData,
+        now_ms: u64,
+    ) -> MetaResult<ImageRecord> {
         let _guard = self.lock();
-        let index_key = image_by_device_type(partner, device_type, pool.fw_type, pool.version_number);
+        let index_key =
+            image_by_device_type(partner, device_type, pool.fw_type, pool.version_number);
         if let Some(existing) = self.get_u64(CF_IMAGES_BY_DEVICE_TYPE, &index_key)? {
             return Err(MetaError::Conflict(format!(
                 "type {} versionNumber {} is already associated with device type {device_type} (image {existing})",
@@ -30,7 +37,12 @@ impl MetaStore {
         };
         self.put(&mut batch, CF_IMAGES, &image_key(image.id), &image);
         self.put_u64(&mut batch, CF_IMAGES_BY_DEVICE_TYPE, &index_key, image.id);
-        self.put_u64(&mut batch, CF_IMAGES_BY_POOL, &image_by_pool(pool.id, device_type), image.id);
+        self.put_u64(
+            &mut batch,
+            CF_IMAGES_BY_POOL,
+            &image_by_pool(pool.id, device_type),
+            image.id,
+        );
         self.commit(batch)?;
         Ok(image)
     }
@@ -46,14 +58,22 @@ impl MetaStore {
         fw_type: u16,
         version_number: u64,
     ) -> MetaResult<Option<ImageRecord>> {
-        match self.get_u64(CF_IMAGES_BY_DEVICE_TYPE, &image_by_device_type(partner, device_type, fw_type, version_number))? {
+        match self.get_u64(
+            CF_IMAGES_BY_DEVICE_TYPE,
+            &image_by_device_type(partner, device_type, fw_type, version_number),
+        )? {
             Some(id) => self.image(id),
             None => Ok(None),
         }
     }
 
     /// A device type's images, optionally of one firmware type, in (type, versionNumber) order.
-    pub fn list_images(&self, partner: &str, device_type: &str, fw_type: Option<u16>) -> MetaResult<Vec<ImageRecord>> {
+    pub fn list_images(
+        &self,
+        partner: &str,
+        device_type: &str,
+        fw_type: Option<u16>,
+    ) -> MetaResult<Vec<ImageRecord>> {
         let prefix = match fw_type {
             Some(t) => Key::new().str(partner).str(device_type).u16(t).build(),
             None => Key::new().str(partner).str(device_type).build(),
@@ -70,23 +90,47 @@ impl MetaStore {
     }
 
     /// Dissociates an image from its device type.
-    pub fn delete_image(&self, partner: &str, device_type: &str, fw_type: u16, version_number: u64) -> MetaResult<ImageRecord> {
+    pub fn delete_image(
+        &self,
+        partner: &str,
+        device_type: &str,
+        fw_type: u16,
+        version_number: u64,
+    ) -> MetaResult<ImageRecord> {
         let _guard = self.lock();
         let image = self
             .image_by_version_number(partner, device_type, fw_type, version_number)?
             .ok_or(MetaError::NotFound("firmware image"))?;
         let mut batch = WriteBatch::default();
         self.delete(&mut batch, CF_IMAGES, &image_key(image.id));
-        self.delete(&mut batch, CF_IMAGES_BY_DEVICE_TYPE, &image_by_device_type(partner, device_type, fw_type, version_number));
-        self.delete(&mut batch, CF_IMAGES_BY_POOL, &image_by_pool(image.pool_id, device_type));
+        self.delete(
+            &mut batch,
+            CF_IMAGES_BY_DEVICE_TYPE,
+            &image_by_device_type(partner, device_type, fw_type, version_number),
+        );
+        self.delete(
+            &mut batch,
+            CF_IMAGES_BY_POOL,
+            &image_by_pool(image.pool_id, device_type),
+        );
         self.commit(batch)?;
         Ok(image)
     }
 
     /// Records that `device` should install `image` next.
-    pub fn push_image(&self, partner: &str, device: &str, image: &ImageRecord, now_ms: u64) -> MetaResult<PushRecord> {
+    pub fn push_image(
+        &self,
+        partner: &str,
+        device: &str,
+        image: &ImageRecord,
+        now_ms: u64,
+    ) -> MetaResult<PushRecord> {
         let _guard = self.lock();
-        let push = PushRecord { image_id: image.id, device_type: image.device_type.clone(), pushed_ms: now_ms };
+        let push = PushRecord {
+            image_id: image.id,
+            device_type: image.device_type.clone(),
+            pushed_ms: now_ms,
+        };
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_PUSHES, &push_key(partner, device), &push);
         self.commit(batch)?;
@@ -99,5 +143,10 @@ impl MetaStore {
 }
 
 fn ids_to_images(meta: &MetaStore, ids: &[u64]) -> MetaResult<Vec<ImageRecord>> {
-    ids.iter().map(|id| meta.image(*id)?.ok_or(MetaError::NotFound("firmware image"))).collect()
+    ids.iter()
+        .map(|id| {
+            meta.image(*id)?
+                .ok_or(MetaError::NotFound("firmware image"))
+        })
+        .collect()
 }

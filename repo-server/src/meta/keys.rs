@@ -101,16 +101,30 @@ pub fn pool_by_partner(partner: &str, id: u64) -> Vec<u8> {
     Key::new().str(partner).u64(id).build()
 }
 pub fn pool_by_type(partner: &str, fw_type: u16, version_number: u64) -> Vec<u8> {
-    Key::new().str(partner).u16(fw_type).u64(version_number).build()
+    Key::new()
+        .str(partner)
+        .u16(fw_type)
+        .u64(version_number)
+        .build()
 }
 pub fn pool_by_name(partner: &str, fw_type: u16, name: &str, version: &str) -> Vec<u8> {
-    Key::new().str(partner).u16(fw_type).str(name).str(version).build()
+    Key::new()
+        .str(partner)
+        .u16(fw_type)
+        .str(name)
+        .str(version)
+        .build()
 }
 pub fn pool_by_tag(partner: &str, tag: &str, id: u64) -> Vec<u8> {
     Key::new().str(partner).str(tag).u64(id).build()
 }
 pub fn pool_by_tag_type(partner: &str, tag: &str, fw_type: u16, id: u64) -> Vec<u8> {
-    Key::new().str(partner).str(tag).u16(fw_type).u64(id).build()
+    Key::new()
+        .str(partner)
+        .str(tag)
+        .u16(fw_type)
+        .u64(id)
+        .build()
 }
 pub fn pool_by_sha(sha256: &Sha256Digest, id: u64) -> Vec<u8> {
     Key::new().digest(sha256).u64(id).build()
@@ -121,8 +135,18 @@ pub fn tag_count(partner: &str, tag: &str) -> Vec<u8> {
 pub fn image_key(id: u64) -> Vec<u8> {
     Key::new().u64(id).build()
 }
-pub fn image_by_device_type(partner: &str, device_type: &str, fw_type: u16, version_number: u64) -> Vec<u8> {
-    Key::new().str(partner).str(device_type).u16(fw_type).u64(version_number).build()
+pub fn image_by_device_type(
+    partner: &str,
+    device_type: &str,
+    fw_type: u16,
+    version_number: u64,
+) -> Vec<u8> {
+    Key::new()
+        .str(partner)
+        .str(device_type)
+        .u16(fw_type)
+        .u64(version_number)
+        .build()
 }
 pub fn image_by_pool(pool_id: u64, device_type: &str) -> Vec<u8> {
     Key::new().u64(pool_id).str(device_type).build()

@@ -15,7 +15,10 @@ pub mod types;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch,
+    WriteOptions, DB,
+};
 use serde::{de::DeserializeOwned, Serialize};
 
 use keys::*;
@@ -44,23 +47,32 @@ impl MetaStore {
     /// Opens (creating) the database. `sync_writes` fsyncs the WAL on every commit, so an
     /// answered write survives power loss, not only a process crash.
     pub fn open(path: &Path, sync_writes: bool) -> MetaResult<Self> {
-        let mut options = Options::default();
+        let mut options = cf_options();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
         options.increase_parallelism(2);
-        let cfs = ALL_CFS.iter().map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let cfs = ALL_CFS
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options()));
         let db = DB::open_cf_descriptors(&options, path, cfs)?;
-        Ok(MetaStore { db, writer: Mutex::new(()), sync_writes })
+        Ok(MetaStore {
+            db,
+            writer: Mutex::new(()),
+            sync_writes,
+        })
     }
 
     fn cf(&self, name: &'static str) -> &ColumnFamily {
-        self.db.cf_handle(name).expect("every column family is created at open")
+        self.db
+            .cf_handle(name)
+            .expect("every column family is created at open")
     }
 
     /// Serialises read-check-write sequences (uniqueness checks, counters).
     fn lock(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn commit(&self, batch: WriteBatch) -> MetaResult<()> {
@@ -101,7 +113,11 @@ impl MetaStore {
     }
 
     /// Keys (and values) under `prefix`, in key order.
-    fn scan_prefix(&self, cf: &'static str, prefix: &[u8]) -> impl Iterator<Item = MetaResult<(Box<[u8]>, Box<[u8]>)>> + '_ {
+    fn scan_prefix(
+        &self,
+        cf: &'static str,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = MetaResult<(Box<[u8]>, Box<[u8]>)>> + '_ {
         let prefix = prefix.to_vec();
         self.db
             .iterator_cf(self.cf(cf), IteratorMode::From(&prefix, Direction::Forward))
@@ -113,18 +129,28 @@ impl MetaStore {
     }
 
     /// Values under `prefix`, decoded.
-    fn scan_values<T: DeserializeOwned>(&self, cf: &'static str, prefix: &[u8]) -> MetaResult<Vec<T>> {
-        self.scan_prefix(cf, prefix).map(|item| item.and_then(|(_, value)| codec::decode(cf, &value))).collect()
+    fn scan_values<T: DeserializeOwned>(
+        &self,
+        cf: &'static str,
+        prefix: &[u8],
+    ) -> MetaResult<Vec<T>> {
+        self.scan_prefix(cf, prefix)
+            .map(|item| item.and_then(|(_, value)| codec::decode(cf, &value)))
+            .collect()
     }
 
     /// Ids at the end of the index keys under `prefix`, in key order.
     fn scan_ids(&self, cf: &'static str, prefix: &[u8]) -> MetaResult<Vec<u64>> {
-        self.scan_prefix(cf, prefix).map(|item| item.map(|(key, _)| trailing_u64(&key))).collect()
+        self.scan_prefix(cf, prefix)
+            .map(|item| item.map(|(key, _)| trailing_u64(&key)))
+            .collect()
     }
 
     /// Ids stored as the values of the index keys under `prefix`, in key order.
     fn scan_ids_from_values(&self, cf: &'static str, prefix: &[u8]) -> MetaResult<Vec<u64>> {
-        self.scan_prefix(cf, prefix).map(|item| item.and_then(|(_, value)| codec::decode_u64(cf, &value))).collect()
+        self.scan_prefix(cf, prefix)
+            .map(|item| item.and_then(|(_, value)| codec::decode_u64(cf, &value)))
+            .collect()
     }
 
     /// Next value of a counter, staged in `batch` (call under the writer lock).
@@ -148,6 +174,13 @@ impl MetaStore {
         rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
         Ok(())
     }
+}
+
+/// LZ4 is the one compression compiled into RocksDB here (small records compress well).
+fn cf_options() -> Options {
+    let mut options = Options::default();
+    options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    options
 }
 
 /// Milliseconds since the Unix epoch.

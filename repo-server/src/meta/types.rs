@@ -18,7 +18,9 @@ impl MetaStore {
         let _guard = self.lock();
         let key = type_key(partner, fw_type);
         if self.exists(CF_TYPES, &key)? {
-            return Err(MetaError::Conflict(format!("firmware type {fw_type} already exists")));
+            return Err(MetaError::Conflict(format!(
+                "firmware type {fw_type} already exists"
+            )));
         }
         let mut batch = WriteBatch::default();
         let record = FirmwareTypeRecord {
@@ -53,7 +55,9 @@ impl MetaStore {
     ) -> MetaResult<FirmwareTypeRecord> {
         let _guard = self.lock();
         let key = type_key(partner, fw_type);
-        let mut record: FirmwareTypeRecord = self.get(CF_TYPES, &key)?.ok_or(MetaError::NotFound("firmware type"))?;
+        let mut record: FirmwareTypeRecord = self
+            .get(CF_TYPES, &key)?
+            .ok_or(MetaError::NotFound("firmware type"))?;
         record.name = name.to_string();
         record.description = description;
         record.updated_ms = now_ms.max(record.created_ms);
@@ -73,12 +77,20 @@ mod tests {
     fn create_get_update_list() {
         let (_dir, meta) = test_store();
         let created = meta.create_type("acme", 101, "mcu", None, 5).unwrap();
-        assert!(matches!(meta.create_type("acme", 101, "again", None, 6), Err(MetaError::Conflict(_))));
+        assert!(matches!(
+            meta.create_type("acme", 101, "again", None, 6),
+            Err(MetaError::Conflict(_))
+        ));
         meta.create_type("other", 101, "theirs", None, 6).unwrap();
         assert_eq!(meta.get_type("acme", 101).unwrap().unwrap(), created);
-        let updated = meta.update_type("acme", 101, "renamed", Some("d".into()), 9).unwrap();
+        let updated = meta
+            .update_type("acme", 101, "renamed", Some("d".into()), 9)
+            .unwrap();
         assert_eq!((updated.name.as_str(), updated.updated_ms), ("renamed", 9));
         assert_eq!(meta.list_types("acme").unwrap().len(), 1);
-        assert!(matches!(meta.update_type("acme", 7, "x", None, 1), Err(MetaError::NotFound(_))));
+        assert!(matches!(
+            meta.update_type("acme", 7, "x", None, 1),
+            Err(MetaError::NotFound(_))
+        ));
     }
 }

@@ -26,19 +26,39 @@ impl Upload<'_> {
         Ok(self.writer.write(chunk).await?)
     }
 
+    /// Discards the upload; returns once nothing of it remains on storage.
+    pub async fn abort(self) {
+        self.writer.abort().await;
+    }
+
     /// Verifies the digest the client stated, stores the blob and holds it for the partner.
-    pub async fn finish(self, partner: &str, expected: Option<Sha256Digest>) -> ServiceResult<BlobWritten> {
+    pub async fn finish(
+        self,
+        partner: &str,
+        expected: Option<Sha256Digest>,
+    ) -> ServiceResult<BlobWritten> {
         let written = self.writer.finish(expected).await?;
         let service = self.service;
         let _lifecycle = service.blob_lifecycle.lock().await;
         let expires_ms = now_ms() + service.config.pending_upload_ttl.as_millis() as u64;
-        let (owner, sha, length, blake3) = (partner.to_string(), written.sha256, written.length, written.blake3.clone());
-        service.meta_call(move |m| m.add_pending(&owner, &sha, length, &blake3, now_ms(), expires_ms)).await?;
+        let (owner, sha, length, blake3) = (
+            partner.to_string(),
+            written.sha256,
+            written.length,
+            written.blake3.clone(),
+        );
+        service
+            .meta_call(move |m| m.add_pending(&owner, &sha, length, &blake3, now_ms(), expires_ms))
+            .await?;
         // A sweep may have deleted an unheld copy between our write and our hold.
         if service.blobs.stat(&written.sha256).await? != Some(written.length) {
             let owner = partner.to_string();
-            service.meta_call(move |m| m.remove_pending(&owner, &sha)).await?;
-            return Err(ServiceError::Unavailable("the upload raced a storage sweep; retry it".into()));
+            service
+                .meta_call(move |m| m.remove_pending(&owner, &sha))
+                .await?;
+            return Err(ServiceError::Unavailable(
+                "the upload raced a storage sweep; retry it".into(),
+            ));
         }
         Ok(written)
     }
@@ -46,16 +66,29 @@ impl Upload<'_> {
 
 impl Service {
     pub async fn begin_upload(&self) -> ServiceResult<Upload<'_>> {
-        Ok(Upload { service: self, writer: self.blobs.begin().await? })
+        Ok(Upload {
+            service: self,
+            writer: self.blobs.begin().await?,
+        })
     }
 
     /// Moves an upload into the partner's repository; answers its permanent URL.
-    pub async fn move_to_repository(&self, partner: &str, sha256: Sha256Digest) -> ServiceResult<String> {
+    pub async fn move_to_repository(
+        &self,
+        partner: &str,
+        sha256: Sha256Digest,
+    ) -> ServiceResult<String> {
         let owner = partner.to_string();
-        let outcome = self.meta_call(move |m| m.move_to_repository(&owner, &sha256, now_ms())).await;
+        let outcome = self
+            .meta_call(move |m| m.move_to_repository(&owner, &sha256, now_ms()))
+            .await;
         match outcome {
-            Ok(MoveOutcome::Moved | MoveOutcome::AlreadyInRepository) => Ok(self.repository_url(partner, &sha256)),
-            Err(ServiceError::NotFound(_)) => Err(ServiceError::NotFound("upload (it may have expired)")),
+            Ok(MoveOutcome::Moved | MoveOutcome::AlreadyInRepository) => {
+                Ok(self.repository_url(partner, &sha256))
+            }
+            Err(ServiceError::NotFound(_)) => {
+                Err(ServiceError::NotFound("upload (it may have expired)"))
+            }
             Err(other) => Err(other),
         }
     }
@@ -77,8 +110,14 @@ impl Service {
     }
 
     /// The repository entry of a blob (for HEAD and range validation).
-    pub async fn repository_entry(&self, partner: &str, sha256: Sha256Digest) -> ServiceResult<crate::domain::RepositoryEntry> {
+    pub async fn repository_entry(
+        &self,
+        partner: &str,
+        sha256: Sha256Digest,
+    ) -> ServiceResult<crate::domain::RepositoryEntry> {
         let owner = partner.to_string();
-        self.meta_call(move |m| m.repository_entry(&owner, &sha256)).await?.ok_or(ServiceError::NotFound("binary"))
+        self.meta_call(move |m| m.repository_entry(&owner, &sha256))
+            .await?
+            .ok_or(ServiceError::NotFound("binary"))
     }
 }

@@ -2,8 +2,8 @@
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    normalize_tags, validate_id, DomainError, FirmwareTypeNumber, ImageRecord, PageRequest, PoolRecordData,
-    PushRecord, SortDirection, SortField,
+    normalize_tags, validate_id, DomainError, FirmwareTypeNumber, ImageRecord, PageRequest,
+    PoolRecordData, PushRecord, SortDirection, SortField,
 };
 use crate::meta::now_ms;
 
@@ -20,13 +20,21 @@ pub struct ImageInput {
 pub type ImageView = (ImageRecord, PoolRecordData);
 
 impl Service {
-    pub async fn create_image(&self, partner: &str, device_type: &str, input: ImageInput) -> ServiceResult<ImageView> {
+    pub async fn create_image(
+        &self,
+        partner: &str,
+        device_type: &str,
+        input: ImageInput,
+    ) -> ServiceResult<ImageView> {
         validate_id("deviceTypeId", device_type)?;
         let fw_type = FirmwareTypeNumber::new(input.fw_type)?;
         let version_number = parse_version_number(&input.version_number)?;
         let pool = self.pool_record(partner, fw_type, version_number).await?;
         let mismatch = |field: &'static str| {
-            ServiceError::Conflict(format!("{field} differs from pool record type {} versionNumber {version_number}", fw_type.get()))
+            ServiceError::Conflict(format!(
+                "{field} differs from pool record type {} versionNumber {version_number}",
+                fw_type.get()
+            ))
         };
         if input.name != pool.name {
             return Err(mismatch("name"));
@@ -38,7 +46,9 @@ impl Service {
             return Err(mismatch("version"));
         }
         let (owner, dt, record) = (partner.to_string(), device_type.to_string(), pool.clone());
-        let image = self.meta_call(move |m| m.create_image(&owner, &dt, &record, now_ms())).await?;
+        let image = self
+            .meta_call(move |m| m.create_image(&owner, &dt, &record, now_ms()))
+            .await?;
         Ok((image, pool))
     }
 
@@ -53,11 +63,16 @@ impl Service {
     ) -> ServiceResult<(Vec<ImageView>, u64)> {
         validate_id("deviceTypeId", device_type)?;
         let (owner, dt) = (partner.to_string(), device_type.to_string());
-        let images = self.meta_call(move |m| m.list_images(&owner, &dt, fw_type.map(|t| t.get()))).await?;
+        let images = self
+            .meta_call(move |m| m.list_images(&owner, &dt, fw_type.map(|t| t.get())))
+            .await?;
         let mut views = Vec::with_capacity(images.len());
         for image in images {
             let pool_id = image.pool_id;
-            let pool = self.meta_call(move |m| m.pool_record(pool_id)).await?.ok_or(ServiceError::NotFound("pool record"))?;
+            let pool = self
+                .meta_call(move |m| m.pool_record(pool_id))
+                .await?
+                .ok_or(ServiceError::NotFound("pool record"))?;
             if tags.iter().all(|t| pool.tags.contains(t)) {
                 views.push((image, pool));
             }
@@ -68,11 +83,19 @@ impl Service {
         Ok((views.drain(window).collect(), total))
     }
 
-    pub async fn image(&self, partner: &str, device_type: &str, fw_type: FirmwareTypeNumber, version_number: u64) -> ServiceResult<ImageView> {
+    pub async fn image(
+        &self,
+        partner: &str,
+        device_type: &str,
+        fw_type: FirmwareTypeNumber,
+        version_number: u64,
+    ) -> ServiceResult<ImageView> {
         validate_id("deviceTypeId", device_type)?;
         let (owner, dt) = (partner.to_string(), device_type.to_string());
         let image = self
-            .meta_call(move |m| m.image_by_version_number(&owner, &dt, fw_type.get(), version_number))
+            .meta_call(move |m| {
+                m.image_by_version_number(&owner, &dt, fw_type.get(), version_number)
+            })
             .await?
             .ok_or(ServiceError::NotFound("firmware image"))?;
         self.with_pool(image).await
@@ -80,19 +103,35 @@ impl Service {
 
     async fn with_pool(&self, image: ImageRecord) -> ServiceResult<ImageView> {
         let pool_id = image.pool_id;
-        let pool = self.meta_call(move |m| m.pool_record(pool_id)).await?.ok_or(ServiceError::NotFound("pool record"))?;
+        let pool = self
+            .meta_call(move |m| m.pool_record(pool_id))
+            .await?
+            .ok_or(ServiceError::NotFound("pool record"))?;
         Ok((image, pool))
     }
 
-    pub async fn delete_image(&self, partner: &str, device_type: &str, fw_type: FirmwareTypeNumber, version_number: u64) -> ServiceResult<()> {
+    pub async fn delete_image(
+        &self,
+        partner: &str,
+        device_type: &str,
+        fw_type: FirmwareTypeNumber,
+        version_number: u64,
+    ) -> ServiceResult<()> {
         validate_id("deviceTypeId", device_type)?;
         let (owner, dt) = (partner.to_string(), device_type.to_string());
-        self.meta_call(move |m| m.delete_image(&owner, &dt, fw_type.get(), version_number)).await?;
+        self.meta_call(move |m| m.delete_image(&owner, &dt, fw_type.get(), version_number))
+            .await?;
         Ok(())
     }
 
     /// Sets `device`'s next image to `image_id` (which must belong to `device_type`).
-    pub async fn push_image(&self, partner: &str, device_type: &str, image_id: &str, device: &str) -> ServiceResult<PushRecord> {
+    pub async fn push_image(
+        &self,
+        partner: &str,
+        device_type: &str,
+        image_id: &str,
+        device: &str,
+    ) -> ServiceResult<PushRecord> {
         validate_id("deviceTypeId", device_type)?;
         validate_id("value (device id)", device)?;
         let id = parse_id("firmwareImageId", image_id)?;
@@ -102,7 +141,8 @@ impl Service {
             _ => return Err(ServiceError::NotFound("firmware image")),
         };
         let (owner, device) = (partner.to_string(), device.to_string());
-        self.meta_call(move |m| m.push_image(&owner, &device, &image, now_ms())).await
+        self.meta_call(move |m| m.push_image(&owner, &device, &image, now_ms()))
+            .await
     }
 }
 
@@ -112,7 +152,9 @@ fn sort_views(views: &mut [ImageView], page: &PageRequest) {
             SortField::Id => ia.id.cmp(&ib.id),
             SortField::CreatedTimestamp => ia.created_ms.cmp(&ib.created_ms),
             SortField::UpdatedTimestamp => ia.updated_ms.cmp(&ib.updated_ms),
-            SortField::VersionNumber => (ia.fw_type, ia.version_number).cmp(&(ib.fw_type, ib.version_number)),
+            SortField::VersionNumber => {
+                (ia.fw_type, ia.version_number).cmp(&(ib.fw_type, ib.version_number))
+            }
             SortField::Name => pa.name.cmp(&pb.name),
             SortField::Version => pa.version.cmp(&pb.version),
             SortField::Description => pa.description.cmp(&pb.description),
@@ -132,7 +174,12 @@ pub fn parse_version_number(text: &str) -> Result<u64, DomainError> {
 }
 
 pub fn parse_id(field: &'static str, text: &str) -> Result<u64, DomainError> {
-    text.parse::<u64>().map_err(|_| DomainError::field(field, "must be a string of a non-negative integer below 2^64"))
+    text.parse::<u64>().map_err(|_| {
+        DomainError::field(
+            field,
+            "must be a string of a non-negative integer below 2^64",
+        )
+    })
 }
 
 /// Tags of an image list filter.

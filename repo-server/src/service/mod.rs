@@ -76,7 +76,12 @@ pub struct Service {
 
 impl Service {
     pub fn new(meta: Arc<MetaStore>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> Self {
-        Service { meta, blobs, config, blob_lifecycle: tokio::sync::Mutex::new(()) }
+        Service {
+            meta,
+            blobs,
+            config,
+            blob_lifecycle: tokio::sync::Mutex::new(()),
+        }
     }
 
     pub fn config(&self) -> &ServiceConfig {
@@ -102,7 +107,10 @@ impl Service {
 
     /// The permanent download URL of a blob in a partner's repository.
     pub fn repository_url(&self, partner: &str, sha256: &Sha256Digest) -> String {
-        format!("{}/v1/ota/partners/{partner}/repository/sha256/{sha256}", self.config.public_url.trim_end_matches('/'))
+        format!(
+            "{}/v1/ota/partners/{partner}/repository/sha256/{sha256}",
+            self.config.public_url.trim_end_matches('/')
+        )
     }
 
     /// The blob a repository URL names, if this server issued it for this partner.
@@ -110,7 +118,10 @@ impl Service {
         let prefix = self.repository_url(partner, &Sha256Digest([0; 32]));
         let prefix = &prefix[..prefix.len() - 64];
         let hex = url.strip_prefix(prefix).ok_or_else(|| {
-            DomainError::field("url", format!("must be a repository URL answered by moveToRepository ({prefix}<sha256>)"))
+            DomainError::field(
+                "url",
+                format!("must be a repository URL answered by moveToRepository ({prefix}<sha256>)"),
+            )
         })?;
         Ok(Sha256Digest::parse_hex("url", hex)?)
     }

@@ -2,8 +2,8 @@
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    normalize_tags, validate_description, validate_name, validate_version, FirmwareTypeNumber, ImageRecord,
-    PoolQuery, PoolRecordData, PoolRecordFields,
+    normalize_tags, validate_description, validate_name, validate_version, FirmwareTypeNumber,
+    ImageRecord, PoolQuery, PoolRecordData, PoolRecordFields,
 };
 use crate::meta::now_ms;
 use crate::meta::pool::PoolPage;
@@ -20,7 +20,11 @@ pub struct PoolRecordInput {
 
 impl Service {
     /// Checks a body against the model's rules; the type must be registered for the partner.
-    async fn validate_pool_input(&self, partner: &str, input: PoolRecordInput) -> ServiceResult<PoolRecordFields> {
+    async fn validate_pool_input(
+        &self,
+        partner: &str,
+        input: PoolRecordInput,
+    ) -> ServiceResult<PoolRecordFields> {
         let fw_type = FirmwareTypeNumber::new(input.fw_type)?.ensure_poolable()?;
         validate_name(&input.name)?;
         validate_version(&input.version)?;
@@ -63,11 +67,16 @@ impl Service {
         }
         let fields = self.validate_pool_input(partner, input).await?;
         let owner = partner.to_string();
-        let record = self.meta_call(move |m| m.create_pool_record(&owner, fields, now_ms())).await?;
+        let record = self
+            .meta_call(move |m| m.create_pool_record(&owner, fields, now_ms()))
+            .await?;
         let mut images = Vec::new();
         for device_type in device_types {
             let (owner, pool) = (partner.to_string(), record.clone());
-            images.push(self.meta_call(move |m| m.create_image(&owner, &device_type, &pool, now_ms())).await?);
+            images.push(
+                self.meta_call(move |m| m.create_image(&owner, &device_type, &pool, now_ms()))
+                    .await?,
+            );
         }
         Ok((record, images))
     }
@@ -79,13 +88,24 @@ impl Service {
         version_number: u64,
         input: PoolRecordInput,
     ) -> ServiceResult<PoolRecordData> {
-        let input = PoolRecordInput { fw_type: i64::from(fw_type.get()), ..input };
+        let input = PoolRecordInput {
+            fw_type: i64::from(fw_type.get()),
+            ..input
+        };
         let fields = self.validate_pool_input(partner, input).await?;
         let owner = partner.to_string();
-        self.meta_call(move |m| m.update_pool_record(&owner, fw_type.get(), version_number, fields, now_ms())).await
+        self.meta_call(move |m| {
+            m.update_pool_record(&owner, fw_type.get(), version_number, fields, now_ms())
+        })
+        .await
     }
 
-    pub async fn pool_record(&self, partner: &str, fw_type: FirmwareTypeNumber, version_number: u64) -> ServiceResult<PoolRecordData> {
+    pub async fn pool_record(
+        &self,
+        partner: &str,
+        fw_type: FirmwareTypeNumber,
+        version_number: u64,
+    ) -> ServiceResult<PoolRecordData> {
         let owner = partner.to_string();
         self.meta_call(move |m| m.pool_by_version_number(&owner, fw_type.get(), version_number))
             .await?
@@ -101,7 +121,8 @@ impl Service {
         exclude: Option<u64>,
     ) -> ServiceResult<bool> {
         let owner = partner.to_string();
-        self.meta_call(move |m| m.pool_name_exists(&owner, fw_type.get(), &name, &version, exclude)).await
+        self.meta_call(move |m| m.pool_name_exists(&owner, fw_type.get(), &name, &version, exclude))
+            .await
     }
 
     pub async fn list_pool(&self, partner: &str, query: PoolQuery) -> ServiceResult<PoolPage> {
@@ -118,7 +139,9 @@ impl Service {
     ) -> ServiceResult<(PoolRecordData, Vec<ImageRecord>)> {
         let record = self.pool_record(partner, fw_type, version_number).await?;
         let pool_id = record.id;
-        let images = self.meta_call(move |m| m.images_of_pool_record(pool_id)).await?;
+        let images = self
+            .meta_call(move |m| m.images_of_pool_record(pool_id))
+            .await?;
         Ok((record, images))
     }
 

@@ -15,7 +15,10 @@ impl Service {
         validate_name(&name)?;
         validate_description(description.as_deref())?;
         let partner = partner.to_string();
-        self.meta_call(move |m| m.create_type(&partner, fw_type.get(), &name, description, now_ms())).await
+        self.meta_call(move |m| {
+            m.create_type(&partner, fw_type.get(), &name, description, now_ms())
+        })
+        .await
     }
 
     pub async fn list_types(&self, partner: &str) -> ServiceResult<Vec<FirmwareTypeRecord>> {
@@ -23,9 +26,15 @@ impl Service {
         self.meta_call(move |m| m.list_types(&partner)).await
     }
 
-    pub async fn get_type(&self, partner: &str, fw_type: FirmwareTypeNumber) -> ServiceResult<FirmwareTypeRecord> {
+    pub async fn get_type(
+        &self,
+        partner: &str,
+        fw_type: FirmwareTypeNumber,
+    ) -> ServiceResult<FirmwareTypeRecord> {
         let partner = partner.to_string();
-        self.meta_call(move |m| m.get_type(&partner, fw_type.get())).await?.ok_or(super::ServiceError::NotFound("firmware type"))
+        self.meta_call(move |m| m.get_type(&partner, fw_type.get()))
+            .await?
+            .ok_or(super::ServiceError::NotFound("firmware type"))
     }
 
     pub async fn update_type(
@@ -38,6 +47,9 @@ impl Service {
         validate_name(&name)?;
         validate_description(description.as_deref())?;
         let partner = partner.to_string();
-        self.meta_call(move |m| m.update_type(&partner, fw_type.get(), &name, description, now_ms())).await
+        self.meta_call(move |m| {
+            m.update_type(&partner, fw_type.get(), &name, description, now_ms())
+        })
+        .await
     }
 }

@@ -44,7 +44,11 @@ impl FsBlobStore {
     /// Where a blob lives: two levels of sharding keep directories small.
     pub fn blob_path(&self, sha256: &Sha256Digest) -> PathBuf {
         let hex = sha256.to_hex();
-        self.root.join("sha256").join(&hex[0..2]).join(&hex[2..4]).join(hex)
+        self.root
+            .join("sha256")
+            .join(&hex[0..2])
+            .join(&hex[2..4])
+            .join(hex)
     }
 
     fn tmp_dir(&self) -> PathBuf {
@@ -59,17 +63,31 @@ struct Staged {
     length: u64,
 }
 
-/// Hashes and writes every chunk received; runs on a blocking thread.
-fn hash_and_write(file: NamedTempFile, chunks: Receiver<Bytes>) -> io::Result<Staged> {
+/// What the network side sends the hashing thread.
+enum Message {
+    Chunk(Bytes),
+    /// All bytes are sent: make the file durable. A channel closed without it means abort.
+    End,
+}
+
+/// Hashes and writes every chunk received; runs on a blocking thread. On abort the temp file
+/// is dropped (deleted) without being synced.
+fn hash_and_write(file: NamedTempFile, messages: Receiver<Message>) -> io::Result<Staged> {
     let mut sha = sha2::Sha256::new();
     let mut blake = blake3::Hasher::new();
     let mut length = 0u64;
     let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-    for chunk in chunks {
-        sha.update(&chunk);
-        blake.update(&chunk);
-        out.write_all(&chunk)?;
-        length += chunk.len() as u64;
+    loop {
+        match messages.recv() {
+            Ok(Message::Chunk(chunk)) => {
+                sha.update(&chunk);
+                blake.update(&chunk);
+                out.write_all(&chunk)?;
+                length += chunk.len() as u64;
+            }
+            Ok(Message::End) => break,
+            Err(_) => return Err(io::Error::new(io::ErrorKind::Interrupted, "upload aborted")),
+        }
     }
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.as_file().sync_all()?;
@@ -104,11 +122,14 @@ fn publish(staged: Staged, target: PathBuf) -> io::Result<bool> {
 }
 
 fn touch(path: &Path) -> io::Result<()> {
-    File::options().write(true).open(path)?.set_modified(SystemTime::now())
+    File::options()
+        .write(true)
+        .open(path)?
+        .set_modified(SystemTime::now())
 }
 
 pub struct FsBlobWriter {
-    chunks: Option<SyncSender<Bytes>>,
+    chunks: Option<SyncSender<Message>>,
     worker: Option<tokio::task::JoinHandle<io::Result<Staged>>>,
     target_for: PathBuf,
     written: u64,
@@ -136,10 +157,12 @@ impl BlobWriter for FsBlobWriter {
             return Err(self.worker_error().await);
         };
         // A full channel means the disk is slower than the network: wait off the runtime.
-        let sent = match sender.try_send(chunk) {
+        let sent = match sender.try_send(Message::Chunk(chunk)) {
             Ok(()) => true,
-            Err(std::sync::mpsc::TrySendError::Full(chunk)) => {
-                tokio::task::spawn_blocking(move || sender.send(chunk).is_ok()).await.unwrap_or(false)
+            Err(std::sync::mpsc::TrySendError::Full(message)) => {
+                tokio::task::spawn_blocking(move || sender.send(message).is_ok())
+                    .await
+                    .unwrap_or(false)
             }
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
         };
@@ -150,13 +173,26 @@ impl BlobWriter for FsBlobWriter {
         Ok(())
     }
 
-    async fn finish(mut self: Box<Self>, expected: Option<Sha256Digest>) -> Result<BlobWritten, StoreError> {
-        self.chunks = None;
+    async fn finish(
+        mut self: Box<Self>,
+        expected: Option<Sha256Digest>,
+    ) -> Result<BlobWritten, StoreError> {
+        if let Some(sender) = self.chunks.take() {
+            // The channel may be full: send the end marker off the runtime.
+            tokio::task::spawn_blocking(move || sender.send(Message::End).ok())
+                .await
+                .map_err(|e| StoreError::Io(io::Error::other(e)))?;
+        }
         let worker = self.worker.take().expect("finish called once");
-        let staged = worker.await.map_err(|e| StoreError::Io(io::Error::other(e)))??;
+        let staged = worker
+            .await
+            .map_err(|e| StoreError::Io(io::Error::other(e)))??;
         if let Some(expected) = expected {
             if expected != staged.sha256 {
-                return Err(StoreError::DigestMismatch { expected, actual: staged.sha256 });
+                return Err(StoreError::DigestMismatch {
+                    expected,
+                    actual: staged.sha256,
+                });
             }
         }
         let (sha256, blake3, length) = (staged.sha256, staged.blake3.clone(), staged.length);
@@ -165,7 +201,19 @@ impl BlobWriter for FsBlobWriter {
         let created = tokio::task::spawn_blocking(move || publish(staged, target))
             .await
             .map_err(|e| StoreError::Io(io::Error::other(e)))??;
-        Ok(BlobWritten { sha256, blake3, length, created })
+        Ok(BlobWritten {
+            sha256,
+            blake3,
+            length,
+            created,
+        })
+    }
+
+    async fn abort(mut self: Box<Self>) {
+        self.chunks = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.await;
+        }
     }
 
     fn written(&self) -> u64 {
@@ -187,11 +235,17 @@ impl BlobStore for FsBlobStore {
         }))
     }
 
-    async fn open(&self, sha256: &Sha256Digest, range: Option<Range<u64>>) -> Result<BlobReader, StoreError> {
+    async fn open(
+        &self,
+        sha256: &Sha256Digest,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobReader, StoreError> {
         let path = self.blob_path(sha256);
         let mut file = match tokio::fs::File::open(&path).await {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound(*sha256)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound(*sha256))
+            }
             Err(e) => return Err(e.into()),
         };
         let total_length = file.metadata().await?.len();
@@ -203,7 +257,10 @@ impl BlobStore for FsBlobStore {
             }
             None => Box::pin(file),
         };
-        Ok(BlobReader { reader, total_length })
+        Ok(BlobReader {
+            reader,
+            total_length,
+        })
     }
 
     async fn stat(&self, sha256: &Sha256Digest) -> Result<Option<u64>, StoreError> {
@@ -214,7 +271,11 @@ impl BlobStore for FsBlobStore {
         }
     }
 
-    async fn delete(&self, sha256: &Sha256Digest, unless_touched_after: SystemTime) -> Result<bool, StoreError> {
+    async fn delete(
+        &self,
+        sha256: &Sha256Digest,
+        unless_touched_after: SystemTime,
+    ) -> Result<bool, StoreError> {
         let path = self.blob_path(sha256);
         tokio::task::spawn_blocking(move || {
             let modified = match fs::metadata(&path) {
@@ -276,14 +337,22 @@ pub fn rehash(path: &Path) -> io::Result<(Sha256Digest, String, u64)> {
         blake.update(&buffer[..n]);
         length += n as u64;
     }
-    Ok((Sha256Digest(sha.finalize().into()), blake.finalize().to_hex().to_string(), length))
+    Ok((
+        Sha256Digest(sha.finalize().into()),
+        blake.finalize().to_hex().to_string(),
+        length,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    async fn put(store: &FsBlobStore, bytes: &[u8], expected: Option<Sha256Digest>) -> Result<BlobWritten, StoreError> {
+    async fn put(
+        store: &FsBlobStore,
+        bytes: &[u8],
+        expected: Option<Sha256Digest>,
+    ) -> Result<BlobWritten, StoreError> {
         let mut writer = store.begin().await?;
         for chunk in bytes.chunks(7) {
             writer.write(Bytes::copy_from_slice(chunk)).await?;
@@ -302,12 +371,18 @@ mod tests {
         let first = put(&store, b"firmware bytes", None).await.unwrap();
         let expected: [u8; 32] = sha2::Sha256::digest(b"firmware bytes").into();
         assert_eq!(first.sha256.0, expected);
-        assert_eq!(first.blake3, blake3::hash(b"firmware bytes").to_hex().to_string());
+        assert_eq!(
+            first.blake3,
+            blake3::hash(b"firmware bytes").to_hex().to_string()
+        );
         assert!(first.created);
         let second = put(&store, b"firmware bytes", None).await.unwrap();
         assert!(!second.created);
         assert_eq!(store.list().await.unwrap(), vec![first.sha256]);
-        assert_eq!(fs::read(store.blob_path(&first.sha256)).unwrap(), b"firmware bytes");
+        assert_eq!(
+            fs::read(store.blob_path(&first.sha256)).unwrap(),
+            b"firmware bytes"
+        );
         assert!(tmp_is_empty(dir.path()));
     }
 
@@ -328,10 +403,12 @@ mod tests {
         let store = FsBlobStore::open(dir.path()).unwrap();
         let mut writer = store.begin().await.unwrap();
         writer.write(Bytes::from_static(b"partial")).await.unwrap();
-        drop(writer);
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        writer.abort().await;
         assert!(store.list().await.unwrap().is_empty());
-        assert!(tmp_is_empty(dir.path()));
+        assert!(
+            tmp_is_empty(dir.path()),
+            "abort returns once the temp file is gone"
+        );
     }
 
     #[tokio::test]
@@ -344,9 +421,21 @@ mod tests {
         part.reader.read_to_end(&mut buf).await.unwrap();
         assert_eq!((buf.as_slice(), part.total_length), (&b"234"[..], 10));
         let long_ago = SystemTime::UNIX_EPOCH;
-        assert!(!store.delete(&blob.sha256, long_ago).await.unwrap(), "fresh blob kept");
-        assert!(store.delete(&blob.sha256, SystemTime::now() + std::time::Duration::from_secs(1)).await.unwrap());
-        assert!(matches!(store.open(&blob.sha256, None).await, Err(StoreError::NotFound(_))));
+        assert!(
+            !store.delete(&blob.sha256, long_ago).await.unwrap(),
+            "fresh blob kept"
+        );
+        assert!(store
+            .delete(
+                &blob.sha256,
+                SystemTime::now() + std::time::Duration::from_secs(1)
+            )
+            .await
+            .unwrap());
+        assert!(matches!(
+            store.open(&blob.sha256, None).await,
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[test]

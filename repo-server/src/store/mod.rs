@@ -19,7 +19,10 @@ pub use fs::FsBlobStore;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the body's SHA-256 is {actual}, but the client stated {expected}")]
-    DigestMismatch { expected: Sha256Digest, actual: Sha256Digest },
+    DigestMismatch {
+        expected: Sha256Digest,
+        actual: Sha256Digest,
+    },
     #[error("blob {0} not found")]
     NotFound(Sha256Digest),
     #[error("blob store I/O failed: {0}")]
@@ -50,14 +53,22 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn begin(&self) -> Result<Box<dyn BlobWriter>, StoreError>;
 
     /// Opens a blob, or the byte `range` of it.
-    async fn open(&self, sha256: &Sha256Digest, range: Option<Range<u64>>) -> Result<BlobReader, StoreError>;
+    async fn open(
+        &self,
+        sha256: &Sha256Digest,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobReader, StoreError>;
 
     /// Size of a stored blob, `None` when absent.
     async fn stat(&self, sha256: &Sha256Digest) -> Result<Option<u64>, StoreError>;
 
     /// Deletes a blob last written or re-uploaded before `unless_touched_after`; answers
     /// whether it was deleted. The grace period protects an upload racing a sweep.
-    async fn delete(&self, sha256: &Sha256Digest, unless_touched_after: SystemTime) -> Result<bool, StoreError>;
+    async fn delete(
+        &self,
+        sha256: &Sha256Digest,
+        unless_touched_after: SystemTime,
+    ) -> Result<bool, StoreError>;
 
     /// Every stored blob name (for fsck).
     async fn list(&self) -> Result<Vec<Sha256Digest>, StoreError>;
@@ -69,7 +80,13 @@ pub trait BlobWriter: Send {
     async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError>;
 
     /// Verifies `expected` (when given), makes the blob durable and visible under its name.
-    async fn finish(self: Box<Self>, expected: Option<Sha256Digest>) -> Result<BlobWritten, StoreError>;
+    async fn finish(
+        self: Box<Self>,
+        expected: Option<Sha256Digest>,
+    ) -> Result<BlobWritten, StoreError>;
+
+    /// Discards everything written and waits until nothing of it remains on storage.
+    async fn abort(self: Box<Self>);
 
     /// Bytes written so far.
     fn written(&self) -> u64;
