@@ -394,7 +394,7 @@ section_storm() {
   local ng
   ng=$(py "print(f'{256/$t:.1f}')")
   report storm "publishes/s (4 waves of 64; reference: nginx PUTs/s)" "$(echo "$out" | json_field '["publishes_per_s"]' | xargs printf '%.1f')" "$ng" "/s"
-  report storm "p99 latency of one publish (token+upload+move+record)" "$(echo "$out" | json_field '["p99_ms"]' | xargs printf '%.0f')" "$(py "print(f'{$t/4*1000:.0f}')")" ms
+  report storm "p99 publish latency (token+upload+move+record); ref: nginx mean wave" "$(echo "$out" | json_field '["p99_ms"]' | xargs printf '%.0f')" "$(py "print(f'{$t/4*1000:.0f}')")" ms
   log "storm: $(echo "$out" | json_field '["errors"]') errors, $(echo "$out" | json_field '["distinct_version_numbers"]') distinct version numbers of $(echo "$out" | json_field '["publishes"]')"
 }
 
