@@ -871,3 +871,47 @@ fn stamp_string(rig: &Rig, dir: &Path) -> String {
         .expect("FWREPO_STAMP line")
         .to_string()
 }
+
+#[tokio::test]
+async fn plugin_qa_rig_script_pulls_the_newest_main_build() {
+    let rig = Rig::start();
+    rig.create_type(106).await;
+    let (src, _) = repo();
+    let out = tempfile::tempdir().unwrap();
+    let s = src.path().to_str().unwrap();
+    for (version, bytes) in [
+        ("1.0.0", &b"old main build"[..]),
+        ("1.1.0", &b"new main build"[..]),
+    ] {
+        let file = artifact(out.path(), &format!("{version}.bin"), bytes);
+        rig.ok_json(
+            out.path(),
+            &publish_args(file.to_str().unwrap(), s, version, "106"),
+        );
+    }
+    let script = fwrepo_e2e::workspace_root().join("examples/qa-rig/pull-latest.sh");
+    let mut sh = Command::new("sh");
+    sh.current_dir(out.path()).arg(&script).arg("106");
+    let client = rig.server.client(0);
+    for var in CI_VARS {
+        sh.env_remove(var);
+    }
+    sh.env("FWREPO", bin("fwrepo"))
+        .env("OUT", out.path().join("rig.bin"))
+        .env("FWREPO_URL", &rig.server.url)
+        .env("FWREPO_PARTNER", &client.partner_id)
+        .env("FWREPO_CLIENT_ID", &client.client_id)
+        .env("FWREPO_CLIENT_SECRET", &client.client_secret)
+        .env("FWREPO_CACHE_DIR", rig.cache.path());
+    let result = sh.output().unwrap();
+    assert!(
+        result.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("rig.bin")).unwrap(),
+        b"new main build"
+    );
+}
