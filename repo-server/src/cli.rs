@@ -32,6 +32,8 @@ pub enum Command {
     /// Manage OAuth clients offline (the server must not be running on the data dir).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Verify a stopped server's blobs and metadata; `--repair` fixes what is safe.
+    Fsck(crate::fsck::FsckArgs),
 }
 
 #[derive(Args, Default)]

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod fsck;
 pub mod meta;
 pub mod server;
 pub mod service;

@@ -11,5 +11,6 @@ async fn main() -> anyhow::Result<()> {
             fwrepo_server::server::serve(config).await
         }
         Command::Client(command) => run_client_command(command),
+        Command::Fsck(args) => fwrepo_server::fsck::run_command(args),
     }
 }

@@ -1,0 +1,411 @@
+//! `fwrepo-server fsck`: verifies a stopped server's data directory — blobs against their
+//! names, the metadata against the blobs — and with `--repair` fixes what is safe to fix.
+//! Offline only: RocksDB's lock keeps it from opening a data dir a server is serving.
+//!
+//! Checks: every blob file hashes to its name (SHA-256) and matches its record (BLAKE3,
+//! length); every blob record has a file; every file has a record (a crash between the
+//! rename and the metadata commit leaves an orphan); refcounts equal the holds (pending
+//! uploads + repository entries); every pool record's repository entry and blob exist and
+//! agree; no temp file and no stray file under the blob root.
+//!
+//! Repairs (only what loses nothing): recount refcounts; delete orphan files nothing holds or
+//! references; drop the record of a blob whose bytes are gone only when nothing holds or
+//! references it; delete temp files. Everything else is reported for a human.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::domain::{PageRequest, PoolQuery, PoolRecordData, Sha256Digest};
+use crate::meta::MetaStore;
+use crate::store::fs::rehash;
+
+#[derive(Args, Debug)]
+pub struct FsckArgs {
+    /// The data directory of a stopped server.
+    #[arg(long, env = "FWREPO_DATA_DIR", default_value = "./fwrepo-data")]
+    pub data_dir: PathBuf,
+    /// Fix what is safe to fix (see the module documentation); report the rest.
+    #[arg(long)]
+    pub repair: bool,
+    /// One JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One thing fsck found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable kind, e.g. `orphan-blob-file`, `refcount-mismatch`.
+    pub kind: &'static str,
+    /// What it is about: a sha256, a pool record id, a path.
+    pub subject: String,
+    pub detail: String,
+    pub repaired: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct FsckReport {
+    pub data_dir: String,
+    pub repair: bool,
+    pub blob_files: u64,
+    pub blob_bytes: u64,
+    pub blob_records: u64,
+    pub pool_records: u64,
+    /// Blobs nothing holds, left for the sweeper (not a problem).
+    pub unreferenced_blobs: u64,
+    pub findings: Vec<Finding>,
+    pub unrepaired: u64,
+    pub clean: bool,
+}
+
+impl FsckReport {
+    fn found(
+        &mut self,
+        kind: &'static str,
+        subject: impl ToString,
+        detail: impl Into<String>,
+        repaired: bool,
+    ) {
+        self.findings.push(Finding {
+            kind,
+            subject: subject.to_string(),
+            detail: detail.into(),
+            repaired,
+        });
+    }
+}
+
+/// Where the filesystem store keeps a blob (the layout of `store::fs`).
+fn shard_path(sha256_root: &Path, sha: &Sha256Digest) -> PathBuf {
+    let hex = sha.to_hex();
+    sha256_root.join(&hex[0..2]).join(&hex[2..4]).join(hex)
+}
+
+/// Every file under the blob root: (path, parsed name if it is a well-placed digest).
+fn walk_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            walk_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Runs every check on `data_dir` (which no server may be serving).
+pub fn check(data_dir: &Path, repair: bool) -> anyhow::Result<FsckReport> {
+    anyhow::ensure!(
+        data_dir.is_dir(),
+        "{} is not a data directory",
+        data_dir.display()
+    );
+    let config = Config {
+        data_dir: data_dir.to_path_buf(),
+        ..Config::default()
+    };
+    let meta = MetaStore::open(&config.meta_dir(), true).with_context(|| {
+        format!(
+            "cannot open metadata in {} (is a server running on it?)",
+            config.meta_dir().display()
+        )
+    })?;
+    let blob_root = config.blob_dir();
+    let sha_root = blob_root.join("sha256");
+    let mut report = FsckReport {
+        data_dir: data_dir.display().to_string(),
+        repair,
+        ..FsckReport::default()
+    };
+
+    // Temp files: a crash mid-upload leaves them; the server deletes them at start.
+    let mut temps = Vec::new();
+    walk_files(&blob_root.join("tmp"), &mut temps)?;
+    for path in temps {
+        let removed = repair && std::fs::remove_file(&path).is_ok();
+        report.found(
+            "stray-temp-file",
+            path.display(),
+            "a temp file of an upload that never finished",
+            removed,
+        );
+    }
+
+    let records: BTreeMap<Sha256Digest, crate::domain::BlobRecord> =
+        meta.all_blob_records()?.into_iter().collect();
+    let holds = meta.counted_holds()?;
+    report.blob_records = records.len() as u64;
+
+    // Files: placed by name, hashing to it, matching their record.
+    let mut files = Vec::new();
+    walk_files(&sha_root, &mut files)?;
+    let mut on_disk = BTreeSet::new();
+    let mut corrupt = BTreeSet::new();
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parsed = Sha256Digest::parse_hex("blob", &name)
+            .ok()
+            .filter(|d| d.to_hex() == name);
+        let Some(sha) = parsed.filter(|sha| shard_path(&sha_root, sha) == path) else {
+            report.found(
+                "stray-file",
+                path.display(),
+                "a file that is not a blob at its place in the store",
+                false,
+            );
+            continue;
+        };
+        report.blob_files += 1;
+        let (actual, blake3, length) =
+            rehash(&path).with_context(|| format!("read {}", path.display()))?;
+        report.blob_bytes += length;
+        if actual != sha {
+            report.found(
+                "blob-hash-mismatch",
+                sha,
+                format!("the file's bytes hash to {actual}: the blob is corrupt"),
+                false,
+            );
+            corrupt.insert(sha);
+            continue;
+        }
+        on_disk.insert(sha);
+        if let Some(record) = records.get(&sha) {
+            if record.blake3 != blake3 || record.length != length {
+                report.found(
+                    "blob-record-mismatch",
+                    sha,
+                    format!("record says {} bytes, BLAKE3 {}; the file has {length} bytes, BLAKE3 {blake3}", record.length, record.blake3),
+                    false,
+                );
+            }
+        }
+    }
+
+    // Pool records: reached through the sha256 index of every digest we know of; a partner
+    // whose count does not add up is listed in full to find records of unknown digests.
+    let mut known: BTreeSet<Sha256Digest> = records.keys().copied().collect();
+    known.extend(on_disk.iter().copied());
+    known.extend(holds.keys().copied());
+    let mut referenced: BTreeSet<Sha256Digest> = BTreeSet::new();
+    let mut seen_per_partner: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pool_records: Vec<PoolRecordData> = Vec::new();
+    for sha in &known {
+        for id in meta.pool_ids_by_sha(sha)? {
+            match meta.pool_record(id)? {
+                Some(record) => {
+                    *seen_per_partner.entry(record.partner.clone()).or_insert(0) += 1;
+                    pool_records.push(record);
+                }
+                None => report.found(
+                    "dangling-sha256-index",
+                    format!("pool record {id}"),
+                    format!("the sha256 index names {sha} for a record that does not exist"),
+                    false,
+                ),
+            }
+        }
+    }
+    let partners: BTreeSet<String> = meta
+        .list_clients()?
+        .into_iter()
+        .map(|c| c.partner)
+        .collect();
+    for partner in &partners {
+        let total = meta.list_pool(partner, &all_records_page(0))?.total;
+        if total == seen_per_partner.get(partner).copied().unwrap_or(0) {
+            continue;
+        }
+        let mut page = 0;
+        loop {
+            let chunk = meta.list_pool(partner, &all_records_page(page))?;
+            if chunk.records.is_empty() {
+                break;
+            }
+            for record in chunk.records {
+                if !known.contains(&record.sha256) {
+                    pool_records.push(record);
+                }
+            }
+            page += 1;
+        }
+    }
+    report.pool_records = pool_records.len() as u64;
+    for record in &pool_records {
+        referenced.insert(record.sha256);
+        let subject = format!(
+            "pool record {} ({} type {} {} {})",
+            record.id, record.partner, record.fw_type, record.name, record.version
+        );
+        if meta
+            .repository_entry(&record.partner, &record.sha256)?
+            .is_none()
+        {
+            report.found(
+                "pool-record-without-repository-entry",
+                &subject,
+                format!("{} is not in the partner's repository", record.sha256),
+                false,
+            );
+        }
+        match records.get(&record.sha256) {
+            None => report.found(
+                "pool-record-without-blob",
+                &subject,
+                format!("no blob record for {}", record.sha256),
+                false,
+            ),
+            Some(blob) if blob.blake3 != record.blake3 || blob.length != record.length => report
+                .found(
+                    "pool-record-digest-mismatch",
+                    &subject,
+                    format!(
+                        "the record says {} bytes, BLAKE3 {}; the blob {} bytes, BLAKE3 {}",
+                        record.length, record.blake3, blob.length, blob.blake3
+                    ),
+                    false,
+                ),
+            Some(_) => {}
+        }
+    }
+
+    // Blob records against files and holds.
+    for (sha, record) in &records {
+        let counted = holds.get(sha).copied().unwrap_or(0);
+        let mut refcount = record.refcount;
+        if refcount != counted {
+            let fixed = repair && meta.set_refcount(sha, counted).is_ok();
+            if fixed {
+                refcount = counted;
+            }
+            report.found(
+                "refcount-mismatch",
+                sha,
+                format!(
+                    "refcount {} but {counted} holds (pending uploads + repository entries)",
+                    record.refcount
+                ),
+                fixed,
+            );
+        }
+        if corrupt.contains(sha) {
+            continue; // reported above; its bytes are there, but wrong
+        }
+        if !on_disk.contains(sha) {
+            let unreferenced = counted == 0 && !referenced.contains(sha);
+            let dropped =
+                repair && unreferenced && refcount == 0 && meta.forget_unreferenced_blob(sha)?;
+            let detail = if unreferenced {
+                "the blob's bytes are gone; nothing holds or references it".to_string()
+            } else {
+                format!("the blob's bytes are gone but {counted} holds and {} pool records reference it: restore the file", pool_records.iter().filter(|r| r.sha256 == *sha).count())
+            };
+            report.found("missing-blob-file", sha, detail, dropped);
+        } else if counted == 0 && !referenced.contains(sha) {
+            report.unreferenced_blobs += 1;
+        }
+    }
+    for sha in holds.keys().filter(|sha| !records.contains_key(*sha)) {
+        report.found(
+            "hold-without-blob-record",
+            sha,
+            format!("{} holds on a blob with no record", holds[sha]),
+            false,
+        );
+    }
+
+    // Files with no record: a crash between the rename and the metadata commit.
+    for sha in on_disk.iter().filter(|sha| !records.contains_key(*sha)) {
+        let unreferenced = !holds.contains_key(sha) && !referenced.contains(sha);
+        let removed =
+            repair && unreferenced && std::fs::remove_file(shard_path(&sha_root, sha)).is_ok();
+        let detail = if unreferenced {
+            "a blob file with no record (a crash between the rename and the metadata commit)"
+        } else {
+            "a blob file with no record, yet held or referenced"
+        };
+        report.found("orphan-blob-file", sha, detail, removed);
+    }
+
+    report.unrepaired = report.findings.iter().filter(|f| !f.repaired).count() as u64;
+    report.clean = report.unrepaired == 0;
+    Ok(report)
+}
+
+/// A page of a partner's records in id order, 1,000 at a time.
+fn all_records_page(page: u32) -> PoolQuery {
+    PoolQuery {
+        fw_type: None,
+        tags: Vec::new(),
+        name: None,
+        version: None,
+        version_req: None,
+        latest: false,
+        commit: None,
+        page: PageRequest {
+            page,
+            size: 1000,
+            ..PageRequest::default()
+        },
+    }
+}
+
+/// The `fsck` subcommand: prints the report; exits 1 when problems remain unrepaired.
+pub fn run_command(args: FsckArgs) -> anyhow::Result<()> {
+    let report = check(&args.data_dir, args.repair)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "fsck {}: {} blob files ({} bytes), {} blob records, {} pool records, {} unreferenced blobs awaiting the sweeper",
+            report.data_dir, report.blob_files, report.blob_bytes, report.blob_records, report.pool_records, report.unreferenced_blobs
+        );
+        for f in &report.findings {
+            let state = if f.repaired { "repaired" } else { "PROBLEM" };
+            println!("{state}\t{}\t{}\t{}", f.kind, f.subject, f.detail);
+        }
+        println!(
+            "{}",
+            if report.clean {
+                "clean"
+            } else {
+                "problems remain"
+            }
+        );
+    }
+    if !report.clean {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_path_is_the_store_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::FsBlobStore::open(dir.path().join("blobs")).unwrap();
+        let sha = Sha256Digest([0xab; 32]);
+        assert_eq!(
+            shard_path(&dir.path().join("blobs/sha256"), &sha),
+            store.blob_path(&sha)
+        );
+    }
+}
