@@ -280,7 +280,7 @@ pub async fn publish(ctx: &Context, api: &Api, req: &Request) -> Result<Outcome>
     }
 }
 
-fn report(ctx: &Context, outcome: &Outcome, json: bool) {
+fn report(outcome: &Outcome, json: bool) {
     if json {
         outln!(
             "{}",
@@ -293,7 +293,6 @@ fn report(ctx: &Context, outcome: &Outcome, json: bool) {
         Status::Existing => "already published (same bytes), nothing to do",
         Status::Republished => "republished",
     };
-    let _ = ctx;
     print_record(heading, &outcome.record);
 }
 
@@ -444,6 +443,6 @@ async fn run_inner(ctx: &Context, args: &PublishArgs) -> Result<()> {
         create_type: layer.create_type.unwrap_or(false),
     };
     let outcome = publish(ctx, &api, &request).await?;
-    report(ctx, &outcome, args.json);
+    report(&outcome, args.json);
     Ok(())
 }

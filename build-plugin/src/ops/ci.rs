@@ -113,7 +113,10 @@ fn gitlab(env: &Env) -> CiFacts {
     ci.pipeline_id = env.get("CI_PIPELINE_ID");
     ci.job_id = env.get("CI_JOB_ID");
     ci.build_url = env.get("CI_JOB_URL").or_else(|| env.get("CI_PIPELINE_URL"));
-    ci.commit = env.get("CI_COMMIT_SHA");
+    // Merged-results pipelines build a merge commit; the MR's own head is the source branch sha.
+    ci.commit = env
+        .get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
+        .or_else(|| env.get("CI_COMMIT_SHA"));
     ci.branch = env
         .get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
         .or_else(|| env.get("CI_COMMIT_BRANCH"))

@@ -85,7 +85,7 @@ pub fn facts(repo: &Repository, commit: Option<&str>, untracked: Untracked) -> R
     };
     let shallow = repo.is_shallow();
 
-    let (describe, last_tag, distance) = describe(repo, &commit);
+    let (describe, last_tag, distance) = describe(&commit);
     let exact_tags = tags_at(repo, commit.id());
     let dirty = is_dirty(repo, untracked)?;
     let remote = repo
@@ -114,7 +114,6 @@ fn describe(
     let Ok(description) = object.describe(DescribeOptions::new().describe_tags()) else {
         return (None, None, None);
     };
-    let _ = repo;
     let mut format = DescribeFormatOptions::new();
     format.always_use_long_format(true).abbreviated_size(7);
     let Ok(text) = description.format(Some(&format)) else {

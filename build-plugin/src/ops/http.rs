@@ -119,6 +119,10 @@ fn problem_error(status: StatusCode, problem: Problem, what: &str) -> Error {
             actual: problem.detail,
         },
         s if s >= 500 => Error::Network(format!("server error {s}: {detail}")),
+        408 | 429 => Error::Network(format!(
+            "server still busy ({}) after all retries: {detail}",
+            status.as_u16()
+        )),
         s => Error::Rejected {
             status: s,
             kind,
@@ -644,5 +648,83 @@ mod tests {
             transient_status(StatusCode::SERVICE_UNAVAILABLE)
                 && !transient_status(StatusCode::BAD_REQUEST)
         );
+    }
+
+    #[test]
+    fn busy_after_retries_is_network() {
+        let p = Problem {
+            kind: "about:blank".into(),
+            title: "t".into(),
+            status: 429,
+            detail: "d".into(),
+            instance: None,
+            error: None,
+            error_description: None,
+        };
+        assert!(matches!(
+            problem_error(StatusCode::TOO_MANY_REQUESTS, p, "x"),
+            Error::Network(_)
+        ));
+    }
+
+    /// A one-shot HTTP server answering each connection with the next canned response.
+    async fn canned(
+        responses: Vec<&'static str>,
+    ) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for response in responses {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 8192];
+                let n = socket.read(&mut buf).await.unwrap();
+                seen.push(
+                    String::from_utf8_lossy(&buf[..n])
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                );
+                socket.write_all(response.as_bytes()).await.unwrap();
+                socket.shutdown().await.ok();
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    fn api(url: String, retries: u32) -> Api {
+        let conn = Connection {
+            url,
+            partner: "acme".into(),
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            retries,
+        };
+        let mut api = Api::new(conn, None).unwrap();
+        api.base_delay = Duration::from_millis(10);
+        api
+    }
+
+    const BUSY: &str = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    const TOKEN: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 81\r\nConnection: close\r\n\r\n{\"access_token\":\"tok\",\"token_type\":\"Bearer\",\"expires_in\":3600,\"scope\":\"ota:read\"}";
+
+    #[tokio::test]
+    async fn retries_honour_retry_after_then_succeed_and_tokens_are_reused() {
+        let (url, server) = canned(vec![BUSY, BUSY, TOKEN]).await;
+        let api = api(url, 3);
+        assert_eq!(api.token().await.unwrap(), "tok");
+        // Reused: no fourth connection is made (the canned server would not answer one).
+        assert_eq!(api.token().await.unwrap(), "tok");
+        assert_eq!(server.await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn giving_up_is_a_network_error() {
+        let (url, _server) = canned(vec![BUSY, BUSY]).await;
+        let api = api(url, 1);
+        assert!(matches!(api.token().await, Err(Error::Network(_))));
     }
 }
