@@ -106,10 +106,7 @@ pub fn facts(repo: &Repository, commit: Option<&str>, untracked: Untracked) -> R
     })
 }
 
-fn describe(
-    repo: &Repository,
-    commit: &git2::Commit<'_>,
-) -> (Option<String>, Option<String>, Option<u32>) {
+fn describe(commit: &git2::Commit<'_>) -> (Option<String>, Option<String>, Option<u32>) {
     let object = commit.as_object();
     let Ok(description) = object.describe(DescribeOptions::new().describe_tags()) else {
         return (None, None, None);
