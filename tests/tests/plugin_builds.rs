@@ -200,6 +200,21 @@ async fn plugin_cargo_fwrepo_publish_builds_stamps_and_publishes_the_example() {
         "existing"
     );
 
+    // Without --build the existing artifact is located through cargo metadata's target dir.
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    with_server_env(&mut cmd, &server, cache.path());
+    let located = cmd
+        .current_dir(repo.path())
+        .env("CARGO_TARGET_DIR", target.path())
+        .args(["fwrepo", "publish", "--release", "--json"])
+        .output()
+        .unwrap();
+    success(&located, "cargo fwrepo publish without --build");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&located.stdout).unwrap()["status"],
+        "existing"
+    );
+
     // Queried by its commit.
     let mut list = Command::new(bin("fwrepo"));
     with_server_env(&mut list, &server, cache.path());

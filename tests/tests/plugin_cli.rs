@@ -357,11 +357,32 @@ async fn plugin_query_by_commit_tag_and_semver_range() {
         &["list", "--json", "--page-size", "1", "--tag", "branch:main"],
     );
     assert_eq!(paged.as_array().unwrap().len(), 3);
+    // Device-type associations: the record becomes a firmware image of the device type.
+    let file = artifact(out.path(), "dt.bin", b"image for a device type");
+    let mut args = publish_args(file.to_str().unwrap(), s, "2.1.0", "102");
+    args.extend(["--device-type", "dt-1"]);
+    let associated = rig.ok_json(out.path(), &args);
+    let images: Value = http()
+        .get(format!(
+            "{}/deviceTypes/dt-1/firmwareImages",
+            rig.server.partner_url("acme")
+        ))
+        .bearer_auth(rig.server.token().await)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        images["content"][0]["versionNumber"], associated["record"]["versionNumber"],
+        "{images}"
+    );
     // The table form.
     let table = rig.run(out.path(), &["list", "--type", "102"]);
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(
-        table.starts_with("TYPE") && table.lines().count() == 4,
+        table.starts_with("TYPE") && table.lines().count() == 5,
         "{table}"
     );
 }
