@@ -442,7 +442,18 @@ async fn run_inner(ctx: &Context, args: &PublishArgs) -> Result<()> {
         allow_republish: args.allow_republish,
         create_type: layer.create_type.unwrap_or(false),
     };
-    let outcome = publish(ctx, &api, &request).await?;
+    let outcome = publish(ctx, &api, &request).await.map_err(|e| match e {
+        Error::Rejected {
+            status,
+            kind,
+            detail,
+        } if detail.contains("not registered") => Error::Rejected {
+            status,
+            kind,
+            detail: format!("{detail} (or pass --create-type, with the admin scope)"),
+        },
+        other => other,
+    })?;
     report(&outcome, args.json);
     Ok(())
 }
