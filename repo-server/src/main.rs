@@ -2,15 +2,25 @@ use clap::Parser;
 use fwrepo_server::cli::{run_client_command, Cli, Command};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(args) => {
-            let config = args.resolve()?;
-            fwrepo_server::init_tracing(config.log_json);
-            fwrepo_server::server::serve(config).await
-        }
+    let outcome = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => match args.resolve() {
+            Ok(config) => {
+                fwrepo_server::init_tracing(config.log_json);
+                fwrepo_server::server::serve(config).await
+            }
+            Err(e) => Err(e),
+        },
         Command::Client(command) => run_client_command(command),
         Command::Fsck(args) => fwrepo_server::fsck::run_command(args),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The cause chain on one line: what went wrong and why, without a backtrace.
+            eprintln!("fwrepo-server: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
