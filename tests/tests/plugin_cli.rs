@@ -549,6 +549,18 @@ async fn plugin_exit_codes_are_documented_ones() {
         "{}",
         String::from_utf8_lossy(&none.stderr)
     );
+    // An unregistered firmware type: 3 before anything is uploaded; --create-type makes it.
+    let unknown = rig.run(out.path(), &publish_args(f, s, "1.0.0", "160"));
+    assert_eq!(
+        unknown.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--create-type"));
+    let mut args = publish_args(f, s, "1.0.0", "160");
+    args.push("--create-type");
+    assert_eq!(rig.ok_json(out.path(), &args)["status"], "published");
     // Bad secret: 5.
     let bad = rig
         .cmd(out.path())

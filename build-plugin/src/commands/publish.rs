@@ -212,14 +212,24 @@ async fn choose_version(
 pub async fn publish(ctx: &Context, api: &Api, req: &Request) -> Result<Outcome> {
     let (sha256, len) = sha256_file(&req.file)?;
     let tags = req.tags()?;
-    if req.create_type && api.get_type(req.fw_type).await?.is_none() {
-        ctx.note(&format!("creating firmware type {}", req.fw_type));
-        api.create_type(&FirmwareTypeCreate {
-            name: req.name.clone(),
-            description: None,
-            fw_type: req.fw_type,
-        })
-        .await?;
+    // Before any upload: an unregistered type would only fail at the last step.
+    match api.get_type(req.fw_type).await {
+        Ok(Some(_)) => {}
+        Ok(None) if req.create_type => {
+            ctx.note(&format!("creating firmware type {}", req.fw_type));
+            let body = FirmwareTypeCreate { name: req.name.clone(), description: None, fw_type: req.fw_type };
+            api.create_type(&body).await?;
+        }
+        Ok(None) => {
+            return Err(Error::NotFound(format!(
+                "firmware type {} is not registered for partner {}: create it (POST types) or pass --create-type",
+                req.fw_type,
+                api.connection().partner
+            )))
+        }
+        // A client without ota:read cannot look; the create step answers for the type.
+        Err(Error::Auth { status: 403, .. }) if !req.create_type => {}
+        Err(e) => return Err(e),
     }
     let (version, status) = match choose_version(api, req, &sha256).await? {
         Ok(choice) => choice,
