@@ -498,8 +498,10 @@ impl Api {
         len: u64,
         progress: &Progress,
     ) -> Result<u64> {
-        // Only our own server gets the token; a redirect elsewhere (object store) must not.
-        let send_token = url.starts_with(&format!("{}/", self.conn.url));
+        // Record URLs are the server's own (it validates them on create), so they get the token
+        // even when FWREPO_URL names the server differently; reqwest drops it on a redirect to
+        // another host (an object store).
+        let send_token = url.starts_with("http://") || url.starts_with("https://");
         let mut resumed_from = None;
         let mut attempt = 0u32;
         loop {
