@@ -350,18 +350,12 @@ pub fn check(data_dir: &Path, repair: bool) -> anyhow::Result<FsckReport> {
 /// A page of a partner's records in id order, 1,000 at a time.
 fn all_records_page(page: u32) -> PoolQuery {
     PoolQuery {
-        fw_type: None,
-        tags: Vec::new(),
-        name: None,
-        version: None,
-        version_req: None,
-        latest: false,
-        commit: None,
         page: PageRequest {
             page,
             size: 1000,
             ..PageRequest::default()
         },
+        ..PoolQuery::default()
     }
 }
 

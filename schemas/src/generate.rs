@@ -16,7 +16,8 @@ enum Direction {
 }
 
 fn settings(direction: Direction, definitions_path: &'static str) -> SchemaSettings {
-    let settings = SchemaSettings::draft2020_12().with(|s| s.definitions_path = definitions_path.into());
+    let settings =
+        SchemaSettings::draft2020_12().with(|s| s.definitions_path = definitions_path.into());
     match direction {
         Direction::Request => settings.for_deserialize(),
         Direction::Response => settings.for_serialize(),
@@ -24,7 +25,9 @@ fn settings(direction: Direction, definitions_path: &'static str) -> SchemaSetti
 }
 
 fn standalone<T: JsonSchema>(direction: Direction) -> Schema {
-    settings(direction, "/$defs").into_generator().into_root_schema_for::<T>()
+    settings(direction, "/$defs")
+        .into_generator()
+        .into_root_schema_for::<T>()
 }
 
 macro_rules! wire_types {
@@ -75,9 +78,25 @@ wire_types! {
     Response "Health" => Health,
     Response "ClientCredentials" => ClientCredentials,
     Response "ClientSummary" => ClientSummary,
+    Request "CollectionInput" => CollectionInput,
+    Response "Collection" => Collection,
+    Response "CollectionList" => CollectionList,
+    Request "CollectionImageUpdate" => CollectionImageUpdate,
+    Request "CollectionImageFromPool" => CollectionImageFromPool,
+    Response "CollectionImage" => CollectionImage,
+    Response "CollectionImageList" => CollectionImageList,
+    Response "FirmwareUsage" => FirmwareUsage,
+    Request "DeviceInput" => DeviceInput,
+    Response "Device" => Device,
+    Response "DeviceList" => DeviceList,
+    Request "CheckinRequest" => CheckinRequest,
+    Response "CheckinResponse" => CheckinResponse,
 }
 
 /// The standalone schema of one wire type by its file stem.
 pub fn schema_named(name: &str) -> Option<Schema> {
-    standalone_schemas().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+    standalone_schemas()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| s)
 }

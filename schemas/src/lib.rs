@@ -8,11 +8,13 @@ pub mod generate;
 pub mod oauth;
 pub mod page;
 pub mod problem;
+pub mod span;
 
 pub use afero::*;
 pub use oauth::*;
 pub use page::*;
 pub use problem::*;
+pub use span::*;
 
 /// The OpenAPI document served at `/openapi.yaml`, exactly as committed.
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");

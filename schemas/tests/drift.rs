@@ -18,8 +18,12 @@ fn check_file(path: PathBuf, expected: String) {
         std::fs::write(&path, &expected).unwrap();
         return;
     }
-    let committed = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run with FWREPO_UPDATE_SCHEMAS=1", path.display()));
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run with FWREPO_UPDATE_SCHEMAS=1",
+            path.display()
+        )
+    });
     assert!(
         committed == expected,
         "{} drifted from the wire types: run with FWREPO_UPDATE_SCHEMAS=1 and review the diff",
@@ -39,9 +43,10 @@ fn json_schemas_match_wire_types() {
 
 #[test]
 fn openapi_document_matches_paths_and_wire_types() {
-    let paths: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(crate_dir().join("openapi.paths.yaml")).unwrap())
-            .expect("openapi.paths.yaml parses");
+    let paths: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(crate_dir().join("openapi.paths.yaml")).unwrap(),
+    )
+    .expect("openapi.paths.yaml parses");
     let mut document = serde_json::to_value(paths).unwrap();
     let components = document
         .as_object_mut()
@@ -49,7 +54,8 @@ fn openapi_document_matches_paths_and_wire_types() {
         .entry("components")
         .or_insert_with(|| serde_json::json!({}));
     components["schemas"] = serde_json::Value::Object(generate::openapi_components());
-    let header = "# GENERATED from openapi.paths.yaml and the wire types in src/: edit those, then\n\
+    let header =
+        "# GENERATED from openapi.paths.yaml and the wire types in src/: edit those, then\n\
                   # run `FWREPO_UPDATE_SCHEMAS=1 cargo test -p fwrepo-schemas`.\n";
     let text = format!("{header}{}", serde_yaml::to_string(&document).unwrap());
     check_file(crate_dir().join("openapi.yaml"), text);
@@ -62,6 +68,9 @@ fn every_referenced_component_exists() {
     let components = generate::openapi_components();
     for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = piece.split('"').next().unwrap();
-        assert!(components.contains_key(name), "openapi.yaml references unknown schema {name}");
+        assert!(
+            components.contains_key(name),
+            "openapi.yaml references unknown schema {name}"
+        );
     }
 }

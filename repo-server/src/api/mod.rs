@@ -3,6 +3,9 @@
 //! Architecture invariant: nothing below this folder imports axum.
 
 pub mod binaries;
+pub mod checkin;
+pub mod collections;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod images;
@@ -20,6 +23,7 @@ use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
+
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -73,7 +77,7 @@ fn ota_routes() -> Router<AppState> {
         )
         .route(
             "/pool/types/{type}/versionNumbers/{versionNumber}",
-            put(pool::update),
+            get(pool::get).put(pool::update),
         )
         .route(
             "/pool/types/{type}/versionNumbers/{versionNumber}/associations",
@@ -107,9 +111,50 @@ fn ota_routes() -> Router<AppState> {
         .route("/tags", get(pool::tags))
 }
 
+/// The Span FOTA routes (the partner is the token's) and the device check-in.
+fn span_routes() -> Router<AppState> {
+    let image = "/collections/{collectionId}/firmware/{imageId}";
+    let device = "/collections/{collectionId}/devices/{deviceId}";
+    Router::new()
+        .route("/collections", post(collections::create).get(collections::list))
+        .route(
+            "/collections/{collectionId}",
+            get(collections::get)
+                .patch(collections::update)
+                .delete(collections::delete),
+        )
+        .route(
+            "/collections/{collectionId}/firmware",
+            post(collections::create_image)
+                .layer(DefaultBodyLimit::disable())
+                .get(collections::list_images),
+        )
+        .route(
+            image,
+            get(collections::get_image)
+                .patch(collections::update_image)
+                .delete(collections::delete_image),
+        )
+        .route(&format!("{image}/usage"), get(collections::usage))
+        .route(
+            &format!("{image}/download"),
+            get(collections::download).head(collections::download),
+        )
+        .route(
+            "/collections/{collectionId}/devices",
+            post(devices::create).get(devices::list),
+        )
+        .route(
+            device,
+            get(devices::get).patch(devices::update).delete(devices::delete),
+        )
+        .route(&format!("{device}/checkin"), post(checkin::checkin))
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1/ota/partners/{partnerId}", ota_routes())
+        .merge(span_routes())
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

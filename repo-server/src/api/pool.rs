@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::wire;
 use crate::domain::query::{parse_commit, parse_tag_filter, parse_version_req};
-use crate::domain::{FirmwareTypeNumber, PageRequest, PoolQuery, Scope};
+use crate::domain::{FirmwareTypeNumber, PageRequest, PoolQuery, Scope, Sha256Digest};
 use crate::service::images::parse_version_number;
 use crate::service::pool::PoolRecordInput;
 use crate::service::Service;
@@ -32,6 +32,7 @@ pub struct ListParams {
     version_req: Option<String>,
     latest: Option<String>,
     commit: Option<String>,
+    sha256: Option<String>,
 }
 
 impl ListParams {
@@ -57,6 +58,11 @@ impl ListParams {
                 .transpose()?,
             latest,
             commit: self.commit.as_deref().map(parse_commit).transpose()?,
+            sha256: self
+                .sha256
+                .as_deref()
+                .map(|hex| Sha256Digest::parse_hex("sha256", hex).map_err(|e| ApiError::InvalidQuery(e.to_string())))
+                .transpose()?,
             page: PageRequest::parse(
                 self.page.as_deref(),
                 self.size.as_deref(),
@@ -181,6 +187,18 @@ pub async fn associations(
         })
         .collect();
     Ok(Json(associations))
+}
+
+pub async fn get(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    ApiPath((partner, fw_type, version_number)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<PoolRecord>> {
+    let partner = caller.partner(&partner, Scope::Read)?;
+    let record = service
+        .pool_record(partner, FirmwareTypeNumber::parse(&fw_type)?, parse_version_number(&version_number)?)
+        .await?;
+    Ok(Json(wire::pool_record(&record)))
 }
 
 pub async fn update(

@@ -55,6 +55,34 @@ pub async fn download(
     let sha256 = Sha256Digest::parse_hex("sha256", &sha256)
         .map_err(|_| ApiError::NotFound("binary not found".into()))?;
     let entry = service.repository_entry(partner, sha256).await?;
+    serve_blob(
+        &method,
+        &headers,
+        sha256,
+        entry.length,
+        &entry.blake3,
+        |range| async move {
+            let (_, blob) = service.open_download(partner, sha256, range).await?;
+            Ok(blob)
+        },
+    )
+    .await
+}
+
+/// Answers a stored blob: validators and digests, `If-None-Match`, one `Range` (206) or the
+/// whole body, HEAD without a body. `open` is called only when bytes are to be sent.
+pub(super) async fn serve_blob<F, Fut>(
+    method: &Method,
+    headers: &HeaderMap,
+    sha256: Sha256Digest,
+    length: u64,
+    blake3: &str,
+    open: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce(Option<std::ops::Range<u64>>) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<crate::store::BlobReader>>,
+{
     let etag = format!("\"{sha256}\"");
     let mut response_headers = HeaderMap::new();
     let header_value =
@@ -72,7 +100,7 @@ pub async fn download(
     response_headers.insert("x-checksum-sha256", header_value(&sha256.to_hex())?);
     let b64 = base64::engine::general_purpose::STANDARD.encode(sha256.0);
     response_headers.insert("repr-digest", header_value(&format!("sha-256=:{b64}:"))?);
-    response_headers.insert("x-checksum-blake3", header_value(&entry.blake3)?);
+    response_headers.insert("x-checksum-blake3", header_value(blake3)?);
 
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
@@ -85,20 +113,20 @@ pub async fn download(
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }
 
-    let range = requested_range(&headers, entry.length, &etag)?;
+    let range = requested_range(headers, length, &etag)?;
     let (status, served) = match &range {
         Some(r) => {
-            let content_range = format!("bytes {}-{}/{}", r.start, r.end - 1, entry.length);
+            let content_range = format!("bytes {}-{}/{}", r.start, r.end - 1, length);
             response_headers.insert(header::CONTENT_RANGE, header_value(&content_range)?);
             (StatusCode::PARTIAL_CONTENT, r.end - r.start)
         }
-        None => (StatusCode::OK, entry.length),
+        None => (StatusCode::OK, length),
     };
     response_headers.insert(header::CONTENT_LENGTH, header_value(&served.to_string())?);
-    if method == Method::HEAD {
+    if *method == Method::HEAD {
         return Ok((status, response_headers).into_response());
     }
-    let (_, blob) = service.open_download(partner, sha256, range).await?;
+    let blob = open(range).await?;
     metrics::counter!("fwrepo_download_bytes_total").increment(served);
     let body = Body::from_stream(ReaderStream::with_capacity(blob.reader, STREAM_CHUNK));
     Ok((status, response_headers, body).into_response())

@@ -5,11 +5,13 @@ pub mod digest;
 pub mod query;
 pub mod records;
 pub mod rules;
+pub mod span;
 
 pub use digest::Sha256Digest;
 pub use query::{PageRequest, PoolQuery, SortDirection, SortField};
 pub use records::*;
 pub use rules::*;
+pub use span::*;
 
 /// A rule of the model was broken; each variant's text is the message the client sees.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

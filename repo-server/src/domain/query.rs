@@ -149,6 +149,8 @@ pub struct PoolQuery {
     pub latest: bool,
     /// Lowercase hex prefix of a git commit, matched against `git:<sha>` tags.
     pub commit: Option<String>,
+    /// Records of exactly this binary.
+    pub sha256: Option<super::Sha256Digest>,
     pub page: PageRequest,
 }
 

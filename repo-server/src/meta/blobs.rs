@@ -1,4 +1,4 @@
-//! Blob holds: pending uploads and repository entries, each counted in the blob's refcount
+//! Blob holds: pending uploads, repository entries and collection images, each counted in the blob's refcount
 //! in the same commit that creates or removes it. A blob whose count reaches zero may be
 //! deleted from the store after a grace period.
 
@@ -173,7 +173,8 @@ impl MetaStore {
             .collect()
     }
 
-    /// Holds on each blob as the pending and repository families count them, for fsck.
+    /// Holds on each blob as the pending, repository and collection-image families count
+    /// them, for fsck.
     pub fn counted_holds(&self) -> MetaResult<std::collections::BTreeMap<Sha256Digest, u64>> {
         let mut holds = std::collections::BTreeMap::new();
         for cf in [CF_PENDING, CF_REPOSITORY] {
@@ -182,6 +183,12 @@ impl MetaStore {
                 let sha = Sha256Digest(key[key.len() - 32..].try_into().expect("32 bytes"));
                 *holds.entry(sha).or_insert(0) += 1;
             }
+        }
+        // Collection images hold their blob too; these keys start with the digest.
+        for item in self.scan_prefix(CF_COLLECTION_HOLDS, &[]) {
+            let (key, _) = item?;
+            let sha = Sha256Digest(key[..32].try_into().expect("32 bytes"));
+            *holds.entry(sha).or_insert(0) += 1;
         }
         Ok(holds)
     }
@@ -197,6 +204,30 @@ impl MetaStore {
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_BLOBS, &key, &blob);
         self.commit(batch)
+    }
+
+    /// Stages a collection image's hold on its blob (which must exist: some other hold keeps
+    /// it alive while the caller holds the writer lock), counted in the refcount.
+    pub(super) fn stage_collection_hold(
+        &self,
+        batch: &mut WriteBatch,
+        sha256: &Sha256Digest,
+        image: u64,
+    ) -> MetaResult<()> {
+        self.stage_ref_change(batch, sha256, 1, None)?;
+        self.put(batch, CF_COLLECTION_HOLDS, &collection_hold_key(sha256, image), &());
+        Ok(())
+    }
+
+    /// Stages the release of a collection image's hold; answers the blob's new refcount.
+    pub(super) fn stage_collection_release(
+        &self,
+        batch: &mut WriteBatch,
+        sha256: &Sha256Digest,
+        image: u64,
+    ) -> MetaResult<u64> {
+        self.delete(batch, CF_COLLECTION_HOLDS, &collection_hold_key(sha256, image));
+        self.stage_ref_change(batch, sha256, -1, None)
     }
 
     /// Stages a refcount change; creates the blob record when `new` describes it. Answers

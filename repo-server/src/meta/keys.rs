@@ -11,6 +11,7 @@ pub const CF_POOL_BY_NAME: &str = "pool_by_name";
 pub const CF_POOL_BY_TAG: &str = "pool_by_tag";
 pub const CF_POOL_BY_TAG_TYPE: &str = "pool_by_tag_type";
 pub const CF_POOL_BY_SHA: &str = "pool_by_sha";
+pub const CF_POOL_BY_SEMVER: &str = "pool_by_semver";
 pub const CF_TAG_COUNTS: &str = "tag_counts";
 pub const CF_IMAGES: &str = "images";
 pub const CF_IMAGES_BY_DEVICE_TYPE: &str = "images_by_device_type";
@@ -22,6 +23,13 @@ pub const CF_REPOSITORY: &str = "repository";
 pub const CF_CLIENTS: &str = "oauth_clients";
 pub const CF_TOKENS: &str = "oauth_tokens";
 pub const CF_COUNTERS: &str = "counters";
+pub const CF_COLLECTIONS: &str = "collections";
+pub const CF_COLLECTION_IMAGES: &str = "collection_images";
+pub const CF_COLLECTION_IMAGES_BY_SHA: &str = "collection_images_by_sha";
+pub const CF_COLLECTION_IMAGES_BY_VERSION: &str = "collection_images_by_version";
+pub const CF_COLLECTION_HOLDS: &str = "collection_image_holds";
+pub const CF_DEVICES: &str = "devices";
+pub const CF_DEVICES_BY_ID: &str = "devices_by_id";
 
 pub const ALL_CFS: &[&str] = &[
     CF_TYPES,
@@ -32,6 +40,7 @@ pub const ALL_CFS: &[&str] = &[
     CF_POOL_BY_TAG,
     CF_POOL_BY_TAG_TYPE,
     CF_POOL_BY_SHA,
+    CF_POOL_BY_SEMVER,
     CF_TAG_COUNTS,
     CF_IMAGES,
     CF_IMAGES_BY_DEVICE_TYPE,
@@ -43,6 +52,13 @@ pub const ALL_CFS: &[&str] = &[
     CF_CLIENTS,
     CF_TOKENS,
     CF_COUNTERS,
+    CF_COLLECTIONS,
+    CF_COLLECTION_IMAGES,
+    CF_COLLECTION_IMAGES_BY_SHA,
+    CF_COLLECTION_IMAGES_BY_VERSION,
+    CF_COLLECTION_HOLDS,
+    CF_DEVICES,
+    CF_DEVICES_BY_ID,
 ];
 
 /// Builds a key part by part.
@@ -129,6 +145,35 @@ pub fn pool_by_tag_type(partner: &str, tag: &str, fw_type: u16, id: u64) -> Vec<
 pub fn pool_by_sha(sha256: &Sha256Digest, id: u64) -> Vec<u8> {
     Key::new().digest(sha256).u64(id).build()
 }
+/// Records of a type whose version is semver, in precedence order of (major, minor, patch,
+/// release after pre-release); pre-release identifiers follow (ordered exactly in memory).
+pub fn pool_by_semver(partner: &str, fw_type: u16, version: &semver::Version, id: u64) -> Vec<u8> {
+    let release = u8::from(version.pre.is_empty());
+    Key::new()
+        .str(partner)
+        .u16(fw_type)
+        .u64(version.major)
+        .u64(version.minor)
+        .u64(version.patch)
+        .bytes(&[release])
+        .str(version.pre.as_str())
+        .u64(id)
+        .build()
+}
+
+/// The precedence-relevant version and the record id of a [`pool_by_semver`] key.
+pub fn parse_pool_by_semver(prefix_len: usize, key: &[u8]) -> Option<(semver::Version, u64)> {
+    let rest = key.get(prefix_len..)?;
+    let number = |i: usize| rest.get(i * 8..i * 8 + 8).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")));
+    let (major, minor, patch) = (number(0)?, number(1)?, number(2)?);
+    let pre_bytes = rest.get(25..rest.len().checked_sub(9)?)?;
+    let mut version = semver::Version::new(major, minor, patch);
+    if !pre_bytes.is_empty() {
+        version.pre = semver::Prerelease::new(std::str::from_utf8(pre_bytes).ok()?).ok()?;
+    }
+    Some((version, trailing_u64(key)))
+}
+
 pub fn tag_count(partner: &str, tag: &str) -> Vec<u8> {
     Key::new().str(partner).str(tag).build()
 }
@@ -169,6 +214,37 @@ pub fn client_key(client_id: &str) -> Vec<u8> {
 pub fn token_key(token_sha256: &[u8; 32]) -> Vec<u8> {
     Key::new().bytes(token_sha256).build()
 }
+pub fn collection_key(partner: &str, collection: &str) -> Vec<u8> {
+    Key::new().str(partner).str(collection).build()
+}
+/// Prefix of every collection of a partner.
+pub fn collections_of(partner: &str) -> Vec<u8> {
+    Key::new().str(partner).build()
+}
+pub fn collection_image_key(partner: &str, collection: &str, image: u64) -> Vec<u8> {
+    Key::new().str(partner).str(collection).u64(image).build()
+}
+/// Prefix of a collection's images, devices or image indexes.
+pub fn in_collection(partner: &str, collection: &str) -> Vec<u8> {
+    Key::new().str(partner).str(collection).build()
+}
+pub fn collection_image_by_sha(partner: &str, collection: &str, sha256: &Sha256Digest) -> Vec<u8> {
+    Key::new().str(partner).str(collection).digest(sha256).build()
+}
+pub fn collection_image_by_version(partner: &str, collection: &str, version: &str) -> Vec<u8> {
+    Key::new().str(partner).str(collection).str(version).build()
+}
+/// A collection image's hold on its blob: the digest first, so holds of one blob are adjacent.
+pub fn collection_hold_key(sha256: &Sha256Digest, image: u64) -> Vec<u8> {
+    Key::new().digest(sha256).u64(image).build()
+}
+pub fn device_key(partner: &str, collection: &str, device: &str) -> Vec<u8> {
+    Key::new().str(partner).str(collection).str(device).build()
+}
+/// A partner's device id → its collection (device ids are unique per partner).
+pub fn device_by_id(partner: &str, device: &str) -> Vec<u8> {
+    Key::new().str(partner).str(device).build()
+}
 /// Global id counter (types, pool records, images share one sequence).
 pub fn id_counter() -> Vec<u8> {
     Key::new().str("id").build()
@@ -191,6 +267,17 @@ mod tests {
         assert!(pool_by_type("p", 3, 2) < pool_by_type("p", 3, 10));
         assert!(pool_by_type("p", 3, u64::MAX) < pool_by_type("p", 4, 0));
         assert_eq!(trailing_u64(&pool_by_tag("p", "t", 42)), 42);
+    }
+
+    #[test]
+    fn semver_keys_round_trip_and_order_releases_last() {
+        let prefix = Key::new().str("p").u16(1).build();
+        let rc: semver::Version = "1.2.3-rc.1".parse().unwrap();
+        let release: semver::Version = "1.2.3".parse().unwrap();
+        let key = pool_by_semver("p", 1, &rc, 9);
+        assert_eq!(parse_pool_by_semver(prefix.len(), &key), Some((rc.clone(), 9)));
+        assert!(pool_by_semver("p", 1, &rc, 9) < pool_by_semver("p", 1, &release, 1));
+        assert!(pool_by_semver("p", 1, &release, 1) < pool_by_semver("p", 1, &"1.10.0".parse().unwrap(), 1));
     }
 
     #[test]

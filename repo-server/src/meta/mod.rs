@@ -7,6 +7,8 @@
 pub mod auth;
 pub mod blobs;
 mod codec;
+pub mod collections;
+pub mod devices;
 pub mod images;
 pub mod keys;
 pub mod pool;

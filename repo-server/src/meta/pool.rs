@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use rocksdb::WriteBatch;
+use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use super::keys::*;
 use super::{MetaError, MetaResult, MetaStore};
@@ -149,12 +149,21 @@ impl MetaStore {
         let partner = record.partner.as_str();
         let name_key = pool_by_name(partner, record.fw_type, &record.name, &record.version);
         let sha_key = pool_by_sha(&record.sha256, record.id);
+        let semver_key = semver::Version::parse(&record.version)
+            .ok()
+            .map(|version| pool_by_semver(partner, record.fw_type, &version, record.id));
         if add {
             self.put_u64(batch, CF_POOL_BY_NAME, &name_key, record.id);
             self.put_u64(batch, CF_POOL_BY_SHA, &sha_key, record.id);
+            if let Some(key) = &semver_key {
+                self.put_u64(batch, CF_POOL_BY_SEMVER, key, record.id);
+            }
         } else {
             self.delete(batch, CF_POOL_BY_NAME, &name_key);
             self.delete(batch, CF_POOL_BY_SHA, &sha_key);
+            if let Some(key) = &semver_key {
+                self.delete(batch, CF_POOL_BY_SEMVER, key);
+            }
         }
         for tag in &record.tags {
             let tag_key = pool_by_tag(partner, tag, record.id);
@@ -246,6 +255,13 @@ impl MetaStore {
 
     /// Lists a partner's records matching `query`, one page of them.
     pub fn list_pool(&self, partner: &str, query: &PoolQuery) -> MetaResult<PoolPage> {
+        if let (Some(fw_type), true) = (query.fw_type, query.version_req.is_some() || query.latest) {
+            let page = self.list_pool_by_semver(partner, fw_type.get(), query)?;
+            // `latest` alone over versions that are not semver: the newest by version number.
+            if page.total > 0 || query.version_req.is_some() {
+                return Ok(page);
+            }
+        }
         let ids = self.candidate_ids(partner, query)?;
         let needs_records =
             query.version_req.is_some() || query.latest || !query.page.sort.follows_id_order();
@@ -279,12 +295,17 @@ impl MetaStore {
     /// Ids matching every index-backed filter, ascending. Starts from the most selective index.
     fn candidate_ids(&self, partner: &str, query: &PoolQuery) -> MetaResult<Vec<u64>> {
         let fw_type = query.fw_type.map(|t| t.get());
+        let tags = self.tags_rarest_first(partner, &query.tags)?;
         let mut ids =
             if let (Some(t), Some(name), Some(version)) = (fw_type, &query.name, &query.version) {
                 self.get_u64(CF_POOL_BY_NAME, &pool_by_name(partner, t, name, version))?
                     .into_iter()
                     .collect()
-            } else if let Some(commit) = &query.commit {
+            } else if let Some(sha256) = &query.sha256 {
+            // The sha256 index spans partners: keep this partner's records only.
+            let ids = self.scan_ids(CF_POOL_BY_SHA, &Key::new().digest(sha256).build())?;
+            self.load_records(&ids)?.into_iter().filter(|r| r.partner == partner).map(|r| r.id).collect()
+        } else if let Some(commit) = &query.commit {
                 let mut ids = self.scan_ids(
                     CF_POOL_BY_TAG,
                     &Key::new()
@@ -295,7 +316,7 @@ impl MetaStore {
                 ids.sort_unstable();
                 ids.dedup();
                 ids
-            } else if let Some(first) = query.tags.first() {
+            } else if let Some((first, _)) = tags.first() {
                 let prefix = match fw_type {
                     Some(t) => Key::new().str(partner).str(first).u16(t).build(),
                     None => Key::new().str(partner).str(first).build(),
@@ -312,14 +333,13 @@ impl MetaStore {
             } else {
                 self.scan_ids(CF_POOL_BY_PARTNER, &Key::new().str(partner).build())?
             };
-        for tag in &query.tags {
-            let mut kept = Vec::with_capacity(ids.len());
-            for id in ids {
-                if self.exists(CF_POOL_BY_TAG, &pool_by_tag(partner, tag, id))? {
-                    kept.push(id);
-                }
-            }
-            ids = kept;
+        // The first tag was the source unless a name or commit lookup was.
+        let source_was_tag = !(fw_type.is_some() && query.name.is_some() && query.version.is_some())
+            && query.sha256.is_none()
+            && query.commit.is_none();
+        let skip = usize::from(source_was_tag && !tags.is_empty());
+        for (tag, count) in &tags[skip..] {
+            ids = self.intersect_with_tag(partner, tag, *count, ids)?;
         }
         if fw_type.is_some() || query.name.is_some() || query.version.is_some() {
             let records = self.load_records(&ids)?;
@@ -332,6 +352,133 @@ impl MetaStore {
                 .collect();
         }
         Ok(ids)
+    }
+
+    /// The filter's tags with their record counts, rarest first: the rarest tag is the
+    /// cheapest index to start from.
+    fn tags_rarest_first(&self, partner: &str, tags: &[String]) -> MetaResult<Vec<(String, u64)>> {
+        let mut counted = tags
+            .iter()
+            .map(|tag| Ok((tag.clone(), self.get_u64(CF_TAG_COUNTS, &tag_count(partner, tag))?.unwrap_or(0))))
+            .collect::<MetaResult<Vec<_>>>()?;
+        counted.sort_by_key(|(_, count)| *count);
+        Ok(counted)
+    }
+
+    /// Keeps the ids (ascending) carrying `tag`: point lookups when they are few against the
+    /// tag's records, otherwise one merge pass over the tag's index range.
+    fn intersect_with_tag(&self, partner: &str, tag: &str, tag_count: u64, ids: Vec<u64>) -> MetaResult<Vec<u64>> {
+        if ids.is_empty() || tag_count == 0 {
+            return Ok(Vec::new());
+        }
+        if (ids.len() as u64).saturating_mul(8) < tag_count {
+            let cf = self.cf(CF_POOL_BY_TAG);
+            let keys: Vec<_> = ids.iter().map(|id| (cf, pool_by_tag(partner, tag, *id))).collect();
+            let found = self.db.multi_get_cf(keys);
+            return ids
+                .into_iter()
+                .zip(found)
+                .filter_map(|(id, value)| match value {
+                    Ok(Some(_)) => Some(Ok(id)),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(MetaError::from(e))),
+                })
+                .collect();
+        }
+        let tagged = self.scan_ids(CF_POOL_BY_TAG, &Key::new().str(partner).str(tag).build())?;
+        let (mut kept, mut other) = (Vec::new(), tagged.into_iter().peekable());
+        for id in ids {
+            while other.next_if(|candidate| *candidate < id).is_some() {}
+            if other.peek() == Some(&id) {
+                kept.push(id);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// `versionReq` / `latest` within one type: walks the semver index from the highest
+    /// precedence down, so `latest` stops at the first match and never decodes a record it
+    /// does not answer.
+    fn list_pool_by_semver(&self, partner: &str, fw_type: u16, query: &PoolQuery) -> MetaResult<PoolPage> {
+        let prefix = Key::new().str(partner).u16(fw_type).build();
+        let upper = Key::new().str(partner).u16(fw_type + 1).build();
+        let tags = self.tags_rarest_first(partner, &query.tags)?;
+        let mut matched = Vec::new();
+        let mut group: Vec<(semver::Version, u64)> = Vec::new();
+        let mut group_of: Option<Vec<u8>> = None;
+        let iterator = self.db.iterator_cf(self.cf(CF_POOL_BY_SEMVER), IteratorMode::From(&upper, Direction::Reverse));
+        // One (major, minor, patch, release) group at a time: pre-release identifiers are
+        // ordered exactly in memory, ties go to the newer record.
+        let flush = |group: &mut Vec<(semver::Version, u64)>, matched: &mut Vec<u64>| -> MetaResult<bool> {
+            group.sort_by(|(va, ia), (vb, ib)| vb.cmp_precedence(va).then(ib.cmp(ia)));
+            for (version, id) in group.drain(..) {
+                if self.semver_candidate_matches(partner, query, &tags, &version, id)? {
+                    matched.push(id);
+                    if query.latest {
+                        return Ok(true);
+                    }
+                }
+            }
+            Ok(false)
+        };
+        for item in iterator {
+            let (key, _) = item?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let Some((version, id)) = parse_pool_by_semver(prefix.len(), &key) else {
+                return Err(MetaError::Corrupt { cf: CF_POOL_BY_SEMVER, reason: "malformed key".into() });
+            };
+            let this_group = key[prefix.len()..prefix.len() + 25].to_vec();
+            if group_of.as_ref() != Some(&this_group) {
+                if flush(&mut group, &mut matched)? {
+                    break;
+                }
+                group_of = Some(this_group);
+            }
+            group.push((version, id));
+        }
+        if !(query.latest && !matched.is_empty()) {
+            flush(&mut group, &mut matched)?;
+        }
+        let total = matched.len() as u64;
+        if query.page.sort == SortField::Version {
+            if query.page.direction == SortDirection::Asc {
+                matched.reverse();
+            }
+            let window = query.page.window(matched.len());
+            return Ok(PoolPage { records: self.load_records(&matched[window])?, total });
+        }
+        let mut records = self.load_records(&matched)?;
+        sort_records(&mut records, query.page.sort, query.page.direction);
+        let window = query.page.window(records.len());
+        Ok(PoolPage { records: records.drain(window).collect(), total })
+    }
+
+    fn semver_candidate_matches(
+        &self,
+        partner: &str,
+        query: &PoolQuery,
+        tags: &[(String, u64)],
+        version: &semver::Version,
+        id: u64,
+    ) -> MetaResult<bool> {
+        if query.version_req.as_ref().is_some_and(|req| !req.matches(version)) {
+            return Ok(false);
+        }
+        for (tag, _) in tags {
+            if !self.exists(CF_POOL_BY_TAG, &pool_by_tag(partner, tag, id))? {
+                return Ok(false);
+            }
+        }
+        if query.name.is_none() && query.version.is_none() && query.commit.is_none() && query.sha256.is_none() {
+            return Ok(true);
+        }
+        let record = self.pool_record(id)?.ok_or(MetaError::NotFound("pool record"))?;
+        Ok(query.name.as_ref().is_none_or(|n| &record.name == n)
+            && query.version.as_ref().is_none_or(|v| &record.version == v)
+            && query.sha256.is_none_or(|sha| record.sha256 == sha)
+            && query.commit.as_ref().is_none_or(|c| record.tags.iter().any(|t| t.starts_with(&format!("git:{c}")))))
     }
 
     fn load_records(&self, ids: &[u64]) -> MetaResult<Vec<PoolRecordData>> {
@@ -508,6 +655,17 @@ mod tests {
             q.latest = true;
         });
         assert_eq!(latest.records[0].version, "1.2.0");
+        let tagged_latest = query(&|q| {
+            q.tags = vec!["main".into()];
+            q.latest = true;
+        });
+        assert_eq!(tagged_latest.records[0].version, "1.2.0", "newest carrying the tag");
+        let by_version = query(&|q| {
+            q.version_req = Some(">=1.0.0".parse().unwrap());
+            q.page = PageRequest::parse(None, None, Some("version,asc")).unwrap();
+        });
+        let order: Vec<&str> = by_version.records.iter().map(|r| r.version.as_str()).collect();
+        assert_eq!(order, ["1.0.0", "1.2.0", "2.0.0"]);
         let paged =
             query(&|q| q.page = PageRequest::parse(Some("1"), Some("2"), Some("id,desc")).unwrap());
         assert_eq!(
@@ -524,5 +682,25 @@ mod tests {
                 .total,
             0
         );
+    }
+
+    #[test]
+    fn latest_prefers_semver_precedence_and_falls_back_to_version_numbers() {
+        let latest = |meta: &MetaStore| {
+            let q = PoolQuery {
+                fw_type: Some(FirmwareTypeNumber::new(101).unwrap()),
+                latest: true,
+                ..Default::default()
+            };
+            meta.list_pool("acme", &q).unwrap().records[0].version.clone()
+        };
+        let (_dir, meta) = store_with_blobs();
+        meta.create_pool_record("acme", fields("fw", "1.0.0-rc.10", &[], 1), 1).unwrap();
+        meta.create_pool_record("acme", fields("fw", "1.0.0-rc.9", &[], 2), 2).unwrap();
+        assert_eq!(latest(&meta), "1.0.0-rc.10", "numeric pre-release identifiers compare numerically");
+        let (_dir2, plain) = store_with_blobs();
+        plain.create_pool_record("acme", fields("fw", "build-7", &[], 1), 1).unwrap();
+        plain.create_pool_record("acme", fields("fw", "build-8", &[], 2), 2).unwrap();
+        assert_eq!(latest(&plain), "build-8");
     }
 }

@@ -2,6 +2,9 @@
 //! call does, without HTTP. Metadata calls run on the blocking pool (RocksDB commits fsync).
 
 pub mod binaries;
+pub mod checkin;
+pub mod collections;
+pub mod devices;
 pub mod images;
 pub mod pool;
 pub mod sweep;

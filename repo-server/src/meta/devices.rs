@@ -1,0 +1,120 @@
+//! Devices of collections, and the partner-wide device id index (an Afero push names a device
+//! by id alone, so ids are unique per partner).
+
+use rocksdb::WriteBatch;
+
+use super::codec;
+use super::keys::*;
+use super::{MetaError, MetaResult, MetaStore};
+use crate::domain::DeviceRecord;
+
+impl MetaStore {
+    /// Creates a device; its id (generated when `None`) must be free in the partner. `init`
+    /// may check the draft against the store under the writer lock (e.g. its image ids).
+    pub fn create_device<E: From<MetaError>>(
+        &self,
+        partner: &str,
+        collection: &str,
+        id: Option<String>,
+        now_ms: u64,
+        init: impl FnOnce(&MetaStore, &mut DeviceRecord) -> Result<(), E>,
+    ) -> Result<DeviceRecord, E> {
+        let _guard = self.lock();
+        if self.collection(partner, collection)?.is_none() {
+            return Err(MetaError::NotFound("collection").into());
+        }
+        let mut batch = WriteBatch::default();
+        let id = match id {
+            Some(id) => id,
+            None => self.next_counter(&mut batch, &id_counter())?.to_string(),
+        };
+        let by_id = device_by_id(partner, &id);
+        if let Some(existing) = self.get::<String>(CF_DEVICES_BY_ID, &by_id)? {
+            return Err(MetaError::Conflict(format!(
+                "device {id} already exists (in collection {existing})"
+            ))
+            .into());
+        }
+        let created_ms = self.next_timestamp(&mut batch, now_ms)?;
+        let mut device = DeviceRecord {
+            id: id.clone(),
+            partner: partner.to_string(),
+            collection: collection.to_string(),
+            device_type: None,
+            versions: Default::default(),
+            current: None,
+            target: None,
+            target_set_ms: created_ms,
+            state: None,
+            tags: Default::default(),
+            last_checkin_ms: None,
+            created_ms,
+            updated_ms: created_ms,
+        };
+        init(self, &mut device)?;
+        self.put(
+            &mut batch,
+            CF_DEVICES,
+            &device_key(partner, collection, &id),
+            &device,
+        );
+        self.put(&mut batch, CF_DEVICES_BY_ID, &by_id, &collection.to_string());
+        self.commit(batch)?;
+        Ok(device)
+    }
+
+    pub fn device(
+        &self,
+        partner: &str,
+        collection: &str,
+        device: &str,
+    ) -> MetaResult<Option<DeviceRecord>> {
+        self.get(CF_DEVICES, &device_key(partner, collection, device))
+    }
+
+    /// The collection a partner's device belongs to.
+    pub fn device_collection(&self, partner: &str, device: &str) -> MetaResult<Option<String>> {
+        self.get(CF_DEVICES_BY_ID, &device_by_id(partner, device))
+    }
+
+    /// A collection's devices in id order.
+    pub fn list_devices(&self, partner: &str, collection: &str) -> MetaResult<Vec<DeviceRecord>> {
+        self.scan_prefix(CF_DEVICES, &in_collection(partner, collection))
+            .map(|item| item.and_then(|(_, value)| codec::decode(CF_DEVICES, &value)))
+            .collect()
+    }
+
+    /// Applies `change` to a device under the writer lock and commits the result.
+    pub fn update_device<E: From<MetaError>>(
+        &self,
+        partner: &str,
+        collection: &str,
+        device: &str,
+        now_ms: u64,
+        change: impl FnOnce(&MetaStore, &mut DeviceRecord) -> Result<(), E>,
+    ) -> Result<DeviceRecord, E> {
+        let _guard = self.lock();
+        let key = device_key(partner, collection, device);
+        let mut record: DeviceRecord = self
+            .get(CF_DEVICES, &key)?
+            .ok_or(MetaError::NotFound("device"))?;
+        change(self, &mut record)?;
+        record.updated_ms = now_ms.max(record.updated_ms);
+        let mut batch = WriteBatch::default();
+        self.put(&mut batch, CF_DEVICES, &key, &record);
+        self.commit(batch)?;
+        Ok(record)
+    }
+
+    pub fn delete_device(&self, partner: &str, collection: &str, device: &str) -> MetaResult<()> {
+        let _guard = self.lock();
+        let key = device_key(partner, collection, device);
+        if !self.exists(CF_DEVICES, &key)? {
+            return Err(MetaError::NotFound("device"));
+        }
+        let mut batch = WriteBatch::default();
+        self.delete(&mut batch, CF_DEVICES, &key);
+        self.delete(&mut batch, CF_DEVICES_BY_ID, &device_by_id(partner, device));
+        self.commit(batch)
+    }
+}

@@ -1,0 +1,362 @@
+//! Span collections and their firmware images: create/read/update/delete, images from an
+//! upload or from a pool record (same blob, one more hold), downloads and usage.
+
+use std::ops::Range;
+
+use super::images::parse_id;
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::{
+    merge_tags, validate_filename, validate_tag_map, validate_version,
+    CollectionImageRecord, CollectionRecord, DeviceRecord, DomainError, FirmwareTypeNumber,
+    Management, PoolLink, Tags,
+};
+use crate::meta::collections::NewCollectionImage;
+use crate::meta::{now_ms, MetaStore};
+use crate::store::{BlobReader, BlobWritten};
+
+/// A collection with its derived current image.
+#[derive(Debug, Clone)]
+pub struct CollectionView {
+    pub record: CollectionRecord,
+    /// The image every device reports as installed (none without devices or when they differ).
+    pub current: Option<u64>,
+}
+
+/// Fields of a collection create or PATCH; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct CollectionChanges {
+    pub management: Option<Management>,
+    /// `Some("")` clears the target.
+    pub target: Option<String>,
+    pub tags: Option<Tags>,
+}
+
+/// Which devices use an image.
+#[derive(Debug)]
+pub struct Usage {
+    pub image: u64,
+    pub targeted: Vec<String>,
+    pub current: Vec<String>,
+}
+
+/// Parses an image id of a path or body; a malformed id names no image.
+pub fn parse_image_id(text: &str) -> ServiceResult<u64> {
+    parse_id("imageId", text).map_err(|_| ServiceError::NotFound("firmware image"))
+}
+
+/// A target or current image id of a body: `""` is none; otherwise it must be an image of
+/// the collection (checked by the caller under the writer lock).
+pub(super) fn parse_image_ref(
+    field: &'static str,
+    text: &str,
+) -> Result<Option<u64>, DomainError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    parse_id(field, text).map(Some)
+}
+
+/// Checks, under the writer lock, that `image` is an image of the collection.
+pub(super) fn require_image(
+    meta: &MetaStore,
+    partner: &str,
+    collection: &str,
+    field: &'static str,
+    image: Option<u64>,
+) -> ServiceResult<()> {
+    match image {
+        Some(id) if meta.collection_image(partner, collection, id)?.is_none() => Err(
+            DomainError::field(field, format!("{id} is not an image of collection {collection}"))
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn derived_current(devices: &[DeviceRecord]) -> Option<u64> {
+    let first = devices.first()?.current?;
+    devices
+        .iter()
+        .all(|d| d.current == Some(first))
+        .then_some(first)
+}
+
+impl Service {
+    async fn collection_view(&self, record: CollectionRecord) -> ServiceResult<CollectionView> {
+        let (owner, id) = (record.partner.clone(), record.id.clone());
+        let devices = self.meta_call(move |m| m.list_devices(&owner, &id)).await?;
+        Ok(CollectionView {
+            current: derived_current(&devices),
+            record,
+        })
+    }
+
+    pub(super) async fn collection_record(
+        &self,
+        partner: &str,
+        collection: &str,
+    ) -> ServiceResult<CollectionRecord> {
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        self.meta_call(move |m| m.collection(&owner, &id))
+            .await?
+            .ok_or(ServiceError::NotFound("collection"))
+    }
+
+    pub async fn create_collection(
+        &self,
+        partner: &str,
+        changes: CollectionChanges,
+    ) -> ServiceResult<CollectionView> {
+        if changes.target.as_deref().is_some_and(|t| !t.is_empty()) {
+            return Err(DomainError::field(
+                "firmware.targetFirmwareId",
+                "a new collection has no images to target yet",
+            )
+            .into());
+        }
+        let tags = changes.tags.unwrap_or_default();
+        validate_tag_map(&tags, false)?;
+        let management = changes.management.unwrap_or(Management::Device);
+        let owner = partner.to_string();
+        let record = self
+            .meta_call(move |m| m.create_collection(&owner, management, tags, now_ms()))
+            .await?;
+        Ok(CollectionView {
+            record,
+            current: None,
+        })
+    }
+
+    pub async fn collection(&self, partner: &str, collection: &str) -> ServiceResult<CollectionView> {
+        let record = self.collection_record(partner, collection).await?;
+        self.collection_view(record).await
+    }
+
+    pub async fn list_collections(&self, partner: &str) -> ServiceResult<Vec<CollectionView>> {
+        let owner = partner.to_string();
+        let records = self.meta_call(move |m| m.list_collections(&owner)).await?;
+        let mut views = Vec::with_capacity(records.len());
+        for record in records {
+            views.push(self.collection_view(record).await?);
+        }
+        Ok(views)
+    }
+
+    pub async fn update_collection(
+        &self,
+        partner: &str,
+        collection: &str,
+        changes: CollectionChanges,
+    ) -> ServiceResult<CollectionView> {
+        let target = match changes.target.as_deref() {
+            Some(text) => Some(parse_image_ref("firmware.targetFirmwareId", text)?),
+            None => None,
+        };
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        let record = tokio::task::spawn_blocking({
+            let meta = std::sync::Arc::clone(self.meta());
+            move || {
+                meta.update_collection(&owner, &id, now_ms(), |m, record| {
+                    if let Some(management) = changes.management {
+                        record.management = management;
+                    }
+                    if let Some(target) = target {
+                        require_image(m, &owner, &id, "firmware.targetFirmwareId", target)?;
+                        record.target = target;
+                    }
+                    if let Some(tags) = &changes.tags {
+                        merge_tags(&mut record.tags, tags)?;
+                    }
+                    Ok::<_, ServiceError>(())
+                })
+            }
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("metadata task failed: {e}")))??;
+        self.collection_view(record).await
+    }
+
+    pub async fn delete_collection(&self, partner: &str, collection: &str) -> ServiceResult<()> {
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        self.meta_call(move |m| m.delete_collection(&owner, &id))
+            .await
+    }
+
+    /// Adds an uploaded blob (held by the upload's pending hold) to a collection.
+    pub async fn add_uploaded_image(
+        &self,
+        partner: &str,
+        collection: &str,
+        written: BlobWritten,
+        filename: String,
+    ) -> ServiceResult<CollectionImageRecord> {
+        validate_filename(&filename)?;
+        let new = NewCollectionImage {
+            version: None,
+            filename,
+            sha256: written.sha256,
+            length: written.length,
+            blake3: written.blake3,
+            tags: Tags::new(),
+            pool: None,
+        };
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        self.meta_call(move |m| m.create_collection_image(&owner, &id, new, now_ms()))
+            .await
+    }
+
+    /// Makes an image of a pool record's binary: no bytes move, the blob gets one more hold.
+    pub async fn add_pool_image(
+        &self,
+        partner: &str,
+        collection: &str,
+        fw_type: i64,
+        version_number: &str,
+        version: Option<String>,
+        filename: Option<String>,
+        tags: Option<Tags>,
+    ) -> ServiceResult<CollectionImageRecord> {
+        self.collection_record(partner, collection).await?;
+        let fw_type = FirmwareTypeNumber::new(fw_type)?;
+        let version_number = super::images::parse_version_number(version_number)?;
+        let pool = self.pool_record(partner, fw_type, version_number).await?;
+        let version = version.unwrap_or_else(|| pool.version.clone());
+        validate_version(&version)?;
+        let filename = filename.unwrap_or_else(|| pool.name.clone());
+        validate_filename(&filename)?;
+        let tags = tags.unwrap_or_default();
+        validate_tag_map(&tags, false)?;
+        let new = NewCollectionImage {
+            version: Some(version),
+            filename,
+            sha256: pool.sha256,
+            length: pool.length,
+            blake3: pool.blake3.clone(),
+            tags,
+            pool: Some(PoolLink {
+                pool_id: pool.id,
+                fw_type: pool.fw_type,
+                version_number: pool.version_number,
+            }),
+        };
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        self.meta_call(move |m| m.create_collection_image(&owner, &id, new, now_ms()))
+            .await
+    }
+
+    pub async fn collection_image(
+        &self,
+        partner: &str,
+        collection: &str,
+        image: u64,
+    ) -> ServiceResult<CollectionImageRecord> {
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        self.meta_call(move |m| m.collection_image(&owner, &id, image))
+            .await?
+            .ok_or(ServiceError::NotFound("firmware image"))
+    }
+
+    pub async fn list_collection_images(
+        &self,
+        partner: &str,
+        collection: &str,
+    ) -> ServiceResult<Vec<CollectionImageRecord>> {
+        self.collection_record(partner, collection).await?;
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        self.meta_call(move |m| m.list_collection_images(&owner, &id))
+            .await
+    }
+
+    pub async fn update_collection_image(
+        &self,
+        partner: &str,
+        collection: &str,
+        image: u64,
+        version: Option<String>,
+        tag_changes: Option<Tags>,
+    ) -> ServiceResult<CollectionImageRecord> {
+        if let Some(version) = &version {
+            validate_version(version)?;
+        }
+        let tags = match tag_changes {
+            Some(changes) => {
+                let mut tags = self.collection_image(partner, collection, image).await?.tags;
+                merge_tags(&mut tags, &changes)?;
+                Some(tags)
+            }
+            None => None,
+        };
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        self.meta_call(move |m| {
+            m.update_collection_image(&owner, &id, image, version, tags, now_ms())
+        })
+        .await
+    }
+
+    pub async fn delete_collection_image(
+        &self,
+        partner: &str,
+        collection: &str,
+        image: u64,
+    ) -> ServiceResult<()> {
+        let (owner, id) = (partner.to_string(), collection.to_string());
+        let (record, refcount) = self
+            .meta_call(move |m| m.delete_collection_image(&owner, &id, image))
+            .await?;
+        tracing::info!(image.id = image, blob.sha256 = %record.sha256, blob.refcount = refcount, "collection image deleted");
+        Ok(())
+    }
+
+    /// Opens a collection image's blob for download.
+    pub async fn open_collection_image(
+        &self,
+        record: &CollectionImageRecord,
+        range: Option<Range<u64>>,
+    ) -> ServiceResult<BlobReader> {
+        Ok(self.blobs.open(&record.sha256, range).await?)
+    }
+
+    /// The download URL of a collection image.
+    pub fn collection_image_url(&self, record: &CollectionImageRecord) -> String {
+        format!(
+            "{}/collections/{}/firmware/{}/download",
+            self.config.public_url.trim_end_matches('/'),
+            record.collection,
+            record.id
+        )
+    }
+
+    /// Devices that will install the image (target in effect, not yet running it) and
+    /// devices that run it.
+    pub async fn image_usage(
+        &self,
+        partner: &str,
+        collection: &str,
+        image: u64,
+    ) -> ServiceResult<Usage> {
+        let record = self.collection_image(partner, collection, image).await?;
+        let collection = self.collection_record(partner, collection).await?;
+        let (owner, id) = (partner.to_string(), collection.id.clone());
+        let devices = self.meta_call(move |m| m.list_devices(&owner, &id)).await?;
+        let mut usage = Usage {
+            image,
+            targeted: Vec::new(),
+            current: Vec::new(),
+        };
+        for device in devices {
+            let offer = crate::domain::Offer::CollectionImage {
+                id: image,
+                pool: record.pool,
+            };
+            let runs = crate::domain::runs(device.current, &device.versions, &offer);
+            if device.current == Some(image) || runs {
+                usage.current.push(device.id.clone());
+            }
+            let target = self.target_in_effect(&collection, &device).await?;
+            if !runs && target.map(|(t, _)| t) == Some(super::devices::Target::CollectionImage(image)) {
+                usage.targeted.push(device.id.clone());
+            }
+        }
+        Ok(usage)
+    }
+}
