@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use fwrepo_schemas::{CheckinAction, CheckinImage, CheckinImageSource, CheckinRequest, CheckinResponse};
+use fwrepo_schemas::{
+    CheckinAction, CheckinImage, CheckinImageSource, CheckinRequest, CheckinResponse,
+};
 
 use super::collections::{own_partner, SpanJson};
 use super::error::ApiResult;
@@ -60,7 +62,9 @@ pub async fn checkin(
         current_firmware_id: body.current_firmware_id,
         firmware_version: body.firmware_version,
     };
-    let outcome = service.checkin(partner, &collection, &device, report).await?;
+    let outcome = service
+        .checkin(partner, &collection, &device, report)
+        .await?;
     Ok(Json(CheckinResponse {
         action: if outcome.image.is_some() {
             CheckinAction::Update

@@ -9,9 +9,8 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use fwrepo_schemas::{
-    Collection, CollectionFirmware, CollectionImage, CollectionImageFromPool,
-    CollectionImageList, CollectionImageUpdate, CollectionInput, CollectionList, FirmwareUsage,
-    ManagementScope,
+    Collection, CollectionFirmware, CollectionImage, CollectionImageFromPool, CollectionImageList,
+    CollectionImageUpdate, CollectionInput, CollectionList, FirmwareUsage, ManagementScope,
 };
 use serde::de::DeserializeOwned;
 
@@ -147,10 +146,7 @@ pub async fn create(
 }
 
 /// The caller's own partner, after the scope check (Span paths carry no partner).
-pub(super) fn own_partner(
-    principal: &crate::auth::Principal,
-    scope: Scope,
-) -> ApiResult<&str> {
+pub(super) fn own_partner(principal: &crate::auth::Principal, scope: Scope) -> ApiResult<&str> {
     principal.authorize(&principal.partner, scope)?;
     Ok(&principal.partner)
 }
@@ -273,7 +269,10 @@ async fn upload_image(
 }
 
 /// Streams the form's `image` field; answers its file name. Other fields are skipped.
-async fn stream_image_field(upload: &mut Upload<'_>, mut multipart: Multipart) -> ApiResult<String> {
+async fn stream_image_field(
+    upload: &mut Upload<'_>,
+    mut multipart: Multipart,
+) -> ApiResult<String> {
     let malformed = |e: axum::extract::multipart::MultipartError| {
         ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text()))
     };

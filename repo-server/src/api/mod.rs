@@ -116,7 +116,10 @@ fn span_routes() -> Router<AppState> {
     let image = "/collections/{collectionId}/firmware/{imageId}";
     let device = "/collections/{collectionId}/devices/{deviceId}";
     Router::new()
-        .route("/collections", post(collections::create).get(collections::list))
+        .route(
+            "/collections",
+            post(collections::create).get(collections::list),
+        )
         .route(
             "/collections/{collectionId}",
             get(collections::get)
@@ -146,7 +149,9 @@ fn span_routes() -> Router<AppState> {
         )
         .route(
             device,
-            get(devices::get).patch(devices::update).delete(devices::delete),
+            get(devices::get)
+                .patch(devices::update)
+                .delete(devices::delete),
         )
         .route(&format!("{device}/checkin"), post(checkin::checkin))
 }

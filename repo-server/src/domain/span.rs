@@ -102,8 +102,7 @@ pub fn validate_tag_map(tags: &Tags, allow_empty_values: bool) -> Result<(), Dom
         ));
     }
     for (name, value) in tags {
-        if name.is_empty() || name.len() > MAX_TAG_NAME_LEN || name.chars().any(char::is_control)
-        {
+        if name.is_empty() || name.len() > MAX_TAG_NAME_LEN || name.chars().any(char::is_control) {
             return Err(DomainError::field(
                 "tags",
                 format!("tag names must be 1-{MAX_TAG_NAME_LEN} bytes without control characters"),
@@ -115,7 +114,9 @@ pub fn validate_tag_map(tags: &Tags, allow_empty_values: bool) -> Result<(), Dom
         {
             return Err(DomainError::field(
                 "tags",
-                format!("tag values must be 1-{MAX_TAG_VALUE_LEN} bytes without control characters"),
+                format!(
+                    "tag values must be 1-{MAX_TAG_VALUE_LEN} bytes without control characters"
+                ),
             ));
         }
     }
@@ -143,14 +144,17 @@ pub fn validate_filename(filename: &str) -> Result<(), DomainError> {
 pub fn parse_versions(raw: &BTreeMap<String, String>) -> Result<BTreeMap<u16, u64>, DomainError> {
     let mut out = BTreeMap::new();
     for (attribute, version_number) in raw {
-        let attribute_id: i64 = attribute
-            .parse()
-            .map_err(|_| DomainError::field("versions", "keys are version attribute ids 2001-2200"))?;
+        let attribute_id: i64 = attribute.parse().map_err(|_| {
+            DomainError::field("versions", "keys are version attribute ids 2001-2200")
+        })?;
         let fw_type = super::FirmwareTypeNumber::new(attribute_id - 2000).map_err(|_| {
             DomainError::field("versions", "keys are version attribute ids 2001-2200")
         })?;
         let number = version_number.parse::<u64>().map_err(|_| {
-            DomainError::field("versions", "values are version numbers (strings of integers)")
+            DomainError::field(
+                "versions",
+                "values are version numbers (strings of integers)",
+            )
         })?;
         out.insert(fw_type.get(), number);
     }
@@ -252,7 +256,10 @@ pub fn decide(
             ..
         } = offer
         {
-            if versions.get(fw_type).is_some_and(|installed| version_number > installed) {
+            if versions
+                .get(fw_type)
+                .is_some_and(|installed| version_number > installed)
+            {
                 return Decision::Update(
                     offer.clone(),
                     format!("a newer image of firmware type {fw_type} for the device type"),
@@ -298,10 +305,19 @@ mod tests {
             &versions,
             &[],
         );
-        assert_eq!(decision, Decision::Update(older, "an Afero push to the device".into()));
+        assert_eq!(
+            decision,
+            Decision::Update(older, "an Afero push to the device".into())
+        );
         let same = dt(8, 101, 5);
         assert!(matches!(
-            decide(Management::Device, Some((same, TargetSource::Push)), None, &versions, &[]),
+            decide(
+                Management::Device,
+                Some((same, TargetSource::Push)),
+                None,
+                &versions,
+                &[]
+            ),
             Decision::None(_)
         ));
     }
@@ -310,19 +326,46 @@ mod tests {
     fn eligibility_never_downgrades() {
         let versions = BTreeMap::from([(101, 5), (102, 1)]);
         assert!(matches!(
-            decide(Management::Collection, None, None, &versions, &[dt(1, 101, 4)]),
+            decide(
+                Management::Collection,
+                None,
+                None,
+                &versions,
+                &[dt(1, 101, 4)]
+            ),
             Decision::None(_)
         ));
         assert!(matches!(
-            decide(Management::Collection, None, None, &versions, &[dt(1, 101, 5)]),
+            decide(
+                Management::Collection,
+                None,
+                None,
+                &versions,
+                &[dt(1, 101, 5)]
+            ),
             Decision::None(_)
         ));
+        assert!(
+            matches!(
+                decide(
+                    Management::Collection,
+                    None,
+                    None,
+                    &versions,
+                    &[dt(1, 103, 9)]
+                ),
+                Decision::None(_)
+            ),
+            "unreported types are not installed"
+        );
         assert!(matches!(
-            decide(Management::Collection, None, None, &versions, &[dt(1, 103, 9)]),
-            Decision::None(_)
-        ), "unreported types are not installed");
-        assert!(matches!(
-            decide(Management::Device, None, None, &versions, &[dt(1, 101, 5), dt(2, 102, 2)]),
+            decide(
+                Management::Device,
+                None,
+                None,
+                &versions,
+                &[dt(1, 101, 5), dt(2, 102, 2)]
+            ),
             Decision::Update(Offer::DeviceTypeImage { id: 2, .. }, _)
         ));
     }
@@ -330,9 +373,15 @@ mod tests {
     #[test]
     fn tags_merge_and_remove() {
         let mut tags = Tags::from([("a".into(), "1".into()), ("b".into(), "2".into())]);
-        merge_tags(&mut tags, &Tags::from([("a".into(), "".into()), ("c".into(), "3".into())]))
-            .unwrap();
-        assert_eq!(tags, Tags::from([("b".into(), "2".into()), ("c".into(), "3".into())]));
+        merge_tags(
+            &mut tags,
+            &Tags::from([("a".into(), "".into()), ("c".into(), "3".into())]),
+        )
+        .unwrap();
+        assert_eq!(
+            tags,
+            Tags::from([("b".into(), "2".into()), ("c".into(), "3".into())])
+        );
         assert!(merge_tags(&mut tags, &Tags::from([("".into(), "x".into())])).is_err());
     }
 

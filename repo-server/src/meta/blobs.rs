@@ -215,7 +215,12 @@ impl MetaStore {
         image: u64,
     ) -> MetaResult<()> {
         self.stage_ref_change(batch, sha256, 1, None)?;
-        self.put(batch, CF_COLLECTION_HOLDS, &collection_hold_key(sha256, image), &());
+        self.put(
+            batch,
+            CF_COLLECTION_HOLDS,
+            &collection_hold_key(sha256, image),
+            &(),
+        );
         Ok(())
     }
 
@@ -226,7 +231,11 @@ impl MetaStore {
         sha256: &Sha256Digest,
         image: u64,
     ) -> MetaResult<u64> {
-        self.delete(batch, CF_COLLECTION_HOLDS, &collection_hold_key(sha256, image));
+        self.delete(
+            batch,
+            CF_COLLECTION_HOLDS,
+            &collection_hold_key(sha256, image),
+        );
         self.stage_ref_change(batch, sha256, -1, None)
     }
 

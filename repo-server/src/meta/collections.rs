@@ -6,8 +6,7 @@ use rocksdb::WriteBatch;
 use super::keys::*;
 use super::{MetaError, MetaResult, MetaStore};
 use crate::domain::{
-    CollectionImageRecord, CollectionRecord, DeviceRecord, Management, PoolLink, Sha256Digest,
-    Tags,
+    CollectionImageRecord, CollectionRecord, DeviceRecord, Management, PoolLink, Sha256Digest, Tags,
 };
 
 /// A new collection image as the service validated it.
@@ -60,11 +59,7 @@ impl MetaStore {
         self.get(CF_COLLECTIONS, &collection_key(partner, collection))
     }
 
-    fn collection_required(
-        &self,
-        partner: &str,
-        collection: &str,
-    ) -> MetaResult<CollectionRecord> {
+    fn collection_required(&self, partner: &str, collection: &str) -> MetaResult<CollectionRecord> {
         self.collection(partner, collection)?
             .ok_or(MetaError::NotFound("collection"))
     }
@@ -103,7 +98,11 @@ impl MetaStore {
         let _guard = self.lock();
         self.collection_required(partner, collection)?;
         let prefix = in_collection(partner, collection);
-        if self.scan_prefix(CF_COLLECTION_IMAGES, &prefix).next().is_some() {
+        if self
+            .scan_prefix(CF_COLLECTION_IMAGES, &prefix)
+            .next()
+            .is_some()
+        {
             return Err(MetaError::Conflict(format!(
                 "collection {collection} still has firmware images: delete them first"
             )));
@@ -171,7 +170,12 @@ impl MetaStore {
             &record,
         );
         self.put_u64(&mut batch, CF_COLLECTION_IMAGES_BY_SHA, &sha_key, id);
-        self.put_u64(&mut batch, CF_COLLECTION_IMAGES_BY_VERSION, &version_key, id);
+        self.put_u64(
+            &mut batch,
+            CF_COLLECTION_IMAGES_BY_VERSION,
+            &version_key,
+            id,
+        );
         self.stage_collection_hold(&mut batch, &record.sha256, id)?;
         self.commit(batch)?;
         Ok(record)

@@ -58,7 +58,12 @@ impl MetaStore {
             &device_key(partner, collection, &id),
             &device,
         );
-        self.put(&mut batch, CF_DEVICES_BY_ID, &by_id, &collection.to_string());
+        self.put(
+            &mut batch,
+            CF_DEVICES_BY_ID,
+            &by_id,
+            &collection.to_string(),
+        );
         self.commit(batch)?;
         Ok(device)
     }

@@ -164,7 +164,10 @@ pub fn pool_by_semver(partner: &str, fw_type: u16, version: &semver::Version, id
 /// The precedence-relevant version and the record id of a [`pool_by_semver`] key.
 pub fn parse_pool_by_semver(prefix_len: usize, key: &[u8]) -> Option<(semver::Version, u64)> {
     let rest = key.get(prefix_len..)?;
-    let number = |i: usize| rest.get(i * 8..i * 8 + 8).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")));
+    let number = |i: usize| {
+        rest.get(i * 8..i * 8 + 8)
+            .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
+    };
     let (major, minor, patch) = (number(0)?, number(1)?, number(2)?);
     let pre_bytes = rest.get(25..rest.len().checked_sub(9)?)?;
     let mut version = semver::Version::new(major, minor, patch);
@@ -229,7 +232,11 @@ pub fn in_collection(partner: &str, collection: &str) -> Vec<u8> {
     Key::new().str(partner).str(collection).build()
 }
 pub fn collection_image_by_sha(partner: &str, collection: &str, sha256: &Sha256Digest) -> Vec<u8> {
-    Key::new().str(partner).str(collection).digest(sha256).build()
+    Key::new()
+        .str(partner)
+        .str(collection)
+        .digest(sha256)
+        .build()
 }
 pub fn collection_image_by_version(partner: &str, collection: &str, version: &str) -> Vec<u8> {
     Key::new().str(partner).str(collection).str(version).build()
@@ -275,9 +282,15 @@ mod tests {
         let rc: semver::Version = "1.2.3-rc.1".parse().unwrap();
         let release: semver::Version = "1.2.3".parse().unwrap();
         let key = pool_by_semver("p", 1, &rc, 9);
-        assert_eq!(parse_pool_by_semver(prefix.len(), &key), Some((rc.clone(), 9)));
+        assert_eq!(
+            parse_pool_by_semver(prefix.len(), &key),
+            Some((rc.clone(), 9))
+        );
         assert!(pool_by_semver("p", 1, &rc, 9) < pool_by_semver("p", 1, &release, 1));
-        assert!(pool_by_semver("p", 1, &release, 1) < pool_by_semver("p", 1, &"1.10.0".parse().unwrap(), 1));
+        assert!(
+            pool_by_semver("p", 1, &release, 1)
+                < pool_by_semver("p", 1, &"1.10.0".parse().unwrap(), 1)
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ impl Service {
         report: CheckinReport,
     ) -> ServiceResult<CheckinOutcome> {
         let collection = self.collection_record(partner, collection_id).await?;
-        let mut device = self.device_record(partner, collection_id, device_id).await?;
+        let mut device = self
+            .device_record(partner, collection_id, device_id)
+            .await?;
         let images = self.list_collection_images(partner, collection_id).await?;
 
         // What the device runs: an image id beats a version string beats a pool-linked image

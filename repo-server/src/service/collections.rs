@@ -6,9 +6,8 @@ use std::ops::Range;
 use super::images::parse_id;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    merge_tags, validate_filename, validate_tag_map, validate_version,
-    CollectionImageRecord, CollectionRecord, DeviceRecord, DomainError, FirmwareTypeNumber,
-    Management, PoolLink, Tags,
+    merge_tags, validate_filename, validate_tag_map, validate_version, CollectionImageRecord,
+    CollectionRecord, DeviceRecord, DomainError, FirmwareTypeNumber, Management, PoolLink, Tags,
 };
 use crate::meta::collections::NewCollectionImage;
 use crate::meta::{now_ms, MetaStore};
@@ -46,10 +45,7 @@ pub fn parse_image_id(text: &str) -> ServiceResult<u64> {
 
 /// A target or current image id of a body: `""` is none; otherwise it must be an image of
 /// the collection (checked by the caller under the writer lock).
-pub(super) fn parse_image_ref(
-    field: &'static str,
-    text: &str,
-) -> Result<Option<u64>, DomainError> {
+pub(super) fn parse_image_ref(field: &'static str, text: &str) -> Result<Option<u64>, DomainError> {
     if text.is_empty() {
         return Ok(None);
     }
@@ -65,10 +61,13 @@ pub(super) fn require_image(
     image: Option<u64>,
 ) -> ServiceResult<()> {
     match image {
-        Some(id) if meta.collection_image(partner, collection, id)?.is_none() => Err(
-            DomainError::field(field, format!("{id} is not an image of collection {collection}"))
-                .into(),
-        ),
+        Some(id) if meta.collection_image(partner, collection, id)?.is_none() => {
+            Err(DomainError::field(
+                field,
+                format!("{id} is not an image of collection {collection}"),
+            )
+            .into())
+        }
         _ => Ok(()),
     }
 }
@@ -127,7 +126,11 @@ impl Service {
         })
     }
 
-    pub async fn collection(&self, partner: &str, collection: &str) -> ServiceResult<CollectionView> {
+    pub async fn collection(
+        &self,
+        partner: &str,
+        collection: &str,
+    ) -> ServiceResult<CollectionView> {
         let record = self.collection_record(partner, collection).await?;
         self.collection_view(record).await
     }
@@ -280,7 +283,10 @@ impl Service {
         }
         let tags = match tag_changes {
             Some(changes) => {
-                let mut tags = self.collection_image(partner, collection, image).await?.tags;
+                let mut tags = self
+                    .collection_image(partner, collection, image)
+                    .await?
+                    .tags;
                 merge_tags(&mut tags, &changes)?;
                 Some(tags)
             }
@@ -353,7 +359,9 @@ impl Service {
                 usage.current.push(device.id.clone());
             }
             let target = self.target_in_effect(&collection, &device).await?;
-            if !runs && target.map(|(t, _)| t) == Some(super::devices::Target::CollectionImage(image)) {
+            if !runs
+                && target.map(|(t, _)| t) == Some(super::devices::Target::CollectionImage(image))
+            {
                 usage.targeted.push(device.id.clone());
             }
         }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::collections::{parse_image_ref, require_image};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    merge_tags, validate_id, validate_tag_map, CollectionRecord, DeviceRecord, Management,
-    TargetSource, Tags,
+    merge_tags, validate_id, validate_tag_map, CollectionRecord, DeviceRecord, Management, Tags,
+    TargetSource,
 };
 use crate::meta::now_ms;
 
@@ -63,19 +63,29 @@ fn apply(
     }
     if let Some(text) = &changes.target {
         let target = parse_image_ref("firmware.targetFirmwareId", text)?;
-        require_image(meta, &partner, &collection, "firmware.targetFirmwareId", target)?;
+        require_image(
+            meta,
+            &partner,
+            &collection,
+            "firmware.targetFirmwareId",
+            target,
+        )?;
         device.target = target;
         device.target_set_ms = now;
     }
     if let Some(text) = &changes.current {
         let current = parse_image_ref("firmware.currentFirmwareId", text)?;
-        require_image(meta, &partner, &collection, "firmware.currentFirmwareId", current)?;
+        require_image(
+            meta,
+            &partner,
+            &collection,
+            "firmware.currentFirmwareId",
+            current,
+        )?;
         device.current = current;
     }
     if let Some(raw) = &changes.versions {
-        device
-            .versions
-            .extend(crate::domain::parse_versions(raw)?);
+        device.versions.extend(crate::domain::parse_versions(raw)?);
     }
     if let Some(tags) = &changes.tags {
         merge_tags(&mut device.tags, tags)?;
@@ -98,7 +108,10 @@ impl Service {
             let image_id = push.image_id;
             let image = self.meta_call(move |m| m.image(image_id)).await?;
             if image.is_some_and(|i| i.partner == device.partner) {
-                return Ok(Some((Target::DeviceTypeImage(image_id), TargetSource::Push)));
+                return Ok(Some((
+                    Target::DeviceTypeImage(image_id),
+                    TargetSource::Push,
+                )));
             }
         }
         Ok(device
