@@ -44,7 +44,8 @@ impl MetaStore {
             versions: Default::default(),
             current: None,
             target: None,
-            target_set_ms: created_ms,
+            // Never set: a push made before the device was registered still counts.
+            target_set_ms: 0,
             state: None,
             tags: Default::default(),
             last_checkin_ms: None,
