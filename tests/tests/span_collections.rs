@@ -495,3 +495,45 @@ async fn collections_belong_to_the_tokens_partner() {
     validate("CollectionList", &list);
     assert_eq!(list["collections"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn collection_images_hold_their_blob_through_sweeps() {
+    let server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .args([
+            "--pending-upload-ttl-secs",
+            "1",
+            "--sweep-interval-secs",
+            "1",
+            "--sweep-grace-secs",
+            "0",
+        ])
+        .start();
+    let span = Span::new(&server, 0).await;
+    let c = span.collection("device").await;
+    let kept = span.upload(&c, &bytes(6, 2000), "kept.bin").await;
+    let dropped = span.upload(&c, &bytes(7, 2000), "dropped.bin").await;
+    let response = span
+        .delete(&format!(
+            "/collections/{c}/firmware/{}",
+            dropped["imageId"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    // The upload's pending hold expires after 1 s; then only the image's hold is left.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while blob_files(&server.data_path()).len() > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let sha = kept["sha256"].as_str().unwrap().to_string();
+    assert_eq!(
+        blob_files(&server.data_path()),
+        vec![(sha.clone(), sha)],
+        "the deleted image's blob is swept, the live image's stays"
+    );
+    let (status, body) = span.download(kept["url"].as_str().unwrap(), None).await;
+    assert_eq!((status, body), (200, bytes(6, 2000)));
+}
