@@ -82,7 +82,11 @@ async fn sigkill_mid_traffic_loses_nothing_acknowledged() {
             worker.await.unwrap();
         }
         server.restart();
-        assert_eq!(temp_files(&server.data_path()), 0, "restart clears half-written temp files");
+        assert_eq!(
+            temp_files(&server.data_path()),
+            0,
+            "restart clears half-written temp files"
+        );
         let blobs = blob_files(&server.data_path());
         for (name, hash) in &blobs {
             assert_eq!(name, hash, "every visible blob hashes to its name");
@@ -90,16 +94,30 @@ async fn sigkill_mid_traffic_loses_nothing_acknowledged() {
         let ota = Ota::new(&server, 0).await;
         let stored = all_records(&ota).await;
         let acked_now = acked.lock().unwrap().clone();
-        assert!(!acked_now.is_empty(), "cycle {cycle}: some publishes were acknowledged");
+        assert!(
+            !acked_now.is_empty(),
+            "cycle {cycle}: some publishes were acknowledged"
+        );
         for record in &acked_now {
-            let found = stored.get(&record.version).unwrap_or_else(|| panic!("acknowledged record {record:?} lost"));
+            let found = stored
+                .get(&record.version)
+                .unwrap_or_else(|| panic!("acknowledged record {record:?} lost"));
             assert_eq!(found["sha256"], record.sha256.as_str());
             assert_eq!(found["versionNumber"], record.version_number.to_string());
-            assert!(blobs.iter().any(|(name, _)| name == &record.sha256), "blob of {record:?} lost");
+            assert!(
+                blobs.iter().any(|(name, _)| name == &record.sha256),
+                "blob of {record:?} lost"
+            );
         }
         for record in acked_now.iter().rev().take(5) {
             let url = stored[&record.version]["url"].as_str().unwrap();
-            let download = ota.http.get(url).bearer_auth(&ota.token).send().await.unwrap();
+            let download = ota
+                .http
+                .get(url)
+                .bearer_auth(&ota.token)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(sha256_hex(&download.bytes().await.unwrap()), record.sha256);
         }
         // Version numbers never go backwards across restarts.
@@ -126,9 +144,19 @@ async fn sigkill_mid_traffic_loses_nothing_acknowledged() {
 async fn all_records(ota: &Ota) -> std::collections::HashMap<String, Value> {
     let mut records = std::collections::HashMap::new();
     for page in 0.. {
-        let body: Value = ota.get(&format!("/pool/types/120?size=1000&page={page}")).send().await.unwrap().json().await.unwrap();
+        let body: Value = ota
+            .get(&format!("/pool/types/120?size=1000&page={page}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         for record in body["content"].as_array().unwrap() {
-            records.insert(record["version"].as_str().unwrap().to_string(), record.clone());
+            records.insert(
+                record["version"].as_str().unwrap().to_string(),
+                record.clone(),
+            );
         }
         if page + 1 >= body["totalPages"].as_u64().unwrap() {
             break;

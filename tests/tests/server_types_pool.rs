@@ -227,12 +227,20 @@ async fn pool_records_rules_and_exists() {
     assert_eq!(page["content"][0]["versionNumber"], "1");
     assert_eq!(page["content"][0]["tags"], json!(["hotfix"]));
 
-    let one = ota.get("/pool/types/101/versionNumbers/2").send().await.unwrap();
+    let one = ota
+        .get("/pool/types/101/versionNumbers/2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(one.status(), 200);
     let one: Value = one.json().await.unwrap();
     validate("PoolRecord", &one);
     assert_eq!(one["version"], "1.1.0");
-    let missing = ota.get("/pool/types/101/versionNumbers/9").send().await.unwrap();
+    let missing = ota
+        .get("/pool/types/101/versionNumbers/9")
+        .send()
+        .await
+        .unwrap();
     expect_problem(missing, 404, "not-found").await;
     let by_sha: Value = ota
         .get(&format!("/pool?sha256={}", fwrepo_e2e::sha256_hex(b"v2")))

@@ -61,7 +61,10 @@ impl ListParams {
             sha256: self
                 .sha256
                 .as_deref()
-                .map(|hex| Sha256Digest::parse_hex("sha256", hex).map_err(|e| ApiError::InvalidQuery(e.to_string())))
+                .map(|hex| {
+                    Sha256Digest::parse_hex("sha256", hex)
+                        .map_err(|e| ApiError::InvalidQuery(e.to_string()))
+                })
                 .transpose()?,
             page: PageRequest::parse(
                 self.page.as_deref(),
@@ -196,7 +199,11 @@ pub async fn get(
 ) -> ApiResult<Json<PoolRecord>> {
     let partner = caller.partner(&partner, Scope::Read)?;
     let record = service
-        .pool_record(partner, FirmwareTypeNumber::parse(&fw_type)?, parse_version_number(&version_number)?)
+        .pool_record(
+            partner,
+            FirmwareTypeNumber::parse(&fw_type)?,
+            parse_version_number(&version_number)?,
+        )
         .await?;
     Ok(Json(wire::pool_record(&record)))
 }

@@ -255,7 +255,8 @@ impl MetaStore {
 
     /// Lists a partner's records matching `query`, one page of them.
     pub fn list_pool(&self, partner: &str, query: &PoolQuery) -> MetaResult<PoolPage> {
-        if let (Some(fw_type), true) = (query.fw_type, query.version_req.is_some() || query.latest) {
+        if let (Some(fw_type), true) = (query.fw_type, query.version_req.is_some() || query.latest)
+        {
             let page = self.list_pool_by_semver(partner, fw_type.get(), query)?;
             // `latest` alone over versions that are not semver: the newest by version number.
             if page.total > 0 || query.version_req.is_some() {
@@ -302,10 +303,14 @@ impl MetaStore {
                     .into_iter()
                     .collect()
             } else if let Some(sha256) = &query.sha256 {
-            // The sha256 index spans partners: keep this partner's records only.
-            let ids = self.scan_ids(CF_POOL_BY_SHA, &Key::new().digest(sha256).build())?;
-            self.load_records(&ids)?.into_iter().filter(|r| r.partner == partner).map(|r| r.id).collect()
-        } else if let Some(commit) = &query.commit {
+                // The sha256 index spans partners: keep this partner's records only.
+                let ids = self.scan_ids(CF_POOL_BY_SHA, &Key::new().digest(sha256).build())?;
+                self.load_records(&ids)?
+                    .into_iter()
+                    .filter(|r| r.partner == partner)
+                    .map(|r| r.id)
+                    .collect()
+            } else if let Some(commit) = &query.commit {
                 let mut ids = self.scan_ids(
                     CF_POOL_BY_TAG,
                     &Key::new()
@@ -334,9 +339,10 @@ impl MetaStore {
                 self.scan_ids(CF_POOL_BY_PARTNER, &Key::new().str(partner).build())?
             };
         // The first tag was the source unless a name or commit lookup was.
-        let source_was_tag = !(fw_type.is_some() && query.name.is_some() && query.version.is_some())
-            && query.sha256.is_none()
-            && query.commit.is_none();
+        let source_was_tag =
+            !(fw_type.is_some() && query.name.is_some() && query.version.is_some())
+                && query.sha256.is_none()
+                && query.commit.is_none();
         let skip = usize::from(source_was_tag && !tags.is_empty());
         for (tag, count) in &tags[skip..] {
             ids = self.intersect_with_tag(partner, tag, *count, ids)?;
@@ -359,7 +365,13 @@ impl MetaStore {
     fn tags_rarest_first(&self, partner: &str, tags: &[String]) -> MetaResult<Vec<(String, u64)>> {
         let mut counted = tags
             .iter()
-            .map(|tag| Ok((tag.clone(), self.get_u64(CF_TAG_COUNTS, &tag_count(partner, tag))?.unwrap_or(0))))
+            .map(|tag| {
+                Ok((
+                    tag.clone(),
+                    self.get_u64(CF_TAG_COUNTS, &tag_count(partner, tag))?
+                        .unwrap_or(0),
+                ))
+            })
             .collect::<MetaResult<Vec<_>>>()?;
         counted.sort_by_key(|(_, count)| *count);
         Ok(counted)
@@ -367,13 +379,22 @@ impl MetaStore {
 
     /// Keeps the ids (ascending) carrying `tag`: point lookups when they are few against the
     /// tag's records, otherwise one merge pass over the tag's index range.
-    fn intersect_with_tag(&self, partner: &str, tag: &str, tag_count: u64, ids: Vec<u64>) -> MetaResult<Vec<u64>> {
+    fn intersect_with_tag(
+        &self,
+        partner: &str,
+        tag: &str,
+        tag_count: u64,
+        ids: Vec<u64>,
+    ) -> MetaResult<Vec<u64>> {
         if ids.is_empty() || tag_count == 0 {
             return Ok(Vec::new());
         }
         if (ids.len() as u64).saturating_mul(8) < tag_count {
             let cf = self.cf(CF_POOL_BY_TAG);
-            let keys: Vec<_> = ids.iter().map(|id| (cf, pool_by_tag(partner, tag, *id))).collect();
+            let keys: Vec<_> = ids
+                .iter()
+                .map(|id| (cf, pool_by_tag(partner, tag, *id)))
+                .collect();
             let found = self.db.multi_get_cf(keys);
             return ids
                 .into_iter()
@@ -399,35 +420,47 @@ impl MetaStore {
     /// `versionReq` / `latest` within one type: walks the semver index from the highest
     /// precedence down, so `latest` stops at the first match and never decodes a record it
     /// does not answer.
-    fn list_pool_by_semver(&self, partner: &str, fw_type: u16, query: &PoolQuery) -> MetaResult<PoolPage> {
+    fn list_pool_by_semver(
+        &self,
+        partner: &str,
+        fw_type: u16,
+        query: &PoolQuery,
+    ) -> MetaResult<PoolPage> {
         let prefix = Key::new().str(partner).u16(fw_type).build();
         let upper = Key::new().str(partner).u16(fw_type + 1).build();
         let tags = self.tags_rarest_first(partner, &query.tags)?;
         let mut matched = Vec::new();
         let mut group: Vec<(semver::Version, u64)> = Vec::new();
         let mut group_of: Option<Vec<u8>> = None;
-        let iterator = self.db.iterator_cf(self.cf(CF_POOL_BY_SEMVER), IteratorMode::From(&upper, Direction::Reverse));
+        let iterator = self.db.iterator_cf(
+            self.cf(CF_POOL_BY_SEMVER),
+            IteratorMode::From(&upper, Direction::Reverse),
+        );
         // One (major, minor, patch, release) group at a time: pre-release identifiers are
         // ordered exactly in memory, ties go to the newer record.
-        let flush = |group: &mut Vec<(semver::Version, u64)>, matched: &mut Vec<u64>| -> MetaResult<bool> {
-            group.sort_by(|(va, ia), (vb, ib)| vb.cmp_precedence(va).then(ib.cmp(ia)));
-            for (version, id) in group.drain(..) {
-                if self.semver_candidate_matches(partner, query, &tags, &version, id)? {
-                    matched.push(id);
-                    if query.latest {
-                        return Ok(true);
+        let flush =
+            |group: &mut Vec<(semver::Version, u64)>, matched: &mut Vec<u64>| -> MetaResult<bool> {
+                group.sort_by(|(va, ia), (vb, ib)| vb.cmp_precedence(va).then(ib.cmp(ia)));
+                for (version, id) in group.drain(..) {
+                    if self.semver_candidate_matches(partner, query, &tags, &version, id)? {
+                        matched.push(id);
+                        if query.latest {
+                            return Ok(true);
+                        }
                     }
                 }
-            }
-            Ok(false)
-        };
+                Ok(false)
+            };
         for item in iterator {
             let (key, _) = item?;
             if !key.starts_with(&prefix) {
                 break;
             }
             let Some((version, id)) = parse_pool_by_semver(prefix.len(), &key) else {
-                return Err(MetaError::Corrupt { cf: CF_POOL_BY_SEMVER, reason: "malformed key".into() });
+                return Err(MetaError::Corrupt {
+                    cf: CF_POOL_BY_SEMVER,
+                    reason: "malformed key".into(),
+                });
             };
             let this_group = key[prefix.len()..prefix.len() + 25].to_vec();
             if group_of.as_ref() != Some(&this_group) {
@@ -447,12 +480,18 @@ impl MetaStore {
                 matched.reverse();
             }
             let window = query.page.window(matched.len());
-            return Ok(PoolPage { records: self.load_records(&matched[window])?, total });
+            return Ok(PoolPage {
+                records: self.load_records(&matched[window])?,
+                total,
+            });
         }
         let mut records = self.load_records(&matched)?;
         sort_records(&mut records, query.page.sort, query.page.direction);
         let window = query.page.window(records.len());
-        Ok(PoolPage { records: records.drain(window).collect(), total })
+        Ok(PoolPage {
+            records: records.drain(window).collect(),
+            total,
+        })
     }
 
     fn semver_candidate_matches(
@@ -463,7 +502,11 @@ impl MetaStore {
         version: &semver::Version,
         id: u64,
     ) -> MetaResult<bool> {
-        if query.version_req.as_ref().is_some_and(|req| !req.matches(version)) {
+        if query
+            .version_req
+            .as_ref()
+            .is_some_and(|req| !req.matches(version))
+        {
             return Ok(false);
         }
         for (tag, _) in tags {
@@ -471,14 +514,25 @@ impl MetaStore {
                 return Ok(false);
             }
         }
-        if query.name.is_none() && query.version.is_none() && query.commit.is_none() && query.sha256.is_none() {
+        if query.name.is_none()
+            && query.version.is_none()
+            && query.commit.is_none()
+            && query.sha256.is_none()
+        {
             return Ok(true);
         }
-        let record = self.pool_record(id)?.ok_or(MetaError::NotFound("pool record"))?;
+        let record = self
+            .pool_record(id)?
+            .ok_or(MetaError::NotFound("pool record"))?;
         Ok(query.name.as_ref().is_none_or(|n| &record.name == n)
             && query.version.as_ref().is_none_or(|v| &record.version == v)
             && query.sha256.is_none_or(|sha| record.sha256 == sha)
-            && query.commit.as_ref().is_none_or(|c| record.tags.iter().any(|t| t.starts_with(&format!("git:{c}")))))
+            && query.commit.as_ref().is_none_or(|c| {
+                record
+                    .tags
+                    .iter()
+                    .any(|t| t.starts_with(&format!("git:{c}")))
+            }))
     }
 
     fn load_records(&self, ids: &[u64]) -> MetaResult<Vec<PoolRecordData>> {
@@ -659,12 +713,19 @@ mod tests {
             q.tags = vec!["main".into()];
             q.latest = true;
         });
-        assert_eq!(tagged_latest.records[0].version, "1.2.0", "newest carrying the tag");
+        assert_eq!(
+            tagged_latest.records[0].version, "1.2.0",
+            "newest carrying the tag"
+        );
         let by_version = query(&|q| {
             q.version_req = Some(">=1.0.0".parse().unwrap());
             q.page = PageRequest::parse(None, None, Some("version,asc")).unwrap();
         });
-        let order: Vec<&str> = by_version.records.iter().map(|r| r.version.as_str()).collect();
+        let order: Vec<&str> = by_version
+            .records
+            .iter()
+            .map(|r| r.version.as_str())
+            .collect();
         assert_eq!(order, ["1.0.0", "1.2.0", "2.0.0"]);
         let paged =
             query(&|q| q.page = PageRequest::parse(Some("1"), Some("2"), Some("id,desc")).unwrap());
@@ -692,15 +753,27 @@ mod tests {
                 latest: true,
                 ..Default::default()
             };
-            meta.list_pool("acme", &q).unwrap().records[0].version.clone()
+            meta.list_pool("acme", &q).unwrap().records[0]
+                .version
+                .clone()
         };
         let (_dir, meta) = store_with_blobs();
-        meta.create_pool_record("acme", fields("fw", "1.0.0-rc.10", &[], 1), 1).unwrap();
-        meta.create_pool_record("acme", fields("fw", "1.0.0-rc.9", &[], 2), 2).unwrap();
-        assert_eq!(latest(&meta), "1.0.0-rc.10", "numeric pre-release identifiers compare numerically");
+        meta.create_pool_record("acme", fields("fw", "1.0.0-rc.10", &[], 1), 1)
+            .unwrap();
+        meta.create_pool_record("acme", fields("fw", "1.0.0-rc.9", &[], 2), 2)
+            .unwrap();
+        assert_eq!(
+            latest(&meta),
+            "1.0.0-rc.10",
+            "numeric pre-release identifiers compare numerically"
+        );
         let (_dir2, plain) = store_with_blobs();
-        plain.create_pool_record("acme", fields("fw", "build-7", &[], 1), 1).unwrap();
-        plain.create_pool_record("acme", fields("fw", "build-8", &[], 2), 2).unwrap();
+        plain
+            .create_pool_record("acme", fields("fw", "build-7", &[], 1), 1)
+            .unwrap();
+        plain
+            .create_pool_record("acme", fields("fw", "build-8", &[], 2), 2)
+            .unwrap();
         assert_eq!(latest(&plain), "build-8");
     }
 }
