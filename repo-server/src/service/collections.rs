@@ -355,7 +355,7 @@ impl Service {
                 pool: record.pool,
             };
             let runs = crate::domain::runs(device.current, &device.versions, &offer);
-            if device.current == Some(image) || runs {
+            if runs {
                 usage.current.push(device.id.clone());
             }
             let target = self.target_in_effect(&collection, &device).await?;
