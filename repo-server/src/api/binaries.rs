@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Caller};
 use crate::domain::{Scope, Sha256Digest};
 use crate::service::binaries::Upload;
-use crate::service::Service;
+use crate::service::{Service, ServiceError};
 
 /// The digest the client states for the body: `X-Checksum-Sha256: <hex>` and/or
 /// `Content-Digest: sha-256=:<base64>:` (RFC 9530). Two that disagree are a 400.
@@ -102,6 +102,10 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limit.saturating_add(64 * 1024)) {
+        // A small excess is read and dropped so the client sees the 413, not a reset.
+        if declared.is_some_and(|length| length <= limit.saturating_add(LINGER_BYTES)) {
+            linger(request.into_body().into_data_stream()).await;
+        }
         return Err(ApiError::TooLarge(limit));
     }
     let body = match media_type(&headers).as_str() {
@@ -141,9 +145,33 @@ async fn stream_raw(upload: &mut Upload<'_>, request: Request) -> ApiResult<()> 
     while let Some(chunk) = body.next().await {
         let chunk =
             chunk.map_err(|e| ApiError::InvalidBody(format!("the body was cut off: {e}")))?;
-        upload.write(chunk).await?;
+        if let Err(error) = upload.write(chunk).await {
+            if matches!(error, ServiceError::TooLarge { .. }) {
+                linger(body).await;
+            }
+            return Err(error.into());
+        }
     }
     Ok(())
+}
+
+/// Bytes of an oversize body read and dropped before answering 413, and for how long.
+const LINGER_BYTES: u64 = 4 * 1024 * 1024;
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads and drops what a client still sends (bounded in bytes and time), so a client that
+/// is still writing a slightly oversize body reads the 413 instead of a connection reset.
+async fn linger(mut body: axum::body::BodyDataStream) {
+    let drain = async {
+        let mut dropped = 0u64;
+        while let Some(Ok(chunk)) = body.next().await {
+            dropped += chunk.len() as u64;
+            if dropped > LINGER_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
 }
 
 /// Streams the one file part of a form. No file, or a second file, is a 400.
