@@ -116,12 +116,14 @@ async fn span_document_commands_with_curl() {
     );
     assert_eq!(status, 200);
     let target_body = format!(r#"-d{{"firmware":{{"targetFirmwareId": "{id}" }}}}"#);
+    // The document's own bytes for this command: "-HX-API-Token:Â [token]" (U+00C2 U+00A0).
+    let document_auth = format!("-HX-API-Token:\u{c2}\u{a0}{token}");
     let (status, body) = curl(
         dir.path(),
         &[
             "-XPATCH",
             &target_body,
-            &auth,
+            &document_auth,
             &format!("{api}/collections/{c}"),
         ],
     );

@@ -69,19 +69,6 @@ fn parse_content_digest(text: &str) -> ApiResult<Option<Sha256Digest>> {
     Ok(None)
 }
 
-fn media_type(headers: &HeaderMap) -> String {
-    let value = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
 enum UploadBody {
     Raw(Request),
     Form(Multipart),
@@ -97,18 +84,8 @@ pub async fn upload(
     let headers = request.headers().clone();
     let expected = expected_digest(&headers)?;
     let limit = service.config().max_upload_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit.saturating_add(64 * 1024)) {
-        // A small excess is read and dropped so the client sees the 413, not a reset.
-        if declared.is_some_and(|length| length <= limit.saturating_add(LINGER_BYTES)) {
-            linger(request.into_body().into_data_stream()).await;
-        }
-        return Err(ApiError::TooLarge(limit));
-    }
-    let body = match media_type(&headers).as_str() {
+    let request = refuse_declared_oversize(request, limit).await?;
+    let body = match super::extract::media_type(&headers).as_str() {
         "application/octet-stream" => UploadBody::Raw(request),
         "multipart/form-data" => UploadBody::Form(
             Multipart::from_request(request, &())
@@ -131,13 +108,33 @@ pub async fn upload(
         upload.abort().await;
         return Err(error);
     }
-    let written = upload.finish(partner, expected).await?;
+    let written = upload.finish(partner, expected).await?.written;
     metrics::counter!("fwrepo_upload_bytes_total").increment(written.length);
     metrics::counter!("fwrepo_blobs_total", "outcome" => if written.created { "created" } else { "deduplicated" }).increment(1);
     tracing::info!(blob.sha256 = %written.sha256, size_bytes = written.length, created = written.created, "binary uploaded");
     Ok(Json(StringValue {
         value: written.sha256.to_hex(),
     }))
+}
+
+/// A body whose Content-Length is over the upload limit is refused before anything is
+/// stored. A small excess is read and dropped first, so the client sees the 413, not a reset.
+pub(super) async fn refuse_declared_oversize(request: Request, limit: u64) -> ApiResult<Request> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Multipart framing adds a little to the file's own size.
+    match declared {
+        Some(length) if length > limit.saturating_add(64 * 1024) => {
+            if length <= limit.saturating_add(LINGER_BYTES) {
+                linger(request.into_body().into_data_stream()).await;
+            }
+            Err(ApiError::TooLarge(limit))
+        }
+        _ => Ok(request),
+    }
 }
 
 async fn stream_raw(upload: &mut Upload<'_>, request: Request) -> ApiResult<()> {

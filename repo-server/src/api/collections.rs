@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use fwrepo_schemas::{
@@ -31,7 +31,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for SpanJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let media = media_type(req.headers());
+        let media = super::extract::media_type(req.headers());
         if !(media.is_empty()
             || media == "application/json"
             || media.ends_with("+json")
@@ -55,18 +55,6 @@ async fn parse_json<T: DeserializeOwned>(body: Body) -> ApiResult<T> {
         }
         _ => ApiError::InvalidBody(format!("malformed JSON: {e}")),
     })
-}
-
-pub(super) fn media_type(headers: &HeaderMap) -> String {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
 }
 
 pub(super) fn scope_from_wire(scope: ManagementScope) -> Management {
@@ -205,10 +193,11 @@ pub async fn create_image(
     request: Request,
 ) -> ApiResult<(StatusCode, Json<CollectionImage>)> {
     let partner = own_partner(&principal, Scope::Write)?;
-    let media = media_type(request.headers());
+    let media = super::extract::media_type(request.headers());
     let record = match media.as_str() {
         "multipart/form-data" => upload_image(&service, partner, &collection, request).await?,
-        "application/json" => {
+        // Span's examples send JSON with `curl -d` (form-urlencoded) or unlabelled.
+        "application/json" | "application/x-www-form-urlencoded" | "" => {
             let body: CollectionImageFromPool = parse_json(request.into_body()).await?;
             service
                 .add_pool_image(
@@ -242,14 +231,7 @@ async fn upload_image(
     service.collection(partner, collection).await?;
     let expected = expected_digest(request.headers())?;
     let limit = service.config().max_upload_bytes;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit.saturating_add(64 * 1024)) {
-        return Err(ApiError::TooLarge(limit));
-    }
+    let request = super::binaries::refuse_declared_oversize(request, limit).await?;
     let multipart = Multipart::from_request(request, &()).await.map_err(|e| {
         ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text()))
     })?;
@@ -261,11 +243,18 @@ async fn upload_image(
             return Err(error);
         }
     };
-    let written = upload.finish(partner, expected).await?;
-    metrics::counter!("fwrepo_upload_bytes_total").increment(written.length);
-    Ok(service
-        .add_uploaded_image(partner, collection, written, filename)
-        .await?)
+    let held = upload.finish(partner, expected).await?;
+    metrics::counter!("fwrepo_upload_bytes_total").increment(held.written.length);
+    let sha256 = held.written.sha256;
+    let image = service
+        .add_uploaded_image(partner, collection, held.written, filename)
+        .await;
+    // The image (if made) holds the blob now; the upload's own pending hold would only keep a
+    // refused duplicate alive until its TTL.
+    if held.new_hold {
+        service.release_pending(partner, sha256).await?;
+    }
+    Ok(image?)
 }
 
 /// Streams the form's `image` field; answers its file name. Other fields are skipped.

@@ -26,6 +26,7 @@ use axum::routing::{get, post, put};
 
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -174,6 +175,10 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id, client_id = tracing::field::Empty)
         }).on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::Internal("a handler panicked".into()))
+        }))
         .with_state(state)
 }
 

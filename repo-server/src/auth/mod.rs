@@ -126,7 +126,7 @@ impl Authenticator {
             client_id: client.client_id,
             partner: client.partner,
             scopes: client.scopes.clone(),
-            expires_ms: now_ms() + self.token_lifetime.as_millis() as u64,
+            expires_ms: now_ms().saturating_add(self.token_lifetime.as_millis() as u64),
         };
         self.meta.put_token(&sha256(&access_token), &record)?;
         Ok(IssuedToken {

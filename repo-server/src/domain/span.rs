@@ -147,9 +147,10 @@ pub fn parse_versions(raw: &BTreeMap<String, String>) -> Result<BTreeMap<u16, u6
         let attribute_id: i64 = attribute.parse().map_err(|_| {
             DomainError::field("versions", "keys are version attribute ids 2001-2200")
         })?;
-        let fw_type = super::FirmwareTypeNumber::new(attribute_id - 2000).map_err(|_| {
-            DomainError::field("versions", "keys are version attribute ids 2001-2200")
-        })?;
+        let fw_type =
+            super::FirmwareTypeNumber::new(attribute_id.saturating_sub(2000)).map_err(|_| {
+                DomainError::field("versions", "keys are version attribute ids 2001-2200")
+            })?;
         let number = version_number.parse::<u64>().map_err(|_| {
             DomainError::field(
                 "versions",

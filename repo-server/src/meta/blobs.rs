@@ -17,7 +17,8 @@ pub enum MoveOutcome {
 }
 
 impl MetaStore {
-    /// Records (or refreshes) a partner's pending upload of a blob.
+    /// Records (or refreshes) a partner's pending upload of a blob; answers whether the hold
+    /// is new (not a refresh of one another upload of the same bytes made).
     pub fn add_pending(
         &self,
         partner: &str,
@@ -26,11 +27,12 @@ impl MetaStore {
         blake3: &str,
         now_ms: u64,
         expires_ms: u64,
-    ) -> MetaResult<()> {
+    ) -> MetaResult<bool> {
         let _guard = self.lock();
         let key = pending_key(partner, sha256);
         let mut batch = WriteBatch::default();
-        if !self.exists(CF_PENDING, &key)? {
+        let created = !self.exists(CF_PENDING, &key)?;
+        if created {
             self.stage_ref_change(&mut batch, sha256, 1, Some((length, blake3, now_ms)))?;
         }
         let pending = PendingUpload {
@@ -39,7 +41,8 @@ impl MetaStore {
             expires_ms,
         };
         self.put(&mut batch, CF_PENDING, &key, &pending);
-        self.commit(batch)
+        self.commit(batch)?;
+        Ok(created)
     }
 
     /// Drops a pending upload (used when the upload's blob vanished under it).

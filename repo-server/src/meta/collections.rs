@@ -218,15 +218,17 @@ impl MetaStore {
     }
 
     /// Changes an image's version and/or tags; a version another image has is a conflict.
-    pub fn update_collection_image(
+    /// Sets an image's version (unique in the collection) and edits its tags, under the
+    /// writer lock so concurrent edits compose.
+    pub fn update_collection_image<E: From<MetaError>>(
         &self,
         partner: &str,
         collection: &str,
         image: u64,
         version: Option<String>,
-        tags: Option<Tags>,
         now_ms: u64,
-    ) -> MetaResult<CollectionImageRecord> {
+        edit_tags: impl FnOnce(&mut Tags) -> Result<(), E>,
+    ) -> Result<CollectionImageRecord, E> {
         let _guard = self.lock();
         let key = collection_image_key(partner, collection, image);
         let mut record: CollectionImageRecord = self
@@ -238,7 +240,8 @@ impl MetaStore {
             if let Some(existing) = self.get_u64(CF_COLLECTION_IMAGES_BY_VERSION, &new_key)? {
                 return Err(MetaError::Conflict(format!(
                     "image {existing} of collection {collection} already has version '{version}'"
-                )));
+                ))
+                .into());
             }
             self.delete(
                 &mut batch,
@@ -248,9 +251,7 @@ impl MetaStore {
             self.put_u64(&mut batch, CF_COLLECTION_IMAGES_BY_VERSION, &new_key, image);
             record.version = version;
         }
-        if let Some(tags) = tags {
-            record.tags = tags;
-        }
+        edit_tags(&mut record.tags)?;
         record.updated_ms = now_ms.max(record.updated_ms);
         self.put(&mut batch, CF_COLLECTION_IMAGES, &key, &record);
         self.commit(batch)?;

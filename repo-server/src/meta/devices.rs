@@ -26,7 +26,11 @@ impl MetaStore {
         let mut batch = WriteBatch::default();
         let id = match id {
             Some(id) => id,
-            None => self.next_counter(&mut batch, &id_counter())?.to_string(),
+            None => self
+                .next_counter_where(&mut batch, &id_counter(), |n| {
+                    Ok(!self.exists(CF_DEVICES_BY_ID, &device_by_id(partner, &n.to_string()))?)
+                })?
+                .to_string(),
         };
         let by_id = device_by_id(partner, &id);
         if let Some(existing) = self.get::<String>(CF_DEVICES_BY_ID, &by_id)? {

@@ -157,7 +157,21 @@ impl MetaStore {
 
     /// Next value of a counter, staged in `batch` (call under the writer lock).
     fn next_counter(&self, batch: &mut WriteBatch, key: &[u8]) -> MetaResult<u64> {
-        let next = self.get_u64(CF_COUNTERS, key)?.unwrap_or(0) + 1;
+        self.next_counter_where(batch, key, |_| Ok(true))
+    }
+
+    /// Next value of a counter that `free` accepts, skipping the ones it refuses (e.g. ids a
+    /// client already chose itself). Staged in `batch`; call under the writer lock.
+    fn next_counter_where(
+        &self,
+        batch: &mut WriteBatch,
+        key: &[u8],
+        free: impl Fn(u64) -> MetaResult<bool>,
+    ) -> MetaResult<u64> {
+        let mut next = self.get_u64(CF_COUNTERS, key)?.unwrap_or(0) + 1;
+        while !free(next)? {
+            next += 1;
+        }
         self.put_u64(batch, CF_COUNTERS, key, next);
         Ok(next)
     }

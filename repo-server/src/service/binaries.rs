@@ -36,35 +36,50 @@ impl Upload<'_> {
         self,
         partner: &str,
         expected: Option<Sha256Digest>,
-    ) -> ServiceResult<BlobWritten> {
+    ) -> ServiceResult<HeldUpload> {
         let written = self.writer.finish(expected).await?;
         let service = self.service;
         let _lifecycle = service.blob_lifecycle.lock().await;
-        let expires_ms = now_ms() + service.config.pending_upload_ttl.as_millis() as u64;
+        let expires_ms =
+            now_ms().saturating_add(service.config.pending_upload_ttl.as_millis() as u64);
         let (owner, sha, length, blake3) = (
             partner.to_string(),
             written.sha256,
             written.length,
             written.blake3.clone(),
         );
-        service
+        let new_hold = service
             .meta_call(move |m| m.add_pending(&owner, &sha, length, &blake3, now_ms(), expires_ms))
             .await?;
         // A sweep may have deleted an unheld copy between our write and our hold.
         if service.blobs.stat(&written.sha256).await? != Some(written.length) {
-            let owner = partner.to_string();
-            service
-                .meta_call(move |m| m.remove_pending(&owner, &sha))
-                .await?;
+            if new_hold {
+                service.release_pending(partner, sha).await?;
+            }
             return Err(ServiceError::Unavailable(
                 "the upload raced a storage sweep; retry it".into(),
             ));
         }
-        Ok(written)
+        Ok(HeldUpload { written, new_hold })
     }
 }
 
+/// A stored upload and the partner's pending hold on it.
+pub struct HeldUpload {
+    pub written: BlobWritten,
+    /// This upload made the hold (rather than refreshing one an earlier upload of the same
+    /// bytes made, which is that upload's to release).
+    pub new_hold: bool,
+}
+
 impl Service {
+    /// Drops a partner's pending hold on a blob (the sweeper deletes the blob once unheld).
+    pub async fn release_pending(&self, partner: &str, sha256: Sha256Digest) -> ServiceResult<()> {
+        let owner = partner.to_string();
+        self.meta_call(move |m| m.remove_pending(&owner, &sha256))
+            .await
+    }
+
     pub async fn begin_upload(&self) -> ServiceResult<Upload<'_>> {
         Ok(Upload {
             service: self,

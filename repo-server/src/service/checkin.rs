@@ -77,7 +77,18 @@ impl Service {
                         .is_some_and(|p| versions.get(&p.fw_type) == Some(&p.version_number))
                 })
                 .map(|i| i.id)
-                .or(device.current)
+                // The last known image stays unless the report contradicts it (its type is
+                // reported with another version number: the device moved on, e.g. rolled back).
+                .or_else(|| {
+                    device.current.filter(|id| {
+                        let pool = images.iter().find(|i| i.id == *id).and_then(|i| i.pool);
+                        !pool.is_some_and(|p| {
+                            versions
+                                .get(&p.fw_type)
+                                .is_some_and(|n| *n != p.version_number)
+                        })
+                    })
+                })
         } else {
             device.current
         };
@@ -136,7 +147,7 @@ impl Service {
                 record.current = current;
                 record.state = Some(state);
                 record.last_checkin_ms = Some(now);
-                Ok(())
+                Ok::<_, crate::meta::MetaError>(())
             })
         })
         .await?;

@@ -156,9 +156,8 @@ impl Service {
             None => None,
         };
         let (owner, id) = (partner.to_string(), collection.to_string());
-        let record = tokio::task::spawn_blocking({
-            let meta = std::sync::Arc::clone(self.meta());
-            move || {
+        let record = self
+            .meta_call(move |meta| {
                 meta.update_collection(&owner, &id, now_ms(), |m, record| {
                     if let Some(management) = changes.management {
                         record.management = management;
@@ -172,10 +171,8 @@ impl Service {
                     }
                     Ok::<_, ServiceError>(())
                 })
-            }
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("metadata task failed: {e}")))??;
+            })
+            .await?;
         self.collection_view(record).await
     }
 
@@ -281,20 +278,15 @@ impl Service {
         if let Some(version) = &version {
             validate_version(version)?;
         }
-        let tags = match tag_changes {
-            Some(changes) => {
-                let mut tags = self
-                    .collection_image(partner, collection, image)
-                    .await?
-                    .tags;
-                merge_tags(&mut tags, &changes)?;
-                Some(tags)
-            }
-            None => None,
-        };
         let (owner, id) = (partner.to_string(), collection.to_string());
+        // Tags merge under the writer lock: concurrent PATCHes never lose each other's tags.
         self.meta_call(move |m| {
-            m.update_collection_image(&owner, &id, image, version, tags, now_ms())
+            m.update_collection_image(&owner, &id, image, version, now_ms(), |tags| {
+                match &tag_changes {
+                    Some(changes) => merge_tags(tags, changes).map_err(ServiceError::from),
+                    None => Ok(()),
+                }
+            })
         })
         .await
     }

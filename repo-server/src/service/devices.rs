@@ -63,6 +63,14 @@ fn apply(
     }
     if let Some(text) = &changes.target {
         let target = parse_image_ref("firmware.targetFirmwareId", text)?;
+        // A GET answer sent back shows an Afero push in effect as the target: an echo of it
+        // changes nothing (it names an Afero image, not one of the collection's).
+        let push_in_effect = meta
+            .push_for_device(&partner, &device.id)?
+            .filter(|push| push.pushed_ms > device.target_set_ms);
+        if target.is_some() && push_in_effect.is_some_and(|push| Some(push.image_id) == target) {
+            return apply_rest(meta, device, changes);
+        }
         require_image(
             meta,
             &partner,
@@ -73,6 +81,16 @@ fn apply(
         device.target = target;
         device.target_set_ms = now;
     }
+    apply_rest(meta, device, changes)
+}
+
+/// The members of a device PATCH other than its target.
+fn apply_rest(
+    meta: &crate::meta::MetaStore,
+    device: &mut DeviceRecord,
+    changes: &DeviceChanges,
+) -> ServiceResult<()> {
+    let (partner, collection) = (device.partner.clone(), device.collection.clone());
     if let Some(text) = &changes.current {
         let current = parse_image_ref("firmware.currentFirmwareId", text)?;
         require_image(
@@ -153,15 +171,14 @@ impl Service {
             validate_tag_map(tags, false)?;
         }
         let (owner, coll) = (partner.to_string(), collection.to_string());
-        let meta = std::sync::Arc::clone(self.meta());
-        let record = tokio::task::spawn_blocking(move || {
-            let now = now_ms();
-            meta.create_device(&owner, &coll, id, now, |m, device| {
-                apply(m, device, &changes, now)
+        let record = self
+            .meta_call(move |meta| {
+                let now = now_ms();
+                meta.create_device(&owner, &coll, id, now, |m, device| {
+                    apply(m, device, &changes, now)
+                })
             })
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("metadata task failed: {e}")))??;
+            .await?;
         self.device_view(record).await
     }
 
@@ -220,15 +237,14 @@ impl Service {
             collection.to_string(),
             device.to_string(),
         );
-        let meta = std::sync::Arc::clone(self.meta());
-        let record = tokio::task::spawn_blocking(move || {
-            let now = now_ms();
-            meta.update_device(&owner, &coll, &id, now, |m, device| {
-                apply(m, device, &changes, now)
+        let record = self
+            .meta_call(move |meta| {
+                let now = now_ms();
+                meta.update_device(&owner, &coll, &id, now, |m, device| {
+                    apply(m, device, &changes, now)
+                })
             })
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("metadata task failed: {e}")))??;
+            .await?;
         self.device_view(record).await
     }
 

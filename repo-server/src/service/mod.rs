@@ -95,17 +95,19 @@ impl Service {
         &self.meta
     }
 
-    /// Runs a metadata operation on the blocking pool.
-    async fn meta_call<T, F>(&self, op: F) -> ServiceResult<T>
+    /// Runs a metadata operation on the blocking pool. `op` may fail with a `MetaError` or,
+    /// when it checks rules under the writer lock, with a `ServiceError`.
+    async fn meta_call<T, E, F>(&self, op: F) -> ServiceResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&MetaStore) -> Result<T, MetaError> + Send + 'static,
+        E: Into<ServiceError> + Send + 'static,
+        F: FnOnce(&MetaStore) -> Result<T, E> + Send + 'static,
     {
         let meta = Arc::clone(&self.meta);
         tokio::task::spawn_blocking(move || op(&meta))
             .await
             .map_err(|e| ServiceError::Internal(format!("metadata task failed: {e}")))?
-            .map_err(ServiceError::from)
+            .map_err(Into::into)
     }
 
     /// The permanent download URL of a blob in a partner's repository.
