@@ -15,7 +15,28 @@ impl MetaStore {
         pool: &PoolRecordData,
         now_ms: u64,
     ) -> MetaResult<ImageRecord> {
+        if pool.partner != partner {
+            return Err(MetaError::NotFound("pool record"));
+        }
         let _guard = self.lock();
+        let mut batch = WriteBatch::default();
+        let id = self.next_counter(&mut batch, &id_counter())?;
+        let image = self.stage_image(&mut batch, id, device_type, pool, now_ms)?;
+        self.commit(batch)?;
+        Ok(image)
+    }
+
+    /// Stages image `id` associating `pool` with a device type; one image per (device type,
+    /// type, versionNumber). Call under the writer lock.
+    pub(super) fn stage_image(
+        &self,
+        batch: &mut WriteBatch,
+        id: u64,
+        device_type: &str,
+        pool: &PoolRecordData,
+        now_ms: u64,
+    ) -> MetaResult<ImageRecord> {
+        let partner = pool.partner.as_str();
         let index_key =
             image_by_device_type(partner, device_type, pool.fw_type, pool.version_number);
         if let Some(existing) = self.get_u64(CF_IMAGES_BY_DEVICE_TYPE, &index_key)? {
@@ -24,9 +45,8 @@ impl MetaStore {
                 pool.fw_type, pool.version_number
             )));
         }
-        let mut batch = WriteBatch::default();
         let image = ImageRecord {
-            id: self.next_counter(&mut batch, &id_counter())?,
+            id,
             partner: partner.to_string(),
             device_type: device_type.to_string(),
             pool_id: pool.id,
@@ -35,15 +55,14 @@ impl MetaStore {
             created_ms: now_ms,
             updated_ms: now_ms,
         };
-        self.put(&mut batch, CF_IMAGES, &image_key(image.id), &image);
-        self.put_u64(&mut batch, CF_IMAGES_BY_DEVICE_TYPE, &index_key, image.id);
+        self.put(batch, CF_IMAGES, &image_key(image.id), &image);
+        self.put_u64(batch, CF_IMAGES_BY_DEVICE_TYPE, &index_key, image.id);
         self.put_u64(
-            &mut batch,
+            batch,
             CF_IMAGES_BY_POOL,
             &image_by_pool(pool.id, device_type),
             image.id,
         );
-        self.commit(batch)?;
         Ok(image)
     }
 

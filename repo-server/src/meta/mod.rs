@@ -160,6 +160,14 @@ impl MetaStore {
         self.next_counter_where(batch, key, |_| Ok(true))
     }
 
+    /// Reserves `n` consecutive values of a counter; answers the first. Staged in `batch`;
+    /// call under the writer lock.
+    fn next_counters(&self, batch: &mut WriteBatch, key: &[u8], n: u64) -> MetaResult<u64> {
+        let first = self.get_u64(CF_COUNTERS, key)?.unwrap_or(0) + 1;
+        self.put_u64(batch, CF_COUNTERS, key, first + n.max(1) - 1);
+        Ok(first)
+    }
+
     /// Next value of a counter that `free` accepts, skipping the ones it refuses (e.g. ids a
     /// client already chose itself). Staged in `batch`; call under the writer lock.
     fn next_counter_where(

@@ -8,7 +8,8 @@ use rocksdb::{Direction, IteratorMode, WriteBatch};
 use super::keys::*;
 use super::{MetaError, MetaResult, MetaStore};
 use crate::domain::{
-    PoolQuery, PoolRecordData, PoolRecordFields, RepositoryEntry, SortDirection, SortField,
+    ImageRecord, PoolQuery, PoolRecordData, PoolRecordFields, RepositoryEntry, SortDirection,
+    SortField,
 };
 
 type TagDeltas = std::collections::BTreeMap<String, i64>;
@@ -27,11 +28,27 @@ impl MetaStore {
         fields: PoolRecordFields,
         now_ms: u64,
     ) -> MetaResult<PoolRecordData> {
+        self.create_pool_record_with_images(partner, fields, &[], now_ms)
+            .map(|(record, _)| record)
+    }
+
+    /// Creates a record and its device-type associations in one commit: a crash never
+    /// leaves the record without the associations its request asked for.
+    pub fn create_pool_record_with_images(
+        &self,
+        partner: &str,
+        fields: PoolRecordFields,
+        device_types: &[String],
+        now_ms: u64,
+    ) -> MetaResult<(PoolRecordData, Vec<ImageRecord>)> {
         let _guard = self.lock();
         let entry = self.repository_entry_required(partner, &fields)?;
         self.ensure_name_free(partner, &fields, None)?;
         let mut batch = WriteBatch::default();
-        let id = self.next_counter(&mut batch, &id_counter())?;
+        // One id for the record, one per image, all from one read of the counter.
+        let first_id =
+            self.next_counters(&mut batch, &id_counter(), 1 + device_types.len() as u64)?;
+        let id = first_id;
         let version_number =
             self.next_counter(&mut batch, &version_counter(partner, fields.fw_type))?;
         let created_ms = self.next_timestamp(&mut batch, now_ms)?;
@@ -67,8 +84,19 @@ impl MetaStore {
         let mut tag_deltas = TagDeltas::new();
         self.stage_indexes(&mut batch, &record, true, &mut tag_deltas);
         self.stage_tag_counts(&mut batch, partner, tag_deltas)?;
+        let mut images = Vec::with_capacity(device_types.len());
+        for (offset, device_type) in device_types.iter().enumerate() {
+            let image_id = first_id + 1 + offset as u64;
+            images.push(self.stage_image(
+                &mut batch,
+                image_id,
+                device_type,
+                &record,
+                created_ms,
+            )?);
+        }
         self.commit(batch)?;
-        Ok(record)
+        Ok((record, images))
     }
 
     /// Replaces a record's editable fields; its id, type and version number stay.
@@ -638,6 +666,27 @@ mod tests {
             .pool_name_exists("acme", 101, "fw", "1.0.0", Some(a.id))
             .unwrap());
         assert_eq!(meta.list_tags("acme").unwrap(), vec!["x", "y"]);
+    }
+
+    #[test]
+    fn associations_commit_with_their_record() {
+        let (_dir, meta) = store_with_blobs();
+        let device_types = vec!["dt-a".to_string(), "dt-b".to_string()];
+        let (record, images) = meta
+            .create_pool_record_with_images("acme", fields("fw", "1.0.0", &[], 1), &device_types, 1)
+            .unwrap();
+        let ids: Vec<u64> = images.iter().map(|i| i.id).collect();
+        assert_eq!(
+            ids,
+            vec![record.id + 1, record.id + 2],
+            "distinct ids from one counter read"
+        );
+        let associated = meta.images_of_pool_record(record.id).unwrap();
+        assert_eq!(associated.len(), 2);
+        let next = meta
+            .create_pool_record("acme", fields("fw", "1.0.1", &[], 2), 2)
+            .unwrap();
+        assert_eq!(next.id, record.id + 3, "the counter moved past the images");
     }
 
     #[test]

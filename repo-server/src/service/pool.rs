@@ -60,25 +60,19 @@ impl Service {
         &self,
         partner: &str,
         input: PoolRecordInput,
-        device_types: Vec<String>,
+        mut device_types: Vec<String>,
     ) -> ServiceResult<(PoolRecordData, Vec<ImageRecord>)> {
+        device_types.sort();
+        device_types.dedup();
         for device_type in &device_types {
             crate::domain::validate_id("associations", device_type)?;
         }
         let fields = self.validate_pool_input(partner, input).await?;
         let owner = partner.to_string();
-        let record = self
-            .meta_call(move |m| m.create_pool_record(&owner, fields, now_ms()))
-            .await?;
-        let mut images = Vec::new();
-        for device_type in device_types {
-            let (owner, pool) = (partner.to_string(), record.clone());
-            images.push(
-                self.meta_call(move |m| m.create_image(&owner, &device_type, &pool, now_ms()))
-                    .await?,
-            );
-        }
-        Ok((record, images))
+        self.meta_call(move |m| {
+            m.create_pool_record_with_images(&owner, fields, &device_types, now_ms())
+        })
+        .await
     }
 
     pub async fn update_pool_record(
