@@ -440,3 +440,38 @@ async fn same_bytes_across_partners_are_isolated_but_stored_once() {
         .unwrap();
     validate("PoolRecord", &body);
 }
+
+#[tokio::test]
+async fn blob_files_no_record_knows_are_swept_after_a_restart() {
+    let mut server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .args(["--sweep-interval-secs", "1", "--sweep-grace-secs", "0"])
+        .start();
+    let ota = Ota::new(&server, 0).await;
+    let held = ota.upload(b"held by a pending upload".to_vec()).await;
+    server.kill9();
+    // What a crash between linking a blob and recording its hold leaves behind.
+    let orphan = b"linked, never recorded";
+    let hex = sha256_hex(orphan);
+    let dir = server
+        .data_path()
+        .join("blobs/sha256")
+        .join(&hex[0..2])
+        .join(&hex[2..4]);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(&hex), orphan).unwrap();
+    server.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while blob_files(&server.data_path()).len() > 1 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let names: Vec<String> = blob_files(&server.data_path())
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        names,
+        vec![held],
+        "the orphan is deleted, the held blob stays"
+    );
+}

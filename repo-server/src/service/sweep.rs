@@ -1,5 +1,7 @@
 //! Background housekeeping: expired uploads release their blobs, unheld blobs are deleted
-//! after the grace period, expired tokens are purged.
+//! after the grace period, expired tokens are purged; at startup and then hourly, blob files
+//! with no record at all (a crash or a dropped client between linking a blob and recording
+//! its hold) are deleted once older than the grace period.
 
 use std::time::{Duration, SystemTime};
 
@@ -11,7 +13,12 @@ use crate::meta::now_ms;
 pub struct SweepReport {
     pub blobs_deleted: usize,
     pub tokens_purged: usize,
+    pub orphan_files_deleted: usize,
 }
+
+/// Orphan files are looked for on the first sweep and then every this many sweeps: it walks
+/// the whole blob directory, and orphans only come from crashes and dropped connections.
+const ORPHAN_SWEEP_EVERY: u64 = 60;
 
 impl Service {
     pub async fn sweep(&self) -> ServiceResult<SweepReport> {
@@ -19,9 +26,7 @@ impl Service {
         self.meta_call(move |m| m.sweep_expired_uploads(now))
             .await?;
         let candidates = self.meta_call(|m| m.unreferenced_blobs()).await?;
-        let cutoff = SystemTime::now()
-            .checked_sub(self.config.sweep_grace)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let cutoff = self.sweep_cutoff();
         let mut report = SweepReport::default();
         for sha in candidates {
             let _lifecycle = self.blob_lifecycle.lock().await;
@@ -47,17 +52,62 @@ impl Service {
         Ok(report)
     }
 
+    /// Deletes blob files that have no blob record and were last written before the grace
+    /// period (an upload in flight has a fresh file and takes its hold under the same lock).
+    pub async fn sweep_orphan_files(&self) -> ServiceResult<usize> {
+        let cutoff = self.sweep_cutoff();
+        let mut deleted = 0;
+        for sha in self.blobs.list().await? {
+            if self
+                .meta_call(move |m| m.blob_record(&sha))
+                .await?
+                .is_some()
+            {
+                continue;
+            }
+            let _lifecycle = self.blob_lifecycle.lock().await;
+            if self
+                .meta_call(move |m| m.blob_record(&sha))
+                .await?
+                .is_none()
+                && self.blobs.delete(&sha, cutoff).await?
+            {
+                tracing::warn!(blob.sha256 = %sha, "deleted a blob file no record knew (left by a crash)");
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn sweep_cutoff(&self) -> SystemTime {
+        SystemTime::now()
+            .checked_sub(self.config.sweep_grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
     /// Runs [`Service::sweep`] every `interval` until the task is dropped.
     pub async fn run_sweeper(self: std::sync::Arc<Self>, interval: Duration) {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        for round in 0u64.. {
             ticker.tick().await;
-            match self.sweep().await {
+            let swept = self.sweep().await;
+            let swept = match (swept, round % ORPHAN_SWEEP_EVERY == 0) {
+                (Ok(mut report), true) => match self.sweep_orphan_files().await {
+                    Ok(deleted) => {
+                        report.orphan_files_deleted = deleted;
+                        Ok(report)
+                    }
+                    Err(e) => Err(e),
+                },
+                (other, _) => other,
+            };
+            match swept {
                 Ok(report) if report != SweepReport::default() => {
                     tracing::info!(
                         blobs_deleted = report.blobs_deleted,
                         tokens_purged = report.tokens_purged,
+                        orphan_files_deleted = report.orphan_files_deleted,
                         "sweep done"
                     )
                 }
