@@ -31,6 +31,9 @@ pub enum MetaError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// The request cannot be served as asked (e.g. too deep a page of a record sort).
+    #[error("{0}")]
+    Invalid(String),
     #[error("metadata store: {0}")]
     Rocks(#[from] rocksdb::Error),
     #[error("corrupt record in {cf}: {reason}")]

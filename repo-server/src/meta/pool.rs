@@ -14,6 +14,12 @@ use crate::domain::{
 
 type TagDeltas = std::collections::BTreeMap<String, i64>;
 
+/// Records decoded at once while filtering or sorting: bounds memory whatever the pool size.
+const RECORD_CHUNK: usize = 1024;
+/// Deepest window (page × size + size) served for a sort by a record field; such sorts keep
+/// that many records in memory. Sorts following the id order have no such limit.
+pub const MAX_SORT_WINDOW: usize = 20_000;
+
 /// A page of pool records and the number of records matching in all.
 pub struct PoolPage {
     pub records: Vec<PoolRecordData>,
@@ -304,88 +310,156 @@ impl MetaStore {
             let records = self.load_records(&ordered[window])?;
             return Ok(PoolPage { records, total });
         }
-        let mut records = self.load_records(&ids)?;
-        if let Some(req) = &query.version_req {
-            records.retain(|r| semver::Version::parse(&r.version).is_ok_and(|v| req.matches(&v)));
+        let version_req = query.version_req.as_ref();
+        self.page_by_record_sort(&ids, query, |record| {
+            version_req.is_none_or(|req| {
+                semver::Version::parse(&record.version).is_ok_and(|v| req.matches(&v))
+            })
+        })
+    }
+
+    /// A page of the records among `ids` that pass `matches`, sorted by a record field (or
+    /// the newest one for `latest`). Keeps only the best `page × size + size` records in memory.
+    fn page_by_record_sort(
+        &self,
+        ids: &[u64],
+        query: &PoolQuery,
+        matches: impl Fn(&PoolRecordData) -> bool,
+    ) -> MetaResult<PoolPage> {
+        // Sorting by a record field: keep only the best `window.end` records in memory.
+        let keep = query.page.page as usize * query.page.size as usize + query.page.size as usize;
+        if keep > MAX_SORT_WINDOW && !query.latest {
+            return Err(MetaError::Invalid(format!(
+                "pages beyond the first {MAX_SORT_WINDOW} records of a sort by {} are not served: sort by id, createdTimestamp or versionNumber, or narrow the filter",
+                query.page.sort.as_str()
+            )));
         }
+        let keep = if query.latest { 1 } else { keep };
+        let order = |a: &PoolRecordData, b: &PoolRecordData| {
+            if query.latest {
+                compare_semver_then_number(b, a)
+            } else {
+                record_order(a, b, query.page.sort, query.page.direction)
+            }
+        };
+        let mut best: Vec<PoolRecordData> = Vec::new();
+        let mut total = 0u64;
+        for chunk in ids.chunks(RECORD_CHUNK) {
+            for record in self.load_records(chunk)? {
+                if matches(&record) {
+                    total += 1;
+                    best.push(record);
+                }
+            }
+            if best.len() > 2 * keep + RECORD_CHUNK {
+                best.sort_by(&order);
+                best.truncate(keep);
+            }
+        }
+        best.sort_by(&order);
+        best.truncate(keep);
         if query.latest {
-            let newest = records.into_iter().max_by(compare_semver_then_number);
-            records = newest.into_iter().collect();
+            total = best.len() as u64;
+            sort_records(&mut best, query.page.sort, query.page.direction);
         }
-        sort_records(&mut records, query.page.sort, query.page.direction);
-        let total = records.len() as u64;
-        let window = query.page.window(records.len());
+        let window = query.page.window(best.len());
         Ok(PoolPage {
-            records: records.drain(window).collect(),
+            records: best.drain(window).collect(),
             total,
         })
     }
 
-    /// Ids matching every index-backed filter, ascending. Starts from the most selective index.
+    /// Ids matching every filter but the semver ones, ascending. Starts from the most
+    /// selective index; filters the source index does not guarantee are checked on the
+    /// records, a chunk at a time.
     fn candidate_ids(&self, partner: &str, query: &PoolQuery) -> MetaResult<Vec<u64>> {
         let fw_type = query.fw_type.map(|t| t.get());
         let tags = self.tags_rarest_first(partner, &query.tags)?;
-        let mut ids =
-            if let (Some(t), Some(name), Some(version)) = (fw_type, &query.name, &query.version) {
-                self.get_u64(CF_POOL_BY_NAME, &pool_by_name(partner, t, name, version))?
-                    .into_iter()
-                    .collect()
-            } else if let Some(sha256) = &query.sha256 {
-                // The sha256 index spans partners: keep this partner's records only.
-                let ids = self.scan_ids(CF_POOL_BY_SHA, &Key::new().digest(sha256).build())?;
-                self.load_records(&ids)?
-                    .into_iter()
-                    .filter(|r| r.partner == partner)
-                    .map(|r| r.id)
-                    .collect()
-            } else if let Some(commit) = &query.commit {
-                let mut ids = self.scan_ids(
-                    CF_POOL_BY_TAG,
-                    &Key::new()
-                        .str(partner)
-                        .str_prefix(&format!("git:{commit}"))
-                        .build(),
-                )?;
-                ids.sort_unstable();
-                ids.dedup();
-                ids
-            } else if let Some((first, _)) = tags.first() {
-                let prefix = match fw_type {
-                    Some(t) => Key::new().str(partner).str(first).u16(t).build(),
-                    None => Key::new().str(partner).str(first).build(),
-                };
-                let cf = if fw_type.is_some() {
-                    CF_POOL_BY_TAG_TYPE
-                } else {
-                    CF_POOL_BY_TAG
-                };
-                self.scan_ids(cf, &prefix)?
-            } else if let Some(t) = fw_type {
-                // Version numbers and ids grow together within a type, so this is id order too.
-                self.scan_ids_from_values(CF_POOL_BY_TYPE, &Key::new().str(partner).u16(t).build())?
-            } else {
-                self.scan_ids(CF_POOL_BY_PARTNER, &Key::new().str(partner).build())?
+        let by_name = fw_type.is_some() && query.name.is_some() && query.version.is_some();
+        // (ids, does the source guarantee the type, was the first tag the source)
+        let (mut ids, type_checked, first_tag_used) = if let (true, Some(t)) = (by_name, fw_type) {
+            let (name, version) = (
+                query.name.as_deref().unwrap_or(""),
+                query.version.as_deref().unwrap_or(""),
+            );
+            let id = self.get_u64(CF_POOL_BY_NAME, &pool_by_name(partner, t, name, version))?;
+            (id.into_iter().collect(), true, false)
+        } else if let Some(sha256) = &query.sha256 {
+            (
+                self.scan_ids(CF_POOL_BY_SHA, &Key::new().digest(sha256).build())?,
+                false,
+                false,
+            )
+        } else if let Some(commit) = &query.commit {
+            let prefix = Key::new()
+                .str(partner)
+                .str_prefix(&format!("git:{commit}"))
+                .build();
+            let mut ids = self.scan_ids(CF_POOL_BY_TAG, &prefix)?;
+            ids.sort_unstable();
+            ids.dedup();
+            (ids, false, false)
+        } else if let Some((first, _)) = tags.first() {
+            let ids = match fw_type {
+                Some(t) => self.scan_ids(
+                    CF_POOL_BY_TAG_TYPE,
+                    &Key::new().str(partner).str(first).u16(t).build(),
+                )?,
+                None => {
+                    self.scan_ids(CF_POOL_BY_TAG, &Key::new().str(partner).str(first).build())?
+                }
             };
-        // The first tag was the source unless a name or commit lookup was.
-        let source_was_tag =
-            !(fw_type.is_some() && query.name.is_some() && query.version.is_some())
-                && query.sha256.is_none()
-                && query.commit.is_none();
-        let skip = usize::from(source_was_tag && !tags.is_empty());
-        for (tag, count) in &tags[skip..] {
+            (ids, true, true)
+        } else if let Some(t) = fw_type {
+            // Version numbers and ids grow together within a type, so this is id order too.
+            (
+                self.scan_ids_from_values(
+                    CF_POOL_BY_TYPE,
+                    &Key::new().str(partner).u16(t).build(),
+                )?,
+                true,
+                false,
+            )
+        } else {
+            (
+                self.scan_ids(CF_POOL_BY_PARTNER, &Key::new().str(partner).build())?,
+                true,
+                false,
+            )
+        };
+        for (tag, count) in &tags[usize::from(first_tag_used)..] {
             ids = self.intersect_with_tag(partner, tag, *count, ids)?;
         }
-        if fw_type.is_some() || query.name.is_some() || query.version.is_some() {
-            let records = self.load_records(&ids)?;
-            ids = records
-                .into_iter()
-                .filter(|r| fw_type.is_none_or(|t| r.fw_type == t))
-                .filter(|r| query.name.as_ref().is_none_or(|n| &r.name == n))
-                .filter(|r| query.version.as_ref().is_none_or(|v| &r.version == v))
-                .map(|r| r.id)
-                .collect();
+        let check_type = !type_checked && fw_type.is_some();
+        let check_partner = query.sha256.is_some(); // the sha256 index spans partners
+        let check_fields = !by_name && (query.name.is_some() || query.version.is_some());
+        if check_type || check_partner || check_fields {
+            ids = self.retain_records(ids, |r| {
+                r.partner == partner
+                    && fw_type.is_none_or(|t| r.fw_type == t)
+                    && query.name.as_ref().is_none_or(|n| &r.name == n)
+                    && query.version.as_ref().is_none_or(|v| &r.version == v)
+            })?;
         }
         Ok(ids)
+    }
+
+    /// Keeps the ids whose records pass `keep`, decoding a bounded chunk at a time.
+    fn retain_records(
+        &self,
+        ids: Vec<u64>,
+        keep: impl Fn(&PoolRecordData) -> bool,
+    ) -> MetaResult<Vec<u64>> {
+        let mut kept = Vec::new();
+        for chunk in ids.chunks(RECORD_CHUNK) {
+            kept.extend(
+                self.load_records(chunk)?
+                    .iter()
+                    .filter(|r| keep(r))
+                    .map(|r| r.id),
+            );
+        }
+        Ok(kept)
     }
 
     /// The filter's tags with their record counts, rarest first: the rarest tag is the
@@ -513,13 +587,8 @@ impl MetaStore {
                 total,
             });
         }
-        let mut records = self.load_records(&matched)?;
-        sort_records(&mut records, query.page.sort, query.page.direction);
-        let window = query.page.window(records.len());
-        Ok(PoolPage {
-            records: records.drain(window).collect(),
-            total,
-        })
+        matched.sort_unstable();
+        self.page_by_record_sort(&matched, query, |_| true)
     }
 
     fn semver_candidate_matches(
@@ -591,25 +660,33 @@ fn compare_semver_then_number(a: &PoolRecordData, b: &PoolRecordData) -> Orderin
 }
 
 fn sort_records(records: &mut [PoolRecordData], field: SortField, direction: SortDirection) {
-    records.sort_by(|a, b| {
-        let order = match field {
-            SortField::Id | SortField::CreatedTimestamp => a.id.cmp(&b.id),
-            SortField::VersionNumber => a
-                .fw_type
-                .cmp(&b.fw_type)
-                .then(a.version_number.cmp(&b.version_number)),
-            SortField::UpdatedTimestamp => a.updated_ms.cmp(&b.updated_ms),
-            SortField::Name => a.name.cmp(&b.name),
-            SortField::Version => compare_semver_then_number(a, b),
-            SortField::Description => a.description.cmp(&b.description),
-            SortField::Type => a.fw_type.cmp(&b.fw_type),
-        }
-        .then(a.id.cmp(&b.id));
-        match direction {
-            SortDirection::Asc => order,
-            SortDirection::Desc => order.reverse(),
-        }
-    });
+    records.sort_by(|a, b| record_order(a, b, field, direction));
+}
+
+/// The order of a sort by `field` (ties by id, so pages never overlap).
+fn record_order(
+    a: &PoolRecordData,
+    b: &PoolRecordData,
+    field: SortField,
+    direction: SortDirection,
+) -> Ordering {
+    let order = match field {
+        SortField::Id | SortField::CreatedTimestamp => a.id.cmp(&b.id),
+        SortField::VersionNumber => a
+            .fw_type
+            .cmp(&b.fw_type)
+            .then(a.version_number.cmp(&b.version_number)),
+        SortField::UpdatedTimestamp => a.updated_ms.cmp(&b.updated_ms),
+        SortField::Name => a.name.cmp(&b.name),
+        SortField::Version => compare_semver_then_number(a, b),
+        SortField::Description => a.description.cmp(&b.description),
+        SortField::Type => a.fw_type.cmp(&b.fw_type),
+    }
+    .then(a.id.cmp(&b.id));
+    match direction {
+        SortDirection::Asc => order,
+        SortDirection::Desc => order.reverse(),
+    }
 }
 
 #[cfg(test)]
@@ -687,6 +764,35 @@ mod tests {
             .create_pool_record("acme", fields("fw", "1.0.1", &[], 2), 2)
             .unwrap();
         assert_eq!(next.id, record.id + 3, "the counter moved past the images");
+    }
+
+    #[test]
+    fn record_sorts_keep_only_the_window_and_refuse_deep_pages() {
+        let (_dir, meta) = store_with_blobs();
+        for i in 0..40u32 {
+            let name = format!("n{:02}", (i * 7) % 40);
+            meta.create_pool_record("acme", fields(&name, "1", &[], 1 + (i % 3) as u8), 1)
+                .unwrap();
+        }
+        let mut query = PoolQuery {
+            page: PageRequest::parse(Some("2"), Some("7"), Some("name,desc")).unwrap(),
+            ..Default::default()
+        };
+        let page = meta.list_pool("acme", &query).unwrap();
+        let names: Vec<&str> = page.records.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(page.total, 40);
+        assert_eq!(names, ["n25", "n24", "n23", "n22", "n21", "n20", "n19"]);
+        query.page = PageRequest::parse(Some("100"), Some("1000"), Some("name,asc")).unwrap();
+        assert!(matches!(
+            meta.list_pool("acme", &query),
+            Err(MetaError::Invalid(_))
+        ));
+        query.page = PageRequest::parse(Some("100"), Some("1000"), Some("id,asc")).unwrap();
+        assert_eq!(
+            meta.list_pool("acme", &query).unwrap().records.len(),
+            0,
+            "id order has no depth limit"
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ impl From<MetaError> for ServiceError {
         match error {
             MetaError::NotFound(what) => ServiceError::NotFound(what),
             MetaError::Conflict(detail) => ServiceError::Conflict(detail),
+            MetaError::Invalid(detail) => ServiceError::Invalid(DomainError::InvalidPaging(detail)),
             other => ServiceError::Internal(other.to_string()),
         }
     }
