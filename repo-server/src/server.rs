@@ -59,9 +59,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(listen = %listener.local_addr()?, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    api::serve(listener, app, shutdown_signal()).await?;
     sweeper.abort();
     tracing::info!("fwrepo-server stopped");
     Ok(())

@@ -182,6 +182,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Serves the router on `listener` until `shutdown` completes, then finishes the requests
+/// in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// Counts requests and their latency by route template (never the raw path: unbounded).
 async fn record_metrics(State(_): State<AppState>, request: Request, next: Next) -> Response {
     let route = request

@@ -119,7 +119,7 @@ impl MetaStore {
             let (key, value) = item?;
             let pending: PendingUpload = codec::decode(CF_PENDING, &value)?;
             if pending.expires_ms <= now_ms {
-                let sha = Sha256Digest(key[key.len() - 32..].try_into().expect("32 bytes"));
+                let sha = trailing_digest(&key).ok_or_else(|| corrupt_key(CF_PENDING))?;
                 self.delete(&mut batch, CF_PENDING, &key);
                 *released.entry(sha).or_insert(0) -= 1;
             }
@@ -141,7 +141,7 @@ impl MetaStore {
             let (key, value) = item?;
             let blob: BlobRecord = codec::decode(CF_BLOBS, &value)?;
             if blob.refcount == 0 {
-                out.push(Sha256Digest(key[..32].try_into().expect("32 bytes")));
+                out.push(leading_digest(&key).ok_or_else(|| corrupt_key(CF_BLOBS))?);
             }
         }
         Ok(out)
@@ -169,7 +169,7 @@ impl MetaStore {
             .map(|item| {
                 let (key, value) = item?;
                 Ok((
-                    Sha256Digest(key[..32].try_into().expect("32 bytes")),
+                    leading_digest(&key).ok_or_else(|| corrupt_key(CF_BLOBS))?,
                     codec::decode(CF_BLOBS, &value)?,
                 ))
             })
@@ -183,14 +183,14 @@ impl MetaStore {
         for cf in [CF_PENDING, CF_REPOSITORY] {
             for item in self.scan_prefix(cf, &[]) {
                 let (key, _) = item?;
-                let sha = Sha256Digest(key[key.len() - 32..].try_into().expect("32 bytes"));
+                let sha = trailing_digest(&key).ok_or_else(|| corrupt_key(cf))?;
                 *holds.entry(sha).or_insert(0) += 1;
             }
         }
         // Collection images hold their blob too; these keys start with the digest.
         for item in self.scan_prefix(CF_COLLECTION_HOLDS, &[]) {
             let (key, _) = item?;
-            let sha = Sha256Digest(key[..32].try_into().expect("32 bytes"));
+            let sha = leading_digest(&key).ok_or_else(|| corrupt_key(CF_COLLECTION_HOLDS))?;
             *holds.entry(sha).or_insert(0) += 1;
         }
         Ok(holds)
@@ -265,6 +265,13 @@ impl MetaStore {
         blob.refcount = (blob.refcount as i64 + delta).max(0) as u64;
         self.put(batch, CF_BLOBS, &key, &blob);
         Ok(blob.refcount)
+    }
+}
+
+fn corrupt_key(cf: &'static str) -> MetaError {
+    MetaError::Corrupt {
+        cf,
+        reason: "malformed key".into(),
     }
 }
 

@@ -94,8 +94,8 @@ impl MetaStore {
         fw_type: Option<u16>,
     ) -> MetaResult<Vec<ImageRecord>> {
         let prefix = match fw_type {
-            Some(t) => Key::new().str(partner).str(device_type).u16(t).build(),
-            None => Key::new().str(partner).str(device_type).build(),
+            Some(t) => device_type_prefix(partner, device_type, Some(t)),
+            None => device_type_prefix(partner, device_type, None),
         };
         let ids = self.scan_ids_from_values(CF_IMAGES_BY_DEVICE_TYPE, &prefix)?;
         ids_to_images(self, &ids)
@@ -104,7 +104,7 @@ impl MetaStore {
     /// Images made from one pool record (its device-type associations).
     pub fn images_of_pool_record(&self, pool_id: u64) -> MetaResult<Vec<ImageRecord>> {
         // These index keys end in the device type, so the image id is the value, not the key tail.
-        let ids = self.scan_ids_from_values(CF_IMAGES_BY_POOL, &Key::new().u64(pool_id).build())?;
+        let ids = self.scan_ids_from_values(CF_IMAGES_BY_POOL, &pool_images_prefix(pool_id))?;
         ids_to_images(self, &ids)
     }
 

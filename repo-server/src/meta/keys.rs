@@ -101,6 +101,63 @@ impl Key {
     }
 }
 
+/// Every key of a partner in a family whose keys start with the partner.
+pub fn partner_prefix(partner: &str) -> Vec<u8> {
+    Key::new().str(partner).build()
+}
+/// A partner's keys of one firmware type (types, pool_by_type, pool_by_semver).
+pub fn partner_type_prefix(partner: &str, fw_type: u16) -> Vec<u8> {
+    Key::new().str(partner).u16(fw_type).build()
+}
+/// A partner's records carrying `tag` (pool_by_tag), optionally of one type (pool_by_tag_type).
+pub fn tag_prefix(partner: &str, tag: &str, fw_type: Option<u16>) -> Vec<u8> {
+    match fw_type {
+        Some(t) => Key::new().str(partner).str(tag).u16(t).build(),
+        None => Key::new().str(partner).str(tag).build(),
+    }
+}
+/// A partner's records tagged `git:<sha>` for every sha starting with `commit` (pool_by_tag).
+pub fn commit_tag_prefix(partner: &str, commit: &str) -> Vec<u8> {
+    Key::new()
+        .str(partner)
+        .str_prefix(&format!("git:{commit}"))
+        .build()
+}
+/// The records holding one binary (pool_by_sha).
+pub fn sha_prefix(sha256: &Sha256Digest) -> Vec<u8> {
+    Key::new().digest(sha256).build()
+}
+/// A device type's images, optionally of one firmware type (images_by_device_type).
+pub fn device_type_prefix(partner: &str, device_type: &str, fw_type: Option<u16>) -> Vec<u8> {
+    match fw_type {
+        Some(t) => Key::new().str(partner).str(device_type).u16(t).build(),
+        None => Key::new().str(partner).str(device_type).build(),
+    }
+}
+/// The images made from one pool record (images_by_pool).
+pub fn pool_images_prefix(pool_id: u64) -> Vec<u8> {
+    Key::new().u64(pool_id).build()
+}
+/// The tag of a tag_counts key under `partner_prefix(partner)`.
+pub fn tag_of_count_key<'k>(prefix_len: usize, key: &'k [u8]) -> Option<&'k [u8]> {
+    key.get(prefix_len..key.len().checked_sub(1)?)
+}
+/// The digest a key starts with (blobs, pool_by_sha, collection holds).
+pub fn leading_digest(key: &[u8]) -> Option<Sha256Digest> {
+    key.get(..32)?.try_into().ok().map(Sha256Digest)
+}
+/// The digest a key ends with (pending_uploads, repository).
+pub fn trailing_digest(key: &[u8]) -> Option<Sha256Digest> {
+    key.get(key.len().checked_sub(32)?..)?
+        .try_into()
+        .ok()
+        .map(Sha256Digest)
+}
+/// The (major, minor, patch, release) group of a pool_by_semver key.
+pub fn semver_group(prefix_len: usize, key: &[u8]) -> Option<&[u8]> {
+    key.get(prefix_len..prefix_len + 25)
+}
+
 /// Reads the big-endian u64 at the end of a key (the record id of most index keys).
 pub fn trailing_u64(key: &[u8]) -> u64 {
     let start = key.len() - 8;

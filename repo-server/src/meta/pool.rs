@@ -270,17 +270,20 @@ impl MetaStore {
 
     /// Ids of every pool record (of any partner) holding this binary.
     pub fn pool_ids_by_sha(&self, sha256: &crate::domain::Sha256Digest) -> MetaResult<Vec<u64>> {
-        self.scan_ids(CF_POOL_BY_SHA, &Key::new().digest(sha256).build())
+        self.scan_ids(CF_POOL_BY_SHA, &sha_prefix(sha256))
     }
 
     /// Tags in use by a partner's records, sorted.
     pub fn list_tags(&self, partner: &str) -> MetaResult<Vec<String>> {
-        let prefix = Key::new().str(partner).build();
+        let prefix = partner_prefix(partner);
         let mut tags = Vec::new();
         for item in self.scan_prefix(CF_TAG_COUNTS, &prefix) {
             let (key, value) = item?;
             if super::codec::decode_u64(CF_TAG_COUNTS, &value)? > 0 {
-                let tag = &key[prefix.len()..key.len() - 1];
+                let tag = tag_of_count_key(prefix.len(), &key).ok_or(MetaError::Corrupt {
+                    cf: CF_TAG_COUNTS,
+                    reason: "malformed key".into(),
+                })?;
                 tags.push(String::from_utf8_lossy(tag).into_owned());
             }
         }
@@ -386,43 +389,33 @@ impl MetaStore {
             (id.into_iter().collect(), true, false)
         } else if let Some(sha256) = &query.sha256 {
             (
-                self.scan_ids(CF_POOL_BY_SHA, &Key::new().digest(sha256).build())?,
+                self.scan_ids(CF_POOL_BY_SHA, &sha_prefix(sha256))?,
                 false,
                 false,
             )
         } else if let Some(commit) = &query.commit {
-            let prefix = Key::new()
-                .str(partner)
-                .str_prefix(&format!("git:{commit}"))
-                .build();
-            let mut ids = self.scan_ids(CF_POOL_BY_TAG, &prefix)?;
+            let mut ids = self.scan_ids(CF_POOL_BY_TAG, &commit_tag_prefix(partner, commit))?;
             ids.sort_unstable();
             ids.dedup();
             (ids, false, false)
         } else if let Some((first, _)) = tags.first() {
             let ids = match fw_type {
-                Some(t) => self.scan_ids(
-                    CF_POOL_BY_TAG_TYPE,
-                    &Key::new().str(partner).str(first).u16(t).build(),
-                )?,
-                None => {
-                    self.scan_ids(CF_POOL_BY_TAG, &Key::new().str(partner).str(first).build())?
+                Some(t) => {
+                    self.scan_ids(CF_POOL_BY_TAG_TYPE, &tag_prefix(partner, first, Some(t)))?
                 }
+                None => self.scan_ids(CF_POOL_BY_TAG, &tag_prefix(partner, first, None))?,
             };
             (ids, true, true)
         } else if let Some(t) = fw_type {
             // Version numbers and ids grow together within a type, so this is id order too.
             (
-                self.scan_ids_from_values(
-                    CF_POOL_BY_TYPE,
-                    &Key::new().str(partner).u16(t).build(),
-                )?,
+                self.scan_ids_from_values(CF_POOL_BY_TYPE, &partner_type_prefix(partner, t))?,
                 true,
                 false,
             )
         } else {
             (
-                self.scan_ids(CF_POOL_BY_PARTNER, &Key::new().str(partner).build())?,
+                self.scan_ids(CF_POOL_BY_PARTNER, &partner_prefix(partner))?,
                 true,
                 false,
             )
@@ -508,7 +501,7 @@ impl MetaStore {
                 })
                 .collect();
         }
-        let tagged = self.scan_ids(CF_POOL_BY_TAG, &Key::new().str(partner).str(tag).build())?;
+        let tagged = self.scan_ids(CF_POOL_BY_TAG, &tag_prefix(partner, tag, None))?;
         let (mut kept, mut other) = (Vec::new(), tagged.into_iter().peekable());
         for id in ids {
             while other.next_if(|candidate| *candidate < id).is_some() {}
@@ -528,8 +521,9 @@ impl MetaStore {
         fw_type: u16,
         query: &PoolQuery,
     ) -> MetaResult<PoolPage> {
-        let prefix = Key::new().str(partner).u16(fw_type).build();
-        let upper = Key::new().str(partner).u16(fw_type + 1).build();
+        let prefix = partner_type_prefix(partner, fw_type);
+        // Types stop at 200, so the next type's prefix bounds this one from above.
+        let upper = partner_type_prefix(partner, fw_type + 1);
         let tags = self.tags_rarest_first(partner, &query.tags)?;
         let mut matched = Vec::new();
         let mut group: Vec<(semver::Version, u64)> = Vec::new();
@@ -564,7 +558,9 @@ impl MetaStore {
                     reason: "malformed key".into(),
                 });
             };
-            let this_group = key[prefix.len()..prefix.len() + 25].to_vec();
+            let this_group = semver_group(prefix.len(), &key)
+                .unwrap_or_default()
+                .to_vec();
             if group_of.as_ref() != Some(&this_group) {
                 if flush(&mut group, &mut matched)? {
                     break;

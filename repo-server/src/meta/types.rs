@@ -42,7 +42,7 @@ impl MetaStore {
     }
 
     pub fn list_types(&self, partner: &str) -> MetaResult<Vec<FirmwareTypeRecord>> {
-        self.scan_values(CF_TYPES, &Key::new().str(partner).build())
+        self.scan_values(CF_TYPES, &partner_prefix(partner))
     }
 
     pub fn update_type(
