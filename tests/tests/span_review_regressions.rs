@@ -253,3 +253,35 @@ async fn a_refused_duplicate_upload_keeps_no_hold() {
         "the images still hold their blobs"
     );
 }
+
+#[tokio::test]
+async fn deleting_an_image_clears_it_as_devices_current() {
+    let server = TestServer::start();
+    let span = Span::new(&server, 0).await;
+    let c = span.collection("device").await;
+    let image = span.image(&c, b"running", "1.0").await;
+    span.device(&c, json!({"deviceId": "dev-a"})).await;
+    let reported = span
+        .checkin(&c, "dev-a", json!({"currentFirmwareId": image}))
+        .await;
+    assert_eq!(reported["action"], "none");
+    let deleted = span
+        .delete(&format!("/collections/{c}/firmware/{image}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let device = span
+        .json(
+            span.get(&format!("/collections/{c}/devices/dev-a")),
+            200,
+            "Device",
+        )
+        .await;
+    assert!(
+        device["firmware"]
+            .get("currentFirmwareId")
+            .is_none_or(|v| v.is_null()),
+        "{device}"
+    );
+}

@@ -297,6 +297,16 @@ impl MetaStore {
             CF_COLLECTION_IMAGES_BY_VERSION,
             &collection_image_by_version(partner, collection, &record.version),
         );
+        // Devices that ran it keep running those bytes, but no longer a known image.
+        for mut device in devices.into_iter().filter(|d| d.current == Some(image)) {
+            device.current = None;
+            self.put(
+                &mut batch,
+                CF_DEVICES,
+                &device_key(partner, collection, &device.id),
+                &device,
+            );
+        }
         let refcount = self.stage_collection_release(&mut batch, &record.sha256, image)?;
         self.commit(batch)?;
         Ok((record, refcount))
