@@ -117,7 +117,7 @@ impl Service {
     ) -> ServiceResult<(crate::domain::RepositoryEntry, BlobReader)> {
         let owner = partner.to_string();
         let entry = self
-            .meta_call(move |m| m.repository_entry(&owner, &sha256))
+            .meta_read(move |m| m.repository_entry(&owner, &sha256))
             .await?
             .ok_or(ServiceError::NotFound("binary"))?;
         let reader = self.blobs.open(&sha256, range).await?;
@@ -131,7 +131,7 @@ impl Service {
         sha256: Sha256Digest,
     ) -> ServiceResult<crate::domain::RepositoryEntry> {
         let owner = partner.to_string();
-        self.meta_call(move |m| m.repository_entry(&owner, &sha256))
+        self.meta_read(move |m| m.repository_entry(&owner, &sha256))
             .await?
             .ok_or(ServiceError::NotFound("binary"))
     }

@@ -100,7 +100,7 @@ impl Service {
                 .find(|i| i.id == id)
                 .map(|i| (Offer::CollectionImage { id, pool: i.pool }, source)),
             Some((Target::DeviceTypeImage(id), source)) => {
-                let image = self.meta_call(move |m| m.image(id)).await?;
+                let image = self.meta_read(move |m| m.image(id)).await?;
                 image.map(|i| {
                     (
                         Offer::DeviceTypeImage {

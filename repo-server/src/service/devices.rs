@@ -124,7 +124,7 @@ impl Service {
             .await?;
         if let Some(push) = push.filter(|p| p.pushed_ms > device.target_set_ms) {
             let image_id = push.image_id;
-            let image = self.meta_call(move |m| m.image(image_id)).await?;
+            let image = self.meta_read(move |m| m.image(image_id)).await?;
             if image.is_some_and(|i| i.partner == device.partner) {
                 return Ok(Some((
                     Target::DeviceTypeImage(image_id),

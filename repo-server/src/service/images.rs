@@ -135,7 +135,7 @@ impl Service {
         validate_id("deviceTypeId", device_type)?;
         validate_id("value (device id)", device)?;
         let id = parse_id("firmwareImageId", image_id)?;
-        let image = self.meta_call(move |m| m.image(id)).await?;
+        let image = self.meta_read(move |m| m.image(id)).await?;
         let image = match image {
             Some(image) if image.partner == partner && image.device_type == device_type => image,
             _ => return Err(ServiceError::NotFound("firmware image")),

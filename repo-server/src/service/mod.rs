@@ -96,6 +96,16 @@ impl Service {
         &self.meta
     }
 
+    /// Runs a metadata point read inline: the block cache answers it in microseconds, less
+    /// than a hop to the blocking pool and back would cost. Scans and commits (which fsync)
+    /// go through [`Service::meta_call`].
+    async fn meta_read<T>(
+        &self,
+        op: impl FnOnce(&MetaStore) -> Result<T, MetaError>,
+    ) -> ServiceResult<T> {
+        op(&self.meta).map_err(ServiceError::from)
+    }
+
     /// Runs a metadata operation on the blocking pool. `op` may fail with a `MetaError` or,
     /// when it checks rules under the writer lock, with a `ServiceError`.
     async fn meta_call<T, E, F>(&self, op: F) -> ServiceResult<T>

@@ -45,7 +45,7 @@ impl Service {
 
     async fn require_type(&self, partner: &str, fw_type: FirmwareTypeNumber) -> ServiceResult<()> {
         let owner = partner.to_string();
-        match self.meta_call(move |m| m.get_type(&owner, fw_type.get())).await? {
+        match self.meta_read(move |m| m.get_type(&owner, fw_type.get())).await? {
             Some(_) => Ok(()),
             None => Err(crate::domain::DomainError::field(
                 "type",
@@ -101,7 +101,7 @@ impl Service {
         version_number: u64,
     ) -> ServiceResult<PoolRecordData> {
         let owner = partner.to_string();
-        self.meta_call(move |m| m.pool_by_version_number(&owner, fw_type.get(), version_number))
+        self.meta_read(move |m| m.pool_by_version_number(&owner, fw_type.get(), version_number))
             .await?
             .ok_or(ServiceError::NotFound("pool record"))
     }
@@ -115,7 +115,7 @@ impl Service {
         exclude: Option<u64>,
     ) -> ServiceResult<bool> {
         let owner = partner.to_string();
-        self.meta_call(move |m| m.pool_name_exists(&owner, fw_type.get(), &name, &version, exclude))
+        self.meta_read(move |m| m.pool_name_exists(&owner, fw_type.get(), &name, &version, exclude))
             .await
     }
 

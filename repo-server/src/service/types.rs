@@ -32,7 +32,7 @@ impl Service {
         fw_type: FirmwareTypeNumber,
     ) -> ServiceResult<FirmwareTypeRecord> {
         let partner = partner.to_string();
-        self.meta_call(move |m| m.get_type(&partner, fw_type.get()))
+        self.meta_read(move |m| m.get_type(&partner, fw_type.get()))
             .await?
             .ok_or(super::ServiceError::NotFound("firmware type"))
     }

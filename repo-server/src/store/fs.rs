@@ -21,6 +21,15 @@ use crate::domain::Sha256Digest;
 
 /// Chunks in flight between the network and the hashing/writing thread: bounds memory.
 const CHANNEL_DEPTH: usize = 16;
+/// Answers up to this size are read whole in the same blocking call that opens the file.
+const SMALL_READ: u64 = 64 * 1024;
+
+/// An opened blob: a small answer already read, or a positioned file and the bytes wanted.
+enum Opened {
+    Small(Vec<u8>),
+    Large(File, u64),
+}
+
 /// Write buffer of the hashing thread.
 const WRITE_BUFFER: usize = 1 << 20;
 
@@ -241,21 +250,34 @@ impl BlobStore for FsBlobStore {
         range: Option<Range<u64>>,
     ) -> Result<BlobReader, StoreError> {
         let path = self.blob_path(sha256);
-        let mut file = match tokio::fs::File::open(&path).await {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::NotFound(*sha256))
+        let missing = *sha256;
+        // One trip to the blocking pool opens, sizes and positions the file, and reads a
+        // small answer whole (bounded by SMALL_READ, so memory stays flat).
+        let opened = tokio::task::spawn_blocking(move || -> io::Result<Option<(Opened, u64)>> {
+            let mut file = match File::open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let total_length = file.metadata()?.len();
+            let (start, end) = range.map(|r| (r.start, r.end)).unwrap_or((0, total_length));
+            file.seek(SeekFrom::Start(start))?;
+            let wanted = end.saturating_sub(start);
+            if wanted <= SMALL_READ {
+                let mut bytes = Vec::with_capacity(wanted as usize);
+                (&mut file).take(wanted).read_to_end(&mut bytes)?;
+                return Ok(Some((Opened::Small(bytes), total_length)));
             }
-            Err(e) => return Err(e.into()),
+            Ok(Some((Opened::Large(file, wanted), total_length)))
+        })
+        .await
+        .map_err(|e| StoreError::Io(io::Error::other(e)))??;
+        let Some((opened, total_length)) = opened else {
+            return Err(StoreError::NotFound(missing));
         };
-        let total_length = file.metadata().await?.len();
-        let reader: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> = match range {
-            Some(range) => {
-                use tokio::io::AsyncSeekExt;
-                file.seek(SeekFrom::Start(range.start)).await?;
-                Box::pin(file.take(range.end - range.start))
-            }
-            None => Box::pin(file),
+        let reader: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> = match opened {
+            Opened::Small(bytes) => Box::pin(std::io::Cursor::new(bytes)),
+            Opened::Large(file, wanted) => Box::pin(tokio::fs::File::from_std(file).take(wanted)),
         };
         Ok(BlobReader {
             reader,
