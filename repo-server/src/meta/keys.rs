@@ -138,6 +138,14 @@ pub fn device_type_prefix(partner: &str, device_type: &str, fw_type: Option<u16>
 pub fn pool_images_prefix(pool_id: u64) -> Vec<u8> {
     Key::new().u64(pool_id).build()
 }
+/// The versions of one name of one type (pool_by_name).
+pub fn pool_name_prefix(partner: &str, fw_type: u16, name: &str) -> Vec<u8> {
+    Key::new().str(partner).u16(fw_type).str(name).build()
+}
+/// The version string of a pool_by_name key under [`pool_name_prefix`].
+pub fn version_of_name_key(prefix_len: usize, key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key.get(prefix_len..key.len().checked_sub(1)?)?).ok()
+}
 /// The tag of a tag_counts key under `partner_prefix(partner)`.
 pub fn tag_of_count_key<'k>(prefix_len: usize, key: &'k [u8]) -> Option<&'k [u8]> {
     key.get(prefix_len..key.len().checked_sub(1)?)

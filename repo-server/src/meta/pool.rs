@@ -292,8 +292,21 @@ impl MetaStore {
 
     /// Lists a partner's records matching `query`, one page of them.
     pub fn list_pool(&self, partner: &str, query: &PoolQuery) -> MetaResult<PoolPage> {
-        if let (Some(fw_type), true) = (query.fw_type, query.version_req.is_some() || query.latest)
-        {
+        let semver_query = query.version_req.is_some() || query.latest;
+        let only_name = query.tags.is_empty() && query.commit.is_none() && query.sha256.is_none();
+        if let (Some(fw_type), Some(name), None, true, true) = (
+            query.fw_type,
+            &query.name,
+            &query.version,
+            semver_query,
+            only_name,
+        ) {
+            let page = self.list_pool_by_name_versions(partner, fw_type.get(), name, query)?;
+            if page.total > 0 || query.version_req.is_some() {
+                return Ok(page);
+            }
+        }
+        if let (Some(fw_type), true) = (query.fw_type, semver_query) {
             let page = self.list_pool_by_semver(partner, fw_type.get(), query)?;
             // `latest` alone over versions that are not semver: the newest by version number.
             if page.total > 0 || query.version_req.is_some() {
@@ -510,6 +523,52 @@ impl MetaStore {
             }
         }
         Ok(kept)
+    }
+
+    /// `versionReq` / `latest` for one name of one type: its versions are in the name index's
+    /// keys, so only the answered records are decoded.
+    fn list_pool_by_name_versions(
+        &self,
+        partner: &str,
+        fw_type: u16,
+        name: &str,
+        query: &PoolQuery,
+    ) -> MetaResult<PoolPage> {
+        let prefix = pool_name_prefix(partner, fw_type, name);
+        let mut matched: Vec<(semver::Version, u64)> = Vec::new();
+        for item in self.scan_prefix(CF_POOL_BY_NAME, &prefix) {
+            let (key, value) = item?;
+            let version = version_of_name_key(prefix.len(), &key)
+                .and_then(|v| semver::Version::parse(v).ok());
+            let Some(version) = version else { continue };
+            if query
+                .version_req
+                .as_ref()
+                .is_none_or(|req| req.matches(&version))
+            {
+                matched.push((version, super::codec::decode_u64(CF_POOL_BY_NAME, &value)?));
+            }
+        }
+        // Newest first: precedence, then the later record.
+        matched.sort_by(|(va, ia), (vb, ib)| vb.cmp_precedence(va).then(ib.cmp(ia)));
+        if query.latest {
+            matched.truncate(1);
+        }
+        let total = matched.len() as u64;
+        if query.page.sort == SortField::Version {
+            if query.page.direction == SortDirection::Asc {
+                matched.reverse();
+            }
+            let ids: Vec<u64> = matched.iter().map(|(_, id)| *id).collect();
+            let window = query.page.window(ids.len());
+            return Ok(PoolPage {
+                records: self.load_records(&ids[window])?,
+                total,
+            });
+        }
+        let mut ids: Vec<u64> = matched.into_iter().map(|(_, id)| id).collect();
+        ids.sort_unstable();
+        self.page_by_record_sort(&ids, query, |_| true)
     }
 
     /// `versionReq` / `latest` within one type: walks the semver index from the highest
@@ -788,6 +847,45 @@ mod tests {
             meta.list_pool("acme", &query).unwrap().records.len(),
             0,
             "id order has no depth limit"
+        );
+    }
+
+    #[test]
+    fn newest_of_a_name_comes_from_the_name_index() {
+        let (_dir, meta) = store_with_blobs();
+        for (name, version) in [
+            ("app", "1.2.0"),
+            ("app", "1.10.0"),
+            ("app", "2.0.0"),
+            ("other", "1.99.0"),
+            ("app", "1.10.0+g1"),
+        ] {
+            meta.create_pool_record("acme", fields(name, version, &[], 1), 1)
+                .unwrap();
+        }
+        let query = PoolQuery {
+            fw_type: Some(FirmwareTypeNumber::new(101).unwrap()),
+            name: Some("app".into()),
+            version_req: Some("^1".parse().unwrap()),
+            latest: true,
+            ..Default::default()
+        };
+        let page = meta.list_pool("acme", &query).unwrap();
+        assert_eq!(page.total, 1);
+        assert_eq!(
+            page.records[0].version, "1.10.0+g1",
+            "same precedence: the later record"
+        );
+        let all = PoolQuery {
+            latest: false,
+            ..query
+        };
+        let page = meta.list_pool("acme", &all).unwrap();
+        let versions: Vec<&str> = page.records.iter().map(|r| r.version.as_str()).collect();
+        assert_eq!(
+            versions,
+            ["1.2.0", "1.10.0", "1.10.0+g1"],
+            "other names never match"
         );
     }
 
