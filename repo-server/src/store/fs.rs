@@ -30,7 +30,10 @@ enum Opened {
     Large(File, u64),
 }
 
-/// Write buffer of the hashing thread.
+/// Bytes between two writeback kicks of an upload's temp file.
+const WRITEBACK_STEP: u64 = 8 * 1024 * 1024;
+
+/// Write buffer of the writing thread.
 const WRITE_BUFFER: usize = 1 << 20;
 
 pub struct FsBlobStore {
@@ -79,33 +82,73 @@ enum Message {
     End,
 }
 
-/// Hashes and writes every chunk received; runs on a blocking thread. On abort the temp file
-/// is dropped (deleted) without being synced.
+/// Writes every chunk received to the temp file while a second thread hashes the same chunks
+/// (SHA-256 and BLAKE3), so hashing and writing overlap; runs on a blocking thread. Written
+/// ranges are handed to the kernel for writeback as they fill, so the final fsync has little
+/// left to do. On abort the temp file is dropped (deleted) without being synced.
 fn hash_and_write(file: NamedTempFile, messages: Receiver<Message>) -> io::Result<Staged> {
-    let mut sha = sha2::Sha256::new();
-    let mut blake = blake3::Hasher::new();
-    let mut length = 0u64;
-    let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-    loop {
-        match messages.recv() {
-            Ok(Message::Chunk(chunk)) => {
+    std::thread::scope(|scope| {
+        let (to_hasher, hasher_input) = sync_channel::<Bytes>(CHANNEL_DEPTH);
+        let hasher = scope.spawn(move || {
+            let mut sha = sha2::Sha256::new();
+            let mut blake = blake3::Hasher::new();
+            for chunk in hasher_input {
                 sha.update(&chunk);
                 blake.update(&chunk);
-                out.write_all(&chunk)?;
-                length += chunk.len() as u64;
             }
-            Ok(Message::End) => break,
-            Err(_) => return Err(io::Error::new(io::ErrorKind::Interrupted, "upload aborted")),
+            (
+                Sha256Digest(sha.finalize().into()),
+                blake.finalize().to_hex().to_string(),
+            )
+        });
+        let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        let (mut length, mut flushed) = (0u64, 0u64);
+        loop {
+            match messages.recv() {
+                Ok(Message::Chunk(chunk)) => {
+                    length += chunk.len() as u64;
+                    out.write_all(&chunk)?;
+                    if to_hasher.send(chunk).is_err() {
+                        return Err(io::Error::other("hashing thread stopped"));
+                    }
+                    if length - flushed >= WRITEBACK_STEP {
+                        out.flush()?;
+                        start_writeback(out.get_ref().as_file(), flushed, length - flushed);
+                        flushed = length;
+                    }
+                }
+                Ok(Message::End) => break,
+                Err(_) => return Err(io::Error::new(io::ErrorKind::Interrupted, "upload aborted")),
+            }
         }
-    }
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.as_file().sync_all()?;
-    Ok(Staged {
-        file,
-        sha256: Sha256Digest(sha.finalize().into()),
-        blake3: blake.finalize().to_hex().to_string(),
-        length,
+        drop(to_hasher);
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.as_file().sync_all()?;
+        let (sha256, blake3) = hasher
+            .join()
+            .map_err(|_| io::Error::other("hashing thread panicked"))?;
+        Ok(Staged {
+            file,
+            sha256,
+            blake3,
+            length,
+        })
     })
+}
+
+/// Asks the kernel to start writing a range back now (Linux `sync_file_range`), instead of
+/// leaving all of it to the final fsync. Advisory: errors surface at that fsync.
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain syscall on a file descriptor we own for the duration of the call.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as i64,
+            len as i64,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
