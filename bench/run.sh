@@ -299,7 +299,7 @@ section_download() {
 
 section_meta() {
   log "== metadata queries: $RECORDS records, ours vs PostgreSQL"
-  local dir="$BENCH_DIR/meta"
+  local dir="$BENCH_DIR/meta-rows"  # rows, samples, PostgreSQL scripts and timings
   local tiny="$BENCH_DIR/files/tiny"
   mkdir -p "$BENCH_DIR/files"
   printf 'the one binary every generated record points at' >"$tiny"
@@ -339,47 +339,57 @@ section_meta() {
   stop_server
 
   # 3. PostgreSQL with the same rows: GIN on tags, btree on (type, created), unique (type, name, version).
-  local pgbin
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-  rm -rf "$BENCH_DIR/pg"
-  mkdir -p "$BENCH_DIR/pg"
-  chown postgres "$BENCH_DIR/pg"
-  chmod a+rx "$BENCH_DIR" "$dir"
-  chmod a+r "$dir"/*
-  local pgport
-  pgport=$(free_port)
-  runuser -u postgres -- "$pgbin/initdb" -D "$BENCH_DIR/pg/data" -A trust -U postgres >/dev/null
-  runuser -u postgres -- "$pgbin/pg_ctl" -D "$BENCH_DIR/pg/data" -l "$BENCH_DIR/pg/log" \
-    -o "-p $pgport -k $BENCH_DIR/pg -c shared_buffers=512MB -c listen_addresses=''" -w start >/dev/null
-  local psql=(runuser -u postgres -- psql -X -q -h "$BENCH_DIR/pg" -p "$pgport" -U postgres -v ON_ERROR_STOP=1)
-  "${psql[@]}" -c 'CREATE DATABASE bench'
-  cat >"$dir/schema.sql" <<'SQL'
+  #    SKIP_PG=1 reuses the PostgreSQL figures of an earlier run on the same rows ($dir/pg_*).
+  local pg_load_s pg_size
+  if [ "${SKIP_PG:-0}" = 1 ] && [ -f "$dir/pg_load" ]; then
+    log "SKIP_PG=1: PostgreSQL figures from the earlier run in $dir"
+    read -r pg_load_s pg_size <"$dir/pg_load"
+  else
+    local pgbin
+    pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    rm -rf "$BENCH_DIR/pg"
+    mkdir -p "$BENCH_DIR/pg"
+    chown postgres "$BENCH_DIR/pg"
+    chmod a+rx "$BENCH_DIR" "$dir"
+    chmod a+r "$dir"/*
+    local pgport
+    pgport=$(free_port)
+    runuser -u postgres -- "$pgbin/initdb" -D "$BENCH_DIR/pg/data" -A trust -U postgres >/dev/null
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$BENCH_DIR/pg/data" -l "$BENCH_DIR/pg/log" \
+      -o "-p $pgport -k $BENCH_DIR/pg -c shared_buffers=512MB -c listen_addresses=''" -w start >/dev/null
+    local psql=(runuser -u postgres -- psql -X -q -h "$BENCH_DIR/pg" -p "$pgport" -U postgres -v ON_ERROR_STOP=1)
+    "${psql[@]}" -c 'CREATE DATABASE bench'
+    cat >"$dir/schema.sql" <<'SQL'
 CREATE TABLE pool (
   id bigint PRIMARY KEY, partner text NOT NULL, type int NOT NULL, version_number bigint NOT NULL,
   name text NOT NULL, version text NOT NULL, major int NOT NULL, minor int NOT NULL, patch int NOT NULL,
   url text NOT NULL, tags text[] NOT NULL, sha256 text NOT NULL, blake3 text NOT NULL, length bigint NOT NULL,
   created_ms bigint NOT NULL, updated_ms bigint NOT NULL);
 SQL
-  "${psql[@]}" -d bench -f "$dir/schema.sql"
-  local t0 t1
-  t0=$(py 'import time; print(time.monotonic())')
-  "${psql[@]}" -d bench -c "\\copy pool FROM '$dir/pool.csv' WITH (FORMAT csv)"
-  "${psql[@]}" -d bench -c 'CREATE INDEX pool_tags ON pool USING gin (tags)' \
-    -c 'CREATE INDEX pool_type_created ON pool (type, created_ms)' \
-    -c 'CREATE UNIQUE INDEX pool_type_name_version ON pool (partner, type, name, version)' \
-    -c 'CREATE INDEX pool_partner_type_number ON pool (partner, type, version_number)' \
-    -c 'VACUUM ANALYZE pool'
-  t1=$(py 'import time; print(time.monotonic())')
-  local pg_load_s pg_size
-  pg_load_s=$(py "print(f'{$t1-$t0:.1f}')")
-  pg_size=$("${psql[@]}" -d bench -t -A -c "SELECT pg_total_relation_size('pool')")
+    "${psql[@]}" -d bench -f "$dir/schema.sql"
+    local t0 t1
+    t0=$(py 'import time; print(time.monotonic())')
+    "${psql[@]}" -d bench -c "\\copy pool FROM '$dir/pool.csv' WITH (FORMAT csv)"
+    "${psql[@]}" -d bench -c 'CREATE INDEX pool_tags ON pool USING gin (tags)' \
+      -c 'CREATE INDEX pool_type_created ON pool (type, created_ms)' \
+      -c 'CREATE UNIQUE INDEX pool_type_name_version ON pool (partner, type, name, version)' \
+      -c 'CREATE INDEX pool_partner_type_number ON pool (partner, type, version_number)' \
+      -c 'VACUUM ANALYZE pool'
+    t1=$(py 'import time; print(time.monotonic())')
+    pg_load_s=$(py "print(f'{$t1-$t0:.1f}')")
+    pg_size=$("${psql[@]}" -d bench -t -A -c "SELECT pg_total_relation_size('pool')")
+    echo "$pg_load_s $pg_size" >"$dir/pg_load"
+    for q in 1 2 3 4; do
+      # Warm up with one pass, measure the second.
+      "${psql[@]}" -d bench -f "$dir/pg_q$q.sql" -o /dev/null >/dev/null
+      "${psql[@]}" -d bench -f "$dir/pg_q$q.sql" -o /dev/null | awk '/^Time:/ {print $2}' >"$dir/pg_q$q.ms"
+    done
+    runuser -u postgres -- "$pgbin/pg_ctl" -D "$BENCH_DIR/pg/data" -m fast stop >/dev/null
+  fi
   report meta "bulk load of $RECORDS records (ours: offline loader)" "$(py "print(f'{$load_s:.1f}')")" "$pg_load_s" s
   report meta "on-disk size" "$(mib "$ours_size")" "$(mib "$pg_size")" MiB
   report meta "load through the API (POST pool, 16 in flight) vs offline" "$(py "print(f'{$api_rate:.0f}')")" "$(py "print(f'{$RECORDS/$load_s:.0f}')")" rec/s
   for q in 1 2 3 4; do
-    # Warm up with one pass, measure the second.
-    "${psql[@]}" -d bench -f "$dir/pg_q$q.sql" -o /dev/null >/dev/null
-    "${psql[@]}" -d bench -f "$dir/pg_q$q.sql" -o /dev/null | awk '/^Time:/ {print $2}' >"$dir/pg_q$q.ms"
     local name pg50 pg99 o50 o99
     name=$(echo "$ours_json" | json_field "[$((q - 1))]['query']")
     o50=$(echo "$ours_json" | json_field "[$((q - 1))]['p50_ms']")
@@ -392,7 +402,6 @@ print(f'{q(.5):.3f} {q(.99):.3f}')")
     report meta "$name p50 (ratio < 0.2 meets 5x faster)" "$(py "print(f'{$o50:.3f}')")" "$pg50" ms
     report meta "$name p99 (target < 2 ms)" "$(py "print(f'{$o99:.3f}')")" "$pg99" ms
   done
-  runuser -u postgres -- "$pgbin/pg_ctl" -D "$BENCH_DIR/pg/data" -m fast stop >/dev/null
 }
 
 section_storm() {
