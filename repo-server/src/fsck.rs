@@ -297,7 +297,7 @@ pub fn check(data_dir: &Path, repair: bool) -> anyhow::Result<FsckReport> {
                 "refcount-mismatch",
                 sha,
                 format!(
-                    "refcount {} but {counted} holds (pending uploads + repository entries)",
+                    "refcount {} but {counted} holds (pending uploads, repository entries, collection images)",
                     record.refcount
                 ),
                 fixed,
