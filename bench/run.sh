@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fwrepo benchmarks (issue 5), one command:  bench/run.sh [section ...]
-# Sections: machine ingest rss download meta storm dedup (default: all of them, in order).
+# Sections: machine ingest rss download meta storm dedup (default: all of them, in order), and
+# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE).
 # Each figure is printed as "ours / reference / ratio" and appended to $BENCH_DIR/results.tsv.
 # Installs what it needs from Debian (nginx, wrk, postgresql, openssl, curl) when missing.
 #
@@ -431,6 +432,26 @@ section_dedup() {
   out=$("$BIN/fwrepo-bench" dedup --url "$URL" --creds "$CREDS" --data-dir "$DATA" --builds 100 --unique 10 --size 1048576)
   echo "$out" >"$BENCH_DIR/dedup.json"
   report dedup "blob bytes on disk vs bytes uploaded (ideal 0.10)" "$(echo "$out" | json_field '["bytes_stored"]')" "$(echo "$out" | json_field '["bytes_uploaded"]')" B
+  stop_server
+}
+
+section_soak() {
+  log "== soak: ${SOAK_SECONDS:-600} s of mixed load at ${SOAK_RATE:-200} requests/s (80 % reads, 15 % downloads, 5 % publishes)"
+  start_server soak
+  local out
+  out=$("$BIN/fwrepo-bench" soak --url "$URL" --creds "$CREDS" --pid "$SERVER_PID" --rate "${SOAK_RATE:-200}" --seconds "${SOAK_SECONDS:-600}")
+  echo "$out" >"$BENCH_DIR/soak.json"
+  local errors
+  errors=$(echo "$out" | py "import json,sys; v=json.load(sys.stdin); print(sum(c['errors'] for c in v['classes']))")
+  report soak "errors (reference: 0)" "$errors" 0 count
+  for i in 0 1 2; do
+    report soak "$(echo "$out" | json_field "['classes'][$i]['class']") p99 (reference: p50)" \
+      "$(echo "$out" | json_field "['classes'][$i]['p99_ms']" | xargs printf '%.2f')" \
+      "$(echo "$out" | json_field "['classes'][$i]['p50_ms']" | xargs printf '%.2f')" ms
+  done
+  report soak "RSS max vs min over the run (target: flat within 10 % after 60 s)" \
+    "$(echo "$out" | json_field "['rss_max_kib']")" "$(echo "$out" | json_field "['rss_min_kib']")" KiB
+  log "RSS spread after the first minute: $(echo "$out" | json_field "['rss_spread_after_60s']")"
   stop_server
 }
 

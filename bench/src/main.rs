@@ -5,6 +5,7 @@
 mod client;
 mod crash;
 mod meta;
+mod soak;
 mod storm;
 
 use std::path::PathBuf;
@@ -124,6 +125,18 @@ enum Cmd {
         samples: PathBuf,
         #[arg(long, default_value_t = 100)]
         warmup: usize,
+    },
+    /// Mixed load at a fixed rate (80 % reads, 15 % downloads, 5 % publishes), RSS sampled.
+    Soak {
+        #[command(flatten)]
+        target: Target,
+        /// Process id of the server (for its RSS).
+        #[arg(long)]
+        pid: u32,
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
     },
     /// SIGKILL the server under a publish storm, restart, verify; then fsck.
     Crash {
@@ -290,6 +303,31 @@ async fn main() -> anyhow::Result<()> {
                                     "mean_ms": latency.mean() / 1000.0, "n": latency.0.len(), "non_empty": matched}));
             }
             println!("{}", serde_json::Value::Array(figures));
+        }
+        Cmd::Soak {
+            target,
+            pid,
+            rate,
+            seconds,
+        } => {
+            let report = soak::soak(&target.url, &target.creds()?, pid, rate, seconds).await?;
+            for class in report["classes"].as_array().into_iter().flatten() {
+                eprintln!(
+                    "soak {}: {} requests, {} errors, p50 {:.2} ms, p99 {:.2} ms",
+                    class["class"].as_str().unwrap_or(""),
+                    class["requests"],
+                    class["errors"],
+                    class["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                    class["p99_ms"].as_f64().unwrap_or(f64::NAN)
+                );
+            }
+            eprintln!(
+                "soak RSS: min {} KiB, max {} KiB, spread after the first minute {:.1} %",
+                report["rss_min_kib"],
+                report["rss_max_kib"],
+                report["rss_spread_after_60s"].as_f64().unwrap_or(f64::NAN) * 100.0
+            );
+            println!("{report}");
         }
         Cmd::Crash {
             server_bin,
