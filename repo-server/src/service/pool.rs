@@ -120,6 +120,10 @@ impl Service {
     }
 
     pub async fn list_pool(&self, partner: &str, query: PoolQuery) -> ServiceResult<PoolPage> {
+        // (type, name, version) is one point read of the name index: no scan to offload.
+        if query.fw_type.is_some() && query.name.is_some() && query.version.is_some() {
+            return self.meta_read(|m| m.list_pool(partner, &query)).await;
+        }
         let owner = partner.to_string();
         self.meta_call(move |m| m.list_pool(&owner, &query)).await
     }
