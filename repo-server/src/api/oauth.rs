@@ -47,8 +47,14 @@ pub async fn token(
         }
         other => ApiError::InvalidTokenRequest(other.body_text()),
     })?;
-    if request.grant_type.as_deref() != Some("client_credentials") {
-        return Err(ApiError::UnsupportedGrantType);
+    match request.grant_type.as_deref() {
+        Some("client_credentials") => {}
+        Some(_) => return Err(ApiError::UnsupportedGrantType),
+        None => {
+            return Err(ApiError::InvalidTokenRequest(
+                "grant_type is required".into(),
+            ))
+        }
     }
     let (client_id, client_secret) = match (
         basic_credentials(&headers),

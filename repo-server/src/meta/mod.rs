@@ -52,13 +52,17 @@ impl MetaStore {
     /// Opens (creating) the database. `sync_writes` fsyncs the WAL on every commit, so an
     /// answered write survives power loss, not only a process crash.
     pub fn open(path: &Path, sync_writes: bool) -> MetaResult<Self> {
-        let mut options = cf_options();
+        // One block cache and one memtable budget for all column families: memory is bounded
+        // by these, not by the number of families or the size of the pool.
+        let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let mut options = cf_options(&cache);
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
+        options.set_db_write_buffer_size(MEMTABLE_BUDGET_BYTES);
         let cfs = ALL_CFS
             .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options()));
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(&cache)));
         let db = DB::open_cf_descriptors(&options, path, cfs)?;
         Ok(MetaStore {
             db,
@@ -203,10 +207,22 @@ impl MetaStore {
     }
 }
 
-/// LZ4 is the one compression compiled into RocksDB here (small records compress well).
-fn cf_options() -> Options {
+/// Shared block cache of all column families.
+const BLOCK_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// All memtables together; a family's memtable is flushed early when the total reaches it.
+const MEMTABLE_BUDGET_BYTES: usize = 32 * 1024 * 1024;
+/// One family's memtable: small records, many families.
+const MEMTABLE_BYTES: usize = 4 * 1024 * 1024;
+
+/// LZ4 is the one compression compiled into RocksDB here (small records compress well);
+/// every family reads through the one shared block cache.
+fn cf_options(cache: &rocksdb::Cache) -> Options {
     let mut options = Options::default();
     options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    options.set_write_buffer_size(MEMTABLE_BYTES);
+    let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    options.set_block_based_table_factory(&table);
     options
 }
 
