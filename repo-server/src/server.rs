@@ -46,6 +46,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .context("cannot install metrics recorder")?;
+    // Histograms buffer their samples until upkeep folds them in: without it, memory grows
+    // with the number of requests whenever nobody scrapes /metrics.
+    let upkeep = tokio::spawn({
+        let metrics = metrics.clone();
+        async move {
+            let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                ticker.tick().await;
+                metrics.run_upkeep();
+            }
+        }
+    });
     let sweeper = tokio::spawn(
         Arc::clone(&service).run_sweeper(Config::secs(config.sweep_interval_secs.max(1))),
     );
@@ -61,6 +73,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(listen = %listener.local_addr()?, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
     api::serve(listener, app, shutdown_signal()).await?;
     sweeper.abort();
+    upkeep.abort();
     tracing::info!("fwrepo-server stopped");
     Ok(())
 }

@@ -210,9 +210,9 @@ impl MetaStore {
 /// Shared block cache of all column families.
 const BLOCK_CACHE_BYTES: usize = 32 * 1024 * 1024;
 /// All memtables together; a family's memtable is flushed early when the total reaches it.
-const MEMTABLE_BUDGET_BYTES: usize = 32 * 1024 * 1024;
+const MEMTABLE_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 /// One family's memtable: small records, many families.
-const MEMTABLE_BYTES: usize = 4 * 1024 * 1024;
+const MEMTABLE_BYTES: usize = 2 * 1024 * 1024;
 
 /// LZ4 is the one compression compiled into RocksDB here (small records compress well);
 /// every family reads through the one shared block cache.
