@@ -222,6 +222,10 @@ fn cf_options(cache: &rocksdb::Cache) -> Options {
     options.set_write_buffer_size(MEMTABLE_BYTES);
     let mut table = rocksdb::BlockBasedOptions::default();
     table.set_block_cache(cache);
+    // Index and filter blocks of every table file live in that cache too, instead of in
+    // memory that grows with the number of files.
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     options.set_block_based_table_factory(&table);
     options
 }
