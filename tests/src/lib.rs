@@ -379,6 +379,12 @@ impl Ota {
             .bearer_auth(&self.token)
     }
 
+    /// `POST binaries` with an `application/octet-stream` body still to be set.
+    pub fn raw_upload(&self) -> reqwest::RequestBuilder {
+        self.post("/binaries")
+            .header("content-type", "application/octet-stream")
+    }
+
     /// Creates firmware type `fw_type` (201).
     pub async fn create_type(&self, fw_type: i64) -> Value {
         let response = self
@@ -395,13 +401,7 @@ impl Ota {
 
     /// Uploads bytes as application/octet-stream; answers the SHA-256 the server reports.
     pub async fn upload(&self, bytes: Vec<u8>) -> String {
-        let response = self
-            .post("/binaries")
-            .header("content-type", "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
+        let response = self.raw_upload().body(bytes).send().await.unwrap();
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
         validate("StringValue", &body);

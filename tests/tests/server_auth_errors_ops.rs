@@ -129,13 +129,7 @@ async fn auth_matrix() {
 
     // Read-only: reads pass, writes are 403.
     assert_eq!(reader.get("/pool").send().await.unwrap().status(), 200);
-    let upload = reader
-        .post("/binaries")
-        .header("content-type", "application/octet-stream")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let upload = reader.raw_upload().body("x").send().await.unwrap();
     expect_problem(upload, 403, "forbidden").await;
     let pool = reader
         .post("/pool")

@@ -109,8 +109,7 @@ async fn stated_digests_are_checked() {
     let wrong = sha256_hex(b"something else");
 
     let ok = ota
-        .post("/binaries")
-        .header("content-type", "application/octet-stream")
+        .raw_upload()
         .header("x-checksum-sha256", &right)
         .body(body.clone())
         .send()
@@ -120,8 +119,7 @@ async fn stated_digests_are_checked() {
 
     let other = b"other firmware".to_vec();
     let mismatch = ota
-        .post("/binaries")
-        .header("content-type", "application/octet-stream")
+        .raw_upload()
         .header("x-checksum-sha256", &wrong)
         .body(other.clone())
         .send()
@@ -130,8 +128,7 @@ async fn stated_digests_are_checked() {
     expect_problem(mismatch, 400, "digest-mismatch").await;
     let b64 = base64::engine::general_purpose::STANDARD.encode(hex::decode(&wrong).unwrap());
     let content_digest = ota
-        .post("/binaries")
-        .header("content-type", "application/octet-stream")
+        .raw_upload()
         .header("content-digest", format!("sha-256=:{b64}:"))
         .body(other.clone())
         .send()
@@ -148,8 +145,7 @@ async fn stated_digests_are_checked() {
         .unwrap();
     expect_problem(multipart, 400, "digest-mismatch").await;
     let malformed = ota
-        .post("/binaries")
-        .header("content-type", "application/octet-stream")
+        .raw_upload()
         .header("x-checksum-sha256", "nothex")
         .body(other)
         .send()
@@ -181,13 +177,7 @@ async fn oversize_bodies_are_refused() {
         .start();
     let ota = Ota::new(&server, 0).await;
     let big = vec![7u8; 200_000];
-    let declared = ota
-        .post("/binaries")
-        .header("content-type", "application/octet-stream")
-        .body(big.clone())
-        .send()
-        .await
-        .unwrap();
+    let declared = ota.raw_upload().body(big.clone()).send().await.unwrap();
     expect_problem(declared, 413, "payload-too-large").await;
     // Without a Content-Length (chunked), the limit is enforced while streaming.
     let stream = futures_util::stream::iter(
@@ -196,8 +186,7 @@ async fn oversize_bodies_are_refused() {
             .collect::<Vec<_>>(),
     );
     let chunked = ota
-        .post("/binaries")
-        .header("content-type", "application/octet-stream")
+        .raw_upload()
         .body(reqwest::Body::wrap_stream(stream))
         .send()
         .await

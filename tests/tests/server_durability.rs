@@ -21,13 +21,7 @@ async fn publisher(ota: Arc<Ota>, worker: usize, acked: Arc<Mutex<Vec<Acked>>>) 
             .repeat(2000)
             .into_bytes();
         let version = format!("{worker}.{round}.0");
-        let Ok(response) = ota
-            .post("/binaries")
-            .header("content-type", "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await
-        else {
+        let Ok(response) = ota.raw_upload().body(bytes).send().await else {
             return;
         };
         let Ok(body) = response.json::<Value>().await else {
@@ -187,8 +181,7 @@ pub async fn round_trip_peak_rss(size: u64) -> u64 {
         (0..chunks).map(|i| Ok::<_, std::io::Error>(vec![(i % 251) as u8; CHUNK])),
     );
     let response = ota
-        .post("/binaries")
-        .header("content-type", "application/octet-stream")
+        .raw_upload()
         .body(reqwest::Body::wrap_stream(body))
         .send()
         .await
