@@ -471,6 +471,22 @@ pub fn blob_files(data_dir: &Path) -> Vec<(String, String)> {
     out
 }
 
+/// Names (SHA-256 hex) of the blob files under a server's data dir, sorted.
+pub fn blob_names(data_dir: &Path) -> Vec<String> {
+    blob_files(data_dir)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Waits (up to 20 s) until the sweeper has left at most `count` blob files.
+pub async fn wait_for_blob_count(data_dir: &Path, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while blob_files(data_dir).len() > count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Streaming SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> String {
     use sha2::Digest;

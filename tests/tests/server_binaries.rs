@@ -2,7 +2,10 @@
 //! and the sweep of uploads never moved to the repository.
 
 use base64::Engine;
-use fwrepo_e2e::{blob_files, expect_problem, sha256_hex, temp_files, validate, Ota, TestServer};
+use fwrepo_e2e::{
+    blob_files, blob_names, expect_problem, sha256_hex, temp_files, validate, wait_for_blob_count,
+    Ota, TestServer,
+};
 use serde_json::{json, Value};
 
 fn multipart(parts: Vec<reqwest::multipart::Part>) -> reqwest::multipart::Form {
@@ -88,10 +91,7 @@ async fn multipart_forms_need_exactly_one_file() {
         .await
         .unwrap();
     expect_problem(wrong_type, 415, "unsupported-media-type").await;
-    let names: Vec<String> = blob_files(&server.data_path())
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
+    let names = blob_names(&server.data_path());
     assert_eq!(
         names,
         vec![sha256_hex(b"abc")],
@@ -153,10 +153,7 @@ async fn stated_digests_are_checked() {
         .unwrap();
     expect_problem(malformed, 400, "validation-failed").await;
 
-    let names: Vec<String> = blob_files(&server.data_path())
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
+    let names = blob_names(&server.data_path());
     assert_eq!(names, vec![right], "a mismatching upload keeps nothing");
     assert_eq!(temp_files(&server.data_path()), 0);
     let move_rejected = ota
@@ -351,14 +348,8 @@ async fn unmoved_uploads_expire_and_are_swept() {
     let kept = ota.upload(b"moved in time".to_vec()).await;
     ota.move_to_repository(&kept).await;
     let dropped = ota.upload(b"forgotten".to_vec()).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while blob_files(&server.data_path()).len() > 1 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let names: Vec<String> = blob_files(&server.data_path())
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
+    wait_for_blob_count(&server.data_path(), 1).await;
+    let names = blob_names(&server.data_path());
     assert_eq!(
         names,
         vec![kept],
@@ -450,14 +441,8 @@ async fn blob_files_no_record_knows_are_swept_after_a_restart() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(&hex), orphan).unwrap();
     server.restart();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while blob_files(&server.data_path()).len() > 1 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    let names: Vec<String> = blob_files(&server.data_path())
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
+    wait_for_blob_count(&server.data_path(), 1).await;
+    let names = blob_names(&server.data_path());
     assert_eq!(
         names,
         vec![held],

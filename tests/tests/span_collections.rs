@@ -4,7 +4,9 @@
 
 mod span_common;
 
-use fwrepo_e2e::{blob_files, expect_problem, sha256_hex, validate, Ota, TestServer};
+use fwrepo_e2e::{
+    blob_files, expect_problem, sha256_hex, validate, wait_for_blob_count, Ota, TestServer,
+};
 use serde_json::{json, Value};
 use span_common::{bytes, curl, Span};
 
@@ -525,10 +527,7 @@ async fn collection_images_hold_their_blob_through_sweeps() {
         .unwrap();
     assert_eq!(response.status(), 204);
     // The upload's pending hold expires after 1 s; then only the image's hold is left.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while blob_files(&server.data_path()).len() > 1 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    wait_for_blob_count(&server.data_path(), 1).await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let sha = kept["sha256"].as_str().unwrap().to_string();
     assert_eq!(

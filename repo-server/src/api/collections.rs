@@ -381,10 +381,7 @@ pub async fn download(
         record.sha256,
         record.length,
         &record.blake3,
-        |range| async {
-            let reader = service.open_collection_image(&record, range).await?;
-            Ok(reader)
-        },
+        |range| async move { Ok(service.open_blob(record.sha256, range).await?) },
     )
     .await
 }

@@ -61,10 +61,7 @@ pub async fn download(
         sha256,
         entry.length,
         &entry.blake3,
-        |range| async move {
-            let (_, blob) = service.open_download(partner, sha256, range).await?;
-            Ok(blob)
-        },
+        |range| async move { Ok(service.open_blob(sha256, range).await?) },
     )
     .await
 }

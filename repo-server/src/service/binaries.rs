@@ -109,19 +109,14 @@ impl Service {
     }
 
     /// Opens a blob of the partner's repository for download.
-    pub async fn open_download(
+    /// Opens (part of) a stored blob. Callers resolve the record that grants access first
+    /// (a repository entry, a collection image) and read its length and digests from it.
+    pub async fn open_blob(
         &self,
-        partner: &str,
         sha256: Sha256Digest,
         range: Option<Range<u64>>,
-    ) -> ServiceResult<(crate::domain::RepositoryEntry, BlobReader)> {
-        let owner = partner.to_string();
-        let entry = self
-            .meta_read(move |m| m.repository_entry(&owner, &sha256))
-            .await?
-            .ok_or(ServiceError::NotFound("binary"))?;
-        let reader = self.blobs.open(&sha256, range).await?;
-        Ok((entry, reader))
+    ) -> ServiceResult<BlobReader> {
+        Ok(self.blobs.open(&sha256, range).await?)
     }
 
     /// The repository entry of a blob (for HEAD and range validation).

@@ -1,8 +1,6 @@
 //! Span collections and their firmware images: create/read/update/delete, images from an
 //! upload or from a pool record (same blob, one more hold), downloads and usage.
 
-use std::ops::Range;
-
 use super::images::parse_id;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
@@ -11,7 +9,7 @@ use crate::domain::{
 };
 use crate::meta::collections::NewCollectionImage;
 use crate::meta::{now_ms, MetaStore};
-use crate::store::{BlobReader, BlobWritten};
+use crate::store::BlobWritten;
 
 /// A collection with its derived current image.
 #[derive(Debug, Clone)]
@@ -303,15 +301,6 @@ impl Service {
             .await?;
         tracing::info!(image.id = image, blob.sha256 = %record.sha256, blob.refcount = refcount, "collection image deleted");
         Ok(())
-    }
-
-    /// Opens a collection image's blob for download.
-    pub async fn open_collection_image(
-        &self,
-        record: &CollectionImageRecord,
-        range: Option<Range<u64>>,
-    ) -> ServiceResult<BlobReader> {
-        Ok(self.blobs.open(&record.sha256, range).await?)
     }
 
     /// The download URL of a collection image.
