@@ -91,6 +91,19 @@ wire_types! {
     Response "DeviceList" => DeviceList,
     Request "CheckinRequest" => CheckinRequest,
     Response "CheckinResponse" => CheckinResponse,
+    Response "DdiControllerBase" => DdiControllerBase,
+    Response "DdiDeploymentBase" => DdiDeploymentBase,
+    Response "DdiArtifactList" => Vec<DdiArtifact>,
+    Response "DdiCancel" => DdiCancel,
+    Request "DdiActionFeedback" => DdiActionFeedback,
+    Request "DdiConfigData" => DdiConfigData,
+    Response "DdiAction" => DdiAction,
+    Response "DdiActionPage" => Page<DdiAction>,
+    Response "DdiToken" => DdiToken,
+    Response "DdiGatewayTokenList" => DdiGatewayTokenList,
+    Request "DdiPartnerSettingsInput" => DdiPartnerSettingsInput,
+    Response "DdiPartnerSettings" => DdiPartnerSettings,
+    Response "DdiAttributes" => DdiAttributes,
 }
 
 /// The standalone schema of one wire type by its file stem.

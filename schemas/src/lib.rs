@@ -4,6 +4,7 @@
 //! generated from these types (see [`generate`]); a test fails when the committed files drift.
 
 pub mod afero;
+pub mod ddi;
 pub mod generate;
 pub mod oauth;
 pub mod page;
@@ -11,6 +12,7 @@ pub mod problem;
 pub mod span;
 
 pub use afero::*;
+pub use ddi::*;
 pub use oauth::*;
 pub use page::*;
 pub use problem::*;

@@ -4,9 +4,9 @@
 
 mod span_common;
 
-use fwrepo_e2e::{expect_problem, sha256_hex, validate, Ota, TestServer};
+use fwrepo_e2e::{expect_problem, sha256_hex, Ota, TestServer};
 use serde_json::{json, Value};
-use span_common::{bytes, Span};
+use span_common::{afero_catalogue, associate, bytes, Span};
 
 fn offered(answer: &Value) -> &str {
     assert_eq!(answer["action"], "update", "expected an update: {answer}");
@@ -211,44 +211,12 @@ async fn scopes_targets_rollback_and_usage() {
     expect_problem(response, 409, "already-exists").await;
 }
 
-/// Publishes versions of type 101 and associates some with device type `thermo`.
-async fn afero_catalogue(ota: &Ota, versions: usize) -> Vec<Value> {
-    ota.create_type(101).await;
-    let mut records = Vec::new();
-    for i in 0..versions {
-        let record = ota
-            .publish(
-                101,
-                "mcu",
-                &format!("1.{i}.0"),
-                &[],
-                bytes(20 + i as u8, 3000),
-            )
-            .await;
-        records.push(record);
-    }
-    records
-}
-
-async fn associate(ota: &Ota, device_type: &str, record: &Value) -> Value {
-    let response = ota
-        .post(&format!("/deviceTypes/{device_type}/firmwareImages"))
-        .json(record)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let image: Value = response.json().await.unwrap();
-    validate("FirmwareImage", &image);
-    image
-}
-
 #[tokio::test]
 async fn device_type_eligibility_never_downgrades() {
     let server = TestServer::start();
     let ota = Ota::new(&server, 0).await;
     let span = Span::new(&server, 0).await;
-    let records = afero_catalogue(&ota, 3).await;
+    let records = afero_catalogue(&ota, "mcu", 3).await;
     let image1 = associate(&ota, "thermo", &records[0]).await;
     let image2 = associate(&ota, "thermo", &records[1]).await;
     let c = span.collection("collection").await;
@@ -329,7 +297,7 @@ async fn afero_push_is_the_devices_target() {
     let server = TestServer::start();
     let ota = Ota::new(&server, 0).await;
     let span = Span::new(&server, 0).await;
-    let records = afero_catalogue(&ota, 2).await;
+    let records = afero_catalogue(&ota, "mcu", 2).await;
     let old = associate(&ota, "thermo", &records[0]).await;
     associate(&ota, "thermo", &records[1]).await;
     let c = span.collection("device").await;

@@ -46,6 +46,11 @@ pub enum ApiError {
     InvalidTokenRequest(String),
     #[error("{0}")]
     Forbidden(String),
+    /// DDI routes: no `TargetToken`/`GatewayToken` valid for this tenant and controller.
+    #[error("a valid TargetToken or GatewayToken for this controller is required")]
+    DdiUnauthenticated,
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -93,6 +98,8 @@ impl ApiError {
                 Some("invalid_request"),
             ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+            DdiUnauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            Gone(_) => (StatusCode::GONE, "gone", None),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
@@ -124,6 +131,12 @@ impl IntoResponse for ApiError {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"fwrepo\""),
+                );
+            }
+            ApiError::DdiUnauthenticated => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("TargetToken realm=\"fwrepo\""),
                 );
             }
             ApiError::InvalidClient => {

@@ -2,9 +2,11 @@
 //! mapping of every error to problem+json. Handlers parse, authorize, call `service`, map.
 //! Architecture invariant: nothing below this folder imports axum.
 
+pub mod actions;
 pub mod binaries;
 pub mod checkin;
 pub mod collections;
+pub mod ddi;
 pub mod devices;
 pub mod error;
 pub mod extract;
@@ -110,6 +112,7 @@ fn ota_routes() -> Router<AppState> {
             put(images::push),
         )
         .route("/tags", get(pool::tags))
+        .nest("/ddi", actions::partner_routes())
 }
 
 /// The Span FOTA routes (the partner is the token's) and the device check-in.
@@ -155,12 +158,14 @@ fn span_routes() -> Router<AppState> {
                 .delete(devices::delete),
         )
         .route(&format!("{device}/checkin"), post(checkin::checkin))
+        .nest(device, actions::device_routes())
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1/ota/partners/{partnerId}", ota_routes())
         .merge(span_routes())
+        .nest("/{tenant}/controller/v1/{controllerId}", ddi::routes())
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))

@@ -1,6 +1,7 @@
 //! The firmware model and its rules, free of HTTP and of storage: what a valid firmware type,
 //! name, tag, digest or page request is, and the records the metadata layer persists.
 
+pub mod ddi;
 pub mod digest;
 pub mod query;
 pub mod records;

@@ -30,6 +30,15 @@ pub const CF_COLLECTION_IMAGES_BY_VERSION: &str = "collection_images_by_version"
 pub const CF_COLLECTION_HOLDS: &str = "collection_image_holds";
 pub const CF_DEVICES: &str = "devices";
 pub const CF_DEVICES_BY_ID: &str = "devices_by_id";
+pub const CF_DDI_ACTIONS: &str = "ddi_actions";
+pub const CF_DDI_OPEN_ACTIONS: &str = "ddi_open_actions";
+pub const CF_DDI_TARGET_TOKENS: &str = "ddi_target_tokens";
+pub const CF_DDI_DEVICE_TOKENS: &str = "ddi_device_tokens";
+pub const CF_DDI_GATEWAY_TOKENS: &str = "ddi_gateway_tokens";
+pub const CF_DDI_GATEWAY_BY_PARTNER: &str = "ddi_gateway_by_partner";
+pub const CF_DDI_SETTINGS: &str = "ddi_settings";
+pub const CF_DDI_DEVICES: &str = "ddi_devices";
+pub const CF_BLOB_LEGACY_DIGESTS: &str = "blob_legacy_digests";
 
 pub const ALL_CFS: &[&str] = &[
     CF_TYPES,
@@ -59,6 +68,15 @@ pub const ALL_CFS: &[&str] = &[
     CF_COLLECTION_HOLDS,
     CF_DEVICES,
     CF_DEVICES_BY_ID,
+    CF_DDI_ACTIONS,
+    CF_DDI_OPEN_ACTIONS,
+    CF_DDI_TARGET_TOKENS,
+    CF_DDI_DEVICE_TOKENS,
+    CF_DDI_GATEWAY_TOKENS,
+    CF_DDI_GATEWAY_BY_PARTNER,
+    CF_DDI_SETTINGS,
+    CF_DDI_DEVICES,
+    CF_BLOB_LEGACY_DIGESTS,
 ];
 
 /// Builds a key part by part.
@@ -316,6 +334,35 @@ pub fn device_key(partner: &str, collection: &str, device: &str) -> Vec<u8> {
 /// A partner's device id → its collection (device ids are unique per partner).
 pub fn device_by_id(partner: &str, device: &str) -> Vec<u8> {
     Key::new().str(partner).str(device).build()
+}
+/// A device's DDI action (ddi_actions), in id order under [`device_actions_prefix`].
+pub fn action_key(partner: &str, device: &str, action: u64) -> Vec<u8> {
+    Key::new().str(partner).str(device).u64(action).build()
+}
+/// Every action of a device (ddi_actions).
+pub fn device_actions_prefix(partner: &str, device: &str) -> Vec<u8> {
+    Key::new().str(partner).str(device).build()
+}
+/// Per-device DDI entries: open action, token hash, attributes (ddi_open_actions,
+/// ddi_device_tokens, ddi_devices).
+pub fn ddi_device_key(partner: &str, device: &str) -> Vec<u8> {
+    Key::new().str(partner).str(device).build()
+}
+/// A DDI token by the SHA-256 of its text (ddi_target_tokens, ddi_gateway_tokens).
+pub fn ddi_token_key(token_sha256: &[u8; 32]) -> Vec<u8> {
+    Key::new().bytes(token_sha256).build()
+}
+/// A partner's gateway token by id (ddi_gateway_by_partner).
+pub fn gateway_by_partner(partner: &str, id: u64) -> Vec<u8> {
+    Key::new().str(partner).u64(id).build()
+}
+/// Last DDI action id handed out (never reused, even after a device is deleted).
+pub fn action_counter() -> Vec<u8> {
+    Key::new().str("ddi-action").build()
+}
+/// Last gateway token id handed out.
+pub fn gateway_counter() -> Vec<u8> {
+    Key::new().str("ddi-gateway").build()
 }
 /// Global id counter (types, pool records, images share one sequence).
 pub fn id_counter() -> Vec<u8> {

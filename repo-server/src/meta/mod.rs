@@ -4,10 +4,12 @@
 //! record, its indexes and its reference counts change together or not at all.
 //! Knows nothing of HTTP; answers domain records.
 
+pub mod actions;
 pub mod auth;
 pub mod blobs;
 mod codec;
 pub mod collections;
+pub mod ddi;
 pub mod devices;
 pub mod images;
 pub mod keys;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::devices::Target;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    decide, parse_versions, CollectionImageRecord, Decision, DomainError, ImageRecord, Offer,
-    PoolRecordData,
+    decide, parse_versions, CollectionImageRecord, CollectionRecord, Decision, DeviceRecord,
+    DomainError, ImageRecord, Offer, PoolRecordData,
 };
 use crate::meta::now_ms;
 
@@ -94,43 +94,7 @@ impl Service {
         };
         device.current = current;
 
-        let explicit = match self.target_in_effect(&collection, &device).await? {
-            Some((Target::CollectionImage(id), source)) => images
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| (Offer::CollectionImage { id, pool: i.pool }, source)),
-            Some((Target::DeviceTypeImage(id), source)) => {
-                let image = self.meta_read(move |m| m.image(id)).await?;
-                image.map(|i| {
-                    (
-                        Offer::DeviceTypeImage {
-                            id,
-                            fw_type: i.fw_type,
-                            version_number: i.version_number,
-                        },
-                        source,
-                    )
-                })
-            }
-            None => None,
-        };
-        let newest = match (&explicit, &device.device_type) {
-            (None, Some(device_type)) => {
-                let (owner, dt) = (partner.to_string(), device_type.clone());
-                let all = self
-                    .meta_call(move |m| m.list_images(&owner, &dt, None))
-                    .await?;
-                newest_per_type(&all)
-            }
-            _ => Vec::new(),
-        };
-        let decision = decide(
-            collection.management,
-            explicit,
-            device.current,
-            &device.versions,
-            &newest,
-        );
+        let decision = self.decide_for(&collection, &device, &images).await?;
         let state = decision.state(collection.management);
 
         let (owner, coll, id) = (
@@ -152,7 +116,74 @@ impl Service {
         })
         .await?;
 
-        let (image, reason) = match decision {
+        let (image, reason) = self.offered_image(decision, images).await?;
+        tracing::info!(
+            device.id = device_id,
+            collection.id = collection_id,
+            offered = image.is_some(),
+            reason = %reason,
+            "device checked in"
+        );
+        Ok(CheckinOutcome { image, reason })
+    }
+}
+
+impl Service {
+    /// What `device` should install, by the check-in rule: the target in effect for the
+    /// collection's management scope (even older), else the newest device-type image above
+    /// the installed version (never a downgrade). Check-in and the DDI poll both ask this.
+    pub(super) async fn decide_for(
+        &self,
+        collection: &CollectionRecord,
+        device: &DeviceRecord,
+        images: &[CollectionImageRecord],
+    ) -> ServiceResult<Decision> {
+        let explicit = match self.target_in_effect(collection, device).await? {
+            Some((Target::CollectionImage(id), source)) => images
+                .iter()
+                .find(|i| i.id == id)
+                .map(|i| (Offer::CollectionImage { id, pool: i.pool }, source)),
+            Some((Target::DeviceTypeImage(id), source)) => {
+                let image = self.meta_read(move |m| m.image(id)).await?;
+                image.map(|i| {
+                    (
+                        Offer::DeviceTypeImage {
+                            id,
+                            fw_type: i.fw_type,
+                            version_number: i.version_number,
+                        },
+                        source,
+                    )
+                })
+            }
+            None => None,
+        };
+        let newest = match (&explicit, &device.device_type) {
+            (None, Some(device_type)) => {
+                let (owner, dt) = (collection.partner.clone(), device_type.clone());
+                let all = self
+                    .meta_call(move |m| m.list_images(&owner, &dt, None))
+                    .await?;
+                newest_per_type(&all)
+            }
+            _ => Vec::new(),
+        };
+        Ok(decide(
+            collection.management,
+            explicit,
+            device.current,
+            &device.versions,
+            &newest,
+        ))
+    }
+
+    /// The image a decision offers (with its pool record for an Afero image), and why.
+    pub(super) async fn offered_image(
+        &self,
+        decision: Decision,
+        images: Vec<CollectionImageRecord>,
+    ) -> ServiceResult<(Option<OfferedImage>, String)> {
+        Ok(match decision {
             Decision::None(reason) => (None, reason.to_string()),
             Decision::Update(Offer::CollectionImage { id, .. }, reason) => {
                 let image = images
@@ -173,15 +204,7 @@ impl Service {
                     .ok_or(ServiceError::NotFound("pool record"))?;
                 (Some(OfferedImage::DeviceType(image, pool)), reason)
             }
-        };
-        tracing::info!(
-            device.id = device_id,
-            collection.id = collection_id,
-            offered = image.is_some(),
-            reason = %reason,
-            "device checked in"
-        );
-        Ok(CheckinOutcome { image, reason })
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod binaries;
 pub mod checkin;
 pub mod collections;
+pub mod ddi;
 pub mod devices;
 pub mod images;
 pub mod pool;

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use fwrepo_e2e::{http, validate, TestServer};
+use fwrepo_e2e::{http, validate, Ota, TestServer};
 use serde_json::{json, Value};
 
 /// A Span-style client of one partner: top-level paths, `X-API-Token`.
@@ -189,6 +189,40 @@ pub fn curl(dir: &Path, args: &[&str]) -> (u16, Value) {
         serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
     };
     (status.trim().parse().unwrap(), value)
+}
+
+/// Publishes `versions` pool records of type 101 named `name` (versions 1.0.0, 1.1.0, …;
+/// versionNumbers 1, 2, …).
+pub async fn afero_catalogue(ota: &Ota, name: &str, versions: usize) -> Vec<Value> {
+    ota.create_type(101).await;
+    let mut records = Vec::new();
+    for i in 0..versions {
+        let record = ota
+            .publish(
+                101,
+                name,
+                &format!("1.{i}.0"),
+                &[],
+                bytes(20 + i as u8, 3000),
+            )
+            .await;
+        records.push(record);
+    }
+    records
+}
+
+/// Associates a pool record with a device type; answers the firmware image.
+pub async fn associate(ota: &Ota, device_type: &str, record: &Value) -> Value {
+    let response = ota
+        .post(&format!("/deviceTypes/{device_type}/firmwareImages"))
+        .json(record)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let image: Value = response.json().await.unwrap();
+    validate("FirmwareImage", &image);
+    image
 }
 
 /// Deterministic test bytes.
