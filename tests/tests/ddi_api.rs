@@ -649,6 +649,20 @@ async fn token_matrix() {
         .unwrap();
     expect_problem(response, 404, "not-found").await;
 
+    // A deleted device's target token stops working, also for a device registered later
+    // under the same id.
+    let d2_token = target_token(&span, &c, "d2").await;
+    assert_eq!(poll(target(&d2_token), "acme", "d2").await, 200);
+    let response = span
+        .delete(&format!("/collections/{c}/devices/d2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(poll(target(&d2_token), "acme", "d2").await, 401);
+    span.device(&c, json!({"deviceId": "d2"})).await;
+    assert_eq!(poll(target(&d2_token), "acme", "d2").await, 401);
+
     // Deleted gateway tokens stop working.
     let id = created["id"].as_str().unwrap();
     let response = ota

@@ -198,6 +198,15 @@ pub fn request_cancel(action: &mut ActionRecord, now_ms: u64) {
     );
 }
 
+/// Closes an open action whose device is deleted.
+pub fn close_for_deleted_device(action: &mut ActionRecord, now_ms: u64) {
+    action.server_event(
+        ActionState::Canceled,
+        now_ms,
+        "canceled: the device was deleted".into(),
+    );
+}
+
 /// The `execution` values of DDI feedback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -39,8 +39,8 @@ impl MetaStore {
     /// Brings the device's open action in line with the image in effect (`desired`, with the
     /// reason it is): creates one, or asks the device to cancel one that no longer applies.
     /// A failed image is not offered again before `retarget_ms` passes its failure time.
-    /// Answers the open action afterwards. Runs under the writer lock: two polls at once
-    /// create one action.
+    /// Answers the open action afterwards. Writes run under the writer lock: two polls at
+    /// once create one action.
     pub fn reconcile_action(
         &self,
         device: &DeviceRecord,
@@ -48,14 +48,26 @@ impl MetaStore {
         retarget_ms: u64,
         now_ms: u64,
     ) -> MetaResult<Option<ActionRecord>> {
-        let _guard = self.lock();
         let (partner, id) = (device.partner.as_str(), device.id.as_str());
+        let plan = |open: Option<&ActionRecord>| -> MetaResult<Reconcile> {
+            let state = self.ddi_device_state(partner, id)?;
+            let desired = desired
+                .as_ref()
+                .map(|(image, _)| image)
+                .filter(|image| open.is_some() || !retry_blocked(&state, image, retarget_ms));
+            Ok(reconcile(open, desired))
+        };
+        // Most polls change nothing: decide on plain reads first, and take the writer lock
+        // (deciding again under it) only when something is to be written.
         let open = self.open_action(partner, id)?;
-        let state = self.ddi_device_state(partner, id)?;
-        let desired = desired
-            .filter(|(image, _)| open.is_some() || !retry_blocked(&state, image, retarget_ms));
+        if plan(open.as_ref())? == Reconcile::Keep {
+            return Ok(open);
+        }
+        let _guard = self.lock();
+        let open = self.open_action(partner, id)?;
+        let step = plan(open.as_ref())?;
         let mut batch = WriteBatch::default();
-        let after = match reconcile(open.as_ref(), desired.as_ref().map(|(image, _)| image)) {
+        let after = match step {
             Reconcile::Keep => return Ok(open),
             Reconcile::Create => {
                 let (image, reason) = desired.expect("create only with a desired image");

@@ -6,7 +6,8 @@ use rocksdb::WriteBatch;
 use super::keys::*;
 use super::{MetaError, MetaResult, MetaStore};
 use crate::domain::ddi::{
-    DdiDeviceState, DdiSettings, GatewayTokenRecord, LegacyDigests, TargetTokenRecord,
+    close_for_deleted_device, DdiDeviceState, DdiSettings, GatewayTokenRecord, LegacyDigests,
+    TargetTokenRecord,
 };
 use crate::domain::Sha256Digest;
 
@@ -97,6 +98,35 @@ impl MetaStore {
             &ddi_token_key(&record.token_sha256),
         );
         self.commit(batch)
+    }
+
+    /// Stages, for a device being deleted, the end of its DDI credentials and state: its
+    /// target token stops working and its open action is closed as canceled (the history
+    /// stays; a device registered later under the same id starts afresh).
+    pub(super) fn forget_ddi_device(
+        &self,
+        batch: &mut WriteBatch,
+        partner: &str,
+        device: &str,
+        now_ms: u64,
+    ) -> MetaResult<()> {
+        let key = ddi_device_key(partner, device);
+        if let Some(token_key) = self.get::<Vec<u8>>(CF_DDI_DEVICE_TOKENS, &key)? {
+            batch.delete_cf(self.cf(CF_DDI_TARGET_TOKENS), &token_key);
+        }
+        if let Some(mut action) = self.open_action(partner, device)? {
+            close_for_deleted_device(&mut action, now_ms);
+            self.put(
+                batch,
+                CF_DDI_ACTIONS,
+                &action_key(partner, device, action.id),
+                &action,
+            );
+        }
+        for cf in [CF_DDI_DEVICE_TOKENS, CF_DDI_OPEN_ACTIONS, CF_DDI_DEVICES] {
+            self.delete(batch, cf, &key);
+        }
+        Ok(())
     }
 
     pub fn ddi_settings(&self, partner: &str) -> MetaResult<DdiSettings> {

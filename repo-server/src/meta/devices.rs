@@ -125,6 +125,7 @@ impl MetaStore {
         let mut batch = WriteBatch::default();
         self.delete(&mut batch, CF_DEVICES, &key);
         self.delete(&mut batch, CF_DEVICES_BY_ID, &device_by_id(partner, device));
+        self.forget_ddi_device(&mut batch, partner, device, super::now_ms())?;
         self.commit(batch)
     }
 }
