@@ -4,6 +4,7 @@
 
 mod client;
 mod crash;
+mod ddi;
 mod meta;
 mod soak;
 mod storm;
@@ -136,6 +137,21 @@ enum Cmd {
         #[arg(long, default_value_t = 200)]
         rate: u64,
         #[arg(long, default_value_t = 600)]
+        seconds: u64,
+    },
+    /// hawkBit DDI: `devices` controllers (registered by a gateway token), each with an open
+    /// deployment, polling (base poll + deploymentBase) at `rate` turns/s; p50/p99, RSS.
+    DdiPoll {
+        #[command(flatten)]
+        target: Target,
+        /// Process id of the server (for its RSS).
+        #[arg(long)]
+        pid: u32,
+        #[arg(long, default_value_t = 10_000)]
+        devices: u64,
+        #[arg(long, default_value_t = 500)]
+        rate: u64,
+        #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
     /// SIGKILL the server under a publish storm, restart, verify; then fsck.
@@ -328,6 +344,30 @@ async fn main() -> anyhow::Result<()> {
                 report["rss_spread_after_60s"].as_f64().unwrap_or(f64::NAN) * 100.0
             );
             println!("{report}");
+        }
+        Cmd::DdiPoll {
+            target,
+            pid,
+            devices,
+            rate,
+            seconds,
+        } => {
+            let r =
+                ddi::ddi_poll(&target.url, &target.creds()?, pid, devices, rate, seconds).await?;
+            eprintln!(
+                "ddi-poll: {devices} devices, {} turns at {rate}/s: {:.0} requests/s, poll p50 {:.2} ms p99 {:.2} ms, deploymentBase p50 {:.2} ms p99 {:.2} ms, {} errors, RSS {} → {} KiB",
+                r["turns"],
+                r["requests_per_s"].as_f64().unwrap_or(f64::NAN),
+                r["poll_p50_ms"].as_f64().unwrap_or(f64::NAN),
+                r["poll_p99_ms"].as_f64().unwrap_or(f64::NAN),
+                r["deployment_p50_ms"].as_f64().unwrap_or(f64::NAN),
+                r["deployment_p99_ms"].as_f64().unwrap_or(f64::NAN),
+                r["errors"],
+                r["rss_before_kib"],
+                r["rss_max_kib"]
+            );
+            println!("{r}");
+            anyhow::ensure!(r["errors"] == 0, "{} DDI requests failed", r["errors"]);
         }
         Cmd::Crash {
             server_bin,
