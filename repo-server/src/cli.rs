@@ -1,11 +1,16 @@
-//! Command line of `fwrepo-server`: `serve`, the offline `client` admin commands.
+//! Command line of `fwrepo-server`: `serve`, the offline `client` and `user` admin commands.
+
+mod users;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use fwrepo_schemas::{ClientCredentials, ClientSummary};
+use fwrepo_schemas::ClientSummary;
 
+pub use users::{run_user_command, UserCommand};
+
+use crate::api::wire;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::{validate_id, Scope};
@@ -32,6 +37,9 @@ pub enum Command {
     /// Manage OAuth clients offline (the server must not be running on the data dir).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage people's accounts offline (the server must not be running on the data dir).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Verify a stopped server's blobs and metadata; `--repair` fixes what is safe.
     Fsck(crate::fsck::FsckArgs),
 }
@@ -60,6 +68,10 @@ pub struct ServeArgs {
     pub sweep_grace_secs: Option<u64>,
     #[arg(long, env = "FWREPO_TOKEN_LIFETIME_SECS")]
     pub token_lifetime_secs: Option<u64>,
+    #[arg(long, env = "FWREPO_SESSION_IDLE_SECS")]
+    pub session_idle_secs: Option<u64>,
+    #[arg(long, env = "FWREPO_SESSION_MAX_SECS")]
+    pub session_max_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -84,6 +96,8 @@ impl ServeArgs {
         config.token_lifetime_secs = self
             .token_lifetime_secs
             .unwrap_or(config.token_lifetime_secs);
+        config.session_idle_secs = self.session_idle_secs.unwrap_or(config.session_idle_secs);
+        config.session_max_secs = self.session_max_secs.unwrap_or(config.session_max_secs);
         Ok(config)
     }
 }
@@ -135,6 +149,7 @@ fn offline_authenticator(
         Authenticator::new(
             std::sync::Arc::clone(&meta),
             Config::secs(config.token_lifetime_secs),
+            config.sessions()?,
         ),
         meta,
     ))
@@ -159,16 +174,7 @@ pub fn run_client_command(command: ClientCommand) -> anyhow::Result<()> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let (auth, _) = offline_authenticator(data.data_dir)?;
             let (client, secret) = auth.create_client(&partner, scopes)?;
-            let creds = ClientCredentials {
-                client_id: client.client_id,
-                client_secret: secret,
-                partner_id: client.partner,
-                scopes: client
-                    .scopes
-                    .iter()
-                    .map(|s| s.as_str().to_string())
-                    .collect(),
-            };
+            let creds = wire::client_credentials(&client, secret);
             if json {
                 println!("{}", serde_json::to_string(&creds)?);
             } else {
@@ -186,14 +192,8 @@ pub fn run_client_command(command: ClientCommand) -> anyhow::Result<()> {
             let (_, meta) = offline_authenticator(data.data_dir)?;
             let clients: Vec<ClientSummary> = meta
                 .list_clients()?
-                .into_iter()
-                .map(|c| ClientSummary {
-                    client_id: c.client_id,
-                    partner_id: c.partner,
-                    scopes: c.scopes.iter().map(|s| s.as_str().to_string()).collect(),
-                    created_timestamp: c.created_ms,
-                    revoked: c.revoked,
-                })
+                .iter()
+                .map(wire::client_summary)
                 .collect();
             if json {
                 println!("{}", serde_json::to_string(&clients)?);

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::auth::SessionConfig;
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -27,6 +29,10 @@ pub struct Config {
     pub sweep_grace_secs: u64,
     /// Lifetime of issued access tokens, in seconds.
     pub token_lifetime_secs: u64,
+    /// A person's session ends after this many seconds unused.
+    pub session_idle_secs: u64,
+    /// A person's session ends this many seconds after sign-in, however much it is used.
+    pub session_max_secs: u64,
     /// fsync RocksDB's WAL on every commit (survive power loss, not only crashes).
     pub sync_writes: bool,
 }
@@ -43,6 +49,8 @@ impl Default for Config {
             sweep_interval_secs: 60,
             sweep_grace_secs: 600,
             token_lifetime_secs: 3600,
+            session_idle_secs: 2 * 3600,
+            session_max_secs: 12 * 3600,
             sync_writes: true,
         }
     }
@@ -98,6 +106,15 @@ impl Config {
     pub fn secs(n: u64) -> Duration {
         Duration::from_secs(n)
     }
+
+    /// Session lifetimes and cookie flags (the cookie is `Secure` behind an https URL).
+    pub fn sessions(&self) -> Result<SessionConfig, ConfigError> {
+        Ok(SessionConfig {
+            idle: Config::secs(self.session_idle_secs.max(1)),
+            absolute: Config::secs(self.session_max_secs.max(1)),
+            secure_cookie: self.public_url()?.starts_with("https://"),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -123,5 +140,19 @@ mod tests {
             ..Config::default()
         };
         assert!(config.public_url().is_err());
+    }
+
+    #[test]
+    fn session_cookies_are_secure_behind_https() {
+        let config = Config {
+            public_url: Some("https://firmware.example.com".into()),
+            session_idle_secs: 60,
+            ..Config::default()
+        };
+        let sessions = config.sessions().unwrap();
+        assert!(sessions.secure_cookie);
+        assert_eq!(sessions.idle, Duration::from_secs(60));
+        assert_eq!(sessions.absolute, Duration::from_secs(12 * 3600));
+        assert!(!Config::default().sessions().unwrap().secure_cookie);
     }
 }

@@ -1,5 +1,5 @@
 use clap::Parser;
-use fwrepo_server::cli::{run_client_command, Cli, Command};
+use fwrepo_server::cli::{run_client_command, run_user_command, Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -13,6 +13,7 @@ async fn main() -> std::process::ExitCode {
             Err(e) => Err(e),
         },
         Command::Client(command) => run_client_command(command),
+        Command::User(command) => run_user_command(command),
         Command::Fsck(args) => fwrepo_server::fsck::run_command(args),
     };
     match outcome {

@@ -42,6 +42,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let auth = Arc::new(Authenticator::new(
         meta,
         Config::secs(config.token_lifetime_secs),
+        config.sessions()?,
     ));
     let metrics = PrometheusBuilder::new()
         .install_recorder()

@@ -3,6 +3,7 @@
 //! The JSON Schemas in `schemas/json/` and the components of `schemas/openapi.yaml` are
 //! generated from these types (see [`generate`]); a test fails when the committed files drift.
 
+pub mod admin;
 pub mod afero;
 pub mod ddi;
 pub mod generate;
@@ -11,6 +12,7 @@ pub mod page;
 pub mod problem;
 pub mod span;
 
+pub use admin::*;
 pub use afero::*;
 pub use ddi::*;
 pub use oauth::*;

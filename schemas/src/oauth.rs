@@ -1,4 +1,5 @@
-//! OAuth 2.0 client-credentials token answer (RFC 6749 §5.1) and the admin CLI's client record.
+//! OAuth 2.0 client-credentials token answer (RFC 6749 §5.1) and the client records the
+//! admin CLI and the admin API answer.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,8 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
-/// What `fwrepo-server client create --json` prints. The secret is shown once, never stored.
+/// What `fwrepo-server client create --json` prints and `POST .../admin/clients` answers.
+/// The secret is shown once, never stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ClientCredentials {
     pub client_id: String,
@@ -24,7 +26,7 @@ pub struct ClientCredentials {
     pub scopes: Vec<String>,
 }
 
-/// One line of `fwrepo-server client list --json`.
+/// One client of `fwrepo-server client list --json` and `GET .../admin/clients`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ClientSummary {
     pub client_id: String,
@@ -32,4 +34,6 @@ pub struct ClientSummary {
     pub scopes: Vec<String>,
     pub created_timestamp: u64,
     pub revoked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }

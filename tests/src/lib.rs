@@ -69,6 +69,70 @@ pub fn create_client(data_dir: &Path, partner: &str, scopes: &[&str]) -> Client 
     }
 }
 
+/// A person's account created through `fwrepo-server user create`.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub username: String,
+    pub password: String,
+    pub partner_id: String,
+    pub role: String,
+}
+
+/// Creates a user offline (the server must not be running on `data_dir`); the password goes
+/// in on stdin, as a script would give it. Answers the printed JSON (schema `User`).
+pub fn create_user(
+    data_dir: &Path,
+    partner: &str,
+    username: &str,
+    role: &str,
+    password: &str,
+) -> Value {
+    let out = user_command(
+        data_dir,
+        &[
+            "create",
+            "--partner",
+            partner,
+            "--username",
+            username,
+            "--role",
+            role,
+            "--json",
+        ],
+        &format!("{password}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "user create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user: Value = serde_json::from_slice(&out.stdout).expect("user create prints JSON");
+    validate("User", &user);
+    user
+}
+
+/// Runs `fwrepo-server user <args> --data-dir <data_dir>` with `stdin` as its input.
+pub fn user_command(data_dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(bin("fwrepo-server"))
+        .arg("user")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fwrepo-server user");
+    let mut input = child.stdin.take().unwrap();
+    // The command may exit before reading (bad arguments): a broken pipe is its answer.
+    input.write_all(stdin.as_bytes()).ok();
+    drop(input);
+    child
+        .wait_with_output()
+        .expect("fwrepo-server user finishes")
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -77,10 +141,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// What to start: extra server flags and the clients to create before the first start.
+/// What to start: extra server flags and the clients and users to create before the first
+/// start.
 pub struct TestServerBuilder {
     args: Vec<String>,
     clients: Vec<(String, Vec<String>)>,
+    users: Vec<User>,
     data_dir: Option<tempfile::TempDir>,
 }
 
@@ -106,10 +172,31 @@ impl TestServerBuilder {
         self
     }
 
+    /// Adds a user (role viewer, maintainer or admin); users are available as
+    /// `server.users[i]` in the order added.
+    pub fn user(mut self, partner: &str, username: &str, role: &str, password: &str) -> Self {
+        self.users.push(User {
+            username: username.to_string(),
+            password: password.to_string(),
+            partner_id: partner.to_string(),
+            role: role.to_string(),
+        });
+        self
+    }
+
     pub fn start(self) -> TestServer {
         let data_dir = self
             .data_dir
             .unwrap_or_else(|| tempfile::tempdir().unwrap());
+        for user in &self.users {
+            create_user(
+                &data_dir.path().join("data"),
+                &user.partner_id,
+                &user.username,
+                &user.role,
+                &user.password,
+            );
+        }
         let clients = self
             .clients
             .iter()
@@ -125,6 +212,7 @@ impl TestServerBuilder {
             port: 0,
             url: String::new(),
             clients,
+            users: self.users,
         };
         server.spawn();
         server
@@ -137,6 +225,7 @@ pub struct TestServer {
     pub url: String,
     pub port: u16,
     pub clients: Vec<Client>,
+    pub users: Vec<User>,
     args: Vec<String>,
     child: Option<Child>,
 }
@@ -147,6 +236,7 @@ impl TestServer {
         TestServerBuilder {
             args: Vec::new(),
             clients: Vec::new(),
+            users: Vec::new(),
             data_dir: None,
         }
     }

@@ -51,6 +51,10 @@ pub enum ApiError {
     DdiUnauthenticated,
     #[error("{0}")]
     Gone(String),
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("too many failed sign-in attempts; try again in {} s", retry_after_secs(*.0))]
+    TooManyAttempts(std::time::Duration),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -100,6 +104,8 @@ impl ApiError {
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
             DdiUnauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized", None),
             Gone(_) => (StatusCode::GONE, "gone", None),
+            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid-credentials", None),
+            TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", None),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
@@ -153,6 +159,12 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
+            ApiError::TooManyAttempts(wait) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs(*wait)),
+                );
+            }
             _ => {}
         }
         if matches!(oauth_error, Some(_)) {
@@ -191,12 +203,42 @@ impl From<AuthError> for ApiError {
         match error {
             AuthError::Unauthenticated => ApiError::Unauthenticated,
             AuthError::InvalidClient => ApiError::InvalidClient,
+            AuthError::InvalidCredentials => ApiError::InvalidCredentials,
+            AuthError::TooManyAttempts { retry_after } => ApiError::TooManyAttempts(retry_after),
             AuthError::MissingScope(_) => ApiError::Forbidden(error.to_string()),
             // Another partner's resources look exactly like missing ones.
             AuthError::OtherPartner => ApiError::NotFound("not found".into()),
+            AuthError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            AuthError::Invalid(detail) => ApiError::Validation(detail),
+            AuthError::Conflict(detail) => ApiError::Conflict(detail),
             AuthError::Meta(meta) => ApiError::Internal(meta.to_string()),
         }
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Whole seconds to wait, rounded up (a client told 0 would retry at once).
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttled_sign_ins_are_429_with_retry_after() {
+        let error: ApiError = AuthError::TooManyAttempts {
+            retry_after: std::time::Duration::from_millis(61_500),
+        }
+        .into();
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "62");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            PROBLEM_CONTENT_TYPE
+        );
+    }
+}

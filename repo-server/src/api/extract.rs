@@ -146,7 +146,7 @@ where
         // Two point reads that the block cache answers in microseconds: cheaper here than a
         // hop to the blocking pool.
         let principal = authenticator.authenticate(&bearer)?;
-        tracing::Span::current().record("client_id", principal.client_id.as_str());
+        tracing::Span::current().record("actor", principal.actor_id().as_str());
         Ok(Caller(principal))
     }
 }

@@ -3,6 +3,7 @@
 //! Architecture invariant: nothing below this folder imports axum.
 
 pub mod actions;
+pub mod admin;
 pub mod binaries;
 pub mod checkin;
 pub mod collections;
@@ -113,6 +114,22 @@ fn ota_routes() -> Router<AppState> {
         )
         .route("/tags", get(pool::tags))
         .nest("/ddi", actions::partner_routes())
+        .route(
+            "/admin/clients",
+            post(admin::create_client).get(admin::list_clients),
+        )
+        .route(
+            "/admin/clients/{clientId}",
+            axum::routing::delete(admin::revoke_client),
+        )
+        .route(
+            "/admin/users",
+            post(admin::create_user).get(admin::list_users),
+        )
+        .route(
+            "/admin/users/{username}",
+            axum::routing::patch(admin::update_user),
+        )
 }
 
 /// The Span FOTA routes (the partner is the token's) and the device check-in.
@@ -177,7 +194,7 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id, client_id = tracing::field::Empty)
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id, actor = tracing::field::Empty)
         }).on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // A bug must cost one request a 500, never the connection or the process.

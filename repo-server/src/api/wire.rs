@@ -1,8 +1,13 @@
 //! Domain records → wire types of the contract crate.
 
-use fwrepo_schemas::{FirmwareImage, FirmwareType, Page, PoolRecord};
+use fwrepo_schemas::{
+    ClientCredentials, ClientSummary, FirmwareImage, FirmwareType, Page, PoolRecord, User, UserRole,
+};
 
-use crate::domain::{FirmwareTypeNumber, FirmwareTypeRecord, PageRequest, PoolRecordData};
+use crate::domain::{
+    ClientRecord, FirmwareTypeNumber, FirmwareTypeRecord, PageRequest, PoolRecordData, Role, Scope,
+    UserRecord,
+};
 use crate::service::images::ImageView;
 
 fn version_attribute_id(fw_type: u16) -> i64 {
@@ -74,5 +79,57 @@ pub fn page<T>(content: Vec<T>, total: u64, request: &PageRequest) -> Page<T> {
         total_elements: total,
         content,
         sort: request.sort_label(),
+    }
+}
+
+pub fn client_summary(client: &ClientRecord) -> ClientSummary {
+    ClientSummary {
+        client_id: client.client_id.clone(),
+        partner_id: client.partner.clone(),
+        scopes: scope_names(&client.scopes),
+        created_timestamp: client.created_ms,
+        revoked: client.revoked,
+        description: client.description.clone(),
+    }
+}
+
+/// A new client with its secret: the one answer that ever carries the secret.
+pub fn client_credentials(client: &ClientRecord, secret: String) -> ClientCredentials {
+    ClientCredentials {
+        client_id: client.client_id.clone(),
+        client_secret: secret,
+        partner_id: client.partner.clone(),
+        scopes: scope_names(&client.scopes),
+    }
+}
+
+fn scope_names(scopes: &[Scope]) -> Vec<String> {
+    scopes.iter().map(|s| s.as_str().to_string()).collect()
+}
+
+/// A user without its password hash.
+pub fn user(record: &UserRecord) -> User {
+    User {
+        username: record.username.clone(),
+        partner_id: record.partner.clone(),
+        role: user_role(record.role),
+        disabled: record.disabled,
+        created_timestamp: record.created_ms,
+    }
+}
+
+pub fn user_role(role: Role) -> UserRole {
+    match role {
+        Role::Viewer => UserRole::Viewer,
+        Role::Maintainer => UserRole::Maintainer,
+        Role::Admin => UserRole::Admin,
+    }
+}
+
+pub fn role(role: UserRole) -> Role {
+    match role {
+        UserRole::Viewer => Role::Viewer,
+        UserRole::Maintainer => Role::Maintainer,
+        UserRole::Admin => Role::Admin,
     }
 }

@@ -1,6 +1,7 @@
 //! The firmware model and its rules, free of HTTP and of storage: what a valid firmware type,
 //! name, tag, digest or page request is, and the records the metadata layer persists.
 
+pub mod accounts;
 pub mod ddi;
 pub mod digest;
 pub mod query;
@@ -8,6 +9,7 @@ pub mod records;
 pub mod rules;
 pub mod span;
 
+pub use accounts::*;
 pub use digest::Sha256Digest;
 pub use query::{PageRequest, PoolQuery, SortDirection, SortField};
 pub use records::*;

@@ -140,6 +140,9 @@ pub struct ClientRecord {
     pub scopes: Vec<Scope>,
     pub created_ms: u64,
     pub revoked: bool,
+    /// What the client is for, as its creator described it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// An issued access token, stored under the SHA-256 of the token.

@@ -29,6 +29,14 @@ impl MetaStore {
         self.scan_values(CF_CLIENTS, &[])
     }
 
+    /// One partner's clients. A filtered scan: clients are few (one per CI system or
+    /// service), and keys by client id keep the client-credentials grant a point read.
+    pub fn list_partner_clients(&self, partner: &str) -> MetaResult<Vec<ClientRecord>> {
+        let mut clients = self.list_clients()?;
+        clients.retain(|c| c.partner == partner);
+        Ok(clients)
+    }
+
     /// Marks a client revoked; its tokens stop working at once (authentication checks it).
     pub fn revoke_client(&self, client_id: &str) -> MetaResult<()> {
         let _guard = self.lock();

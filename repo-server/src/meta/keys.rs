@@ -22,6 +22,11 @@ pub const CF_PENDING: &str = "pending_uploads";
 pub const CF_REPOSITORY: &str = "repository";
 pub const CF_CLIENTS: &str = "oauth_clients";
 pub const CF_TOKENS: &str = "oauth_tokens";
+pub const CF_USERS: &str = "users";
+pub const CF_USERS_BY_PARTNER: &str = "users_by_partner";
+pub const CF_SESSIONS: &str = "sessions";
+pub const CF_SESSIONS_BY_USER: &str = "sessions_by_user";
+pub const CF_SESSIONS_BY_EXPIRY: &str = "sessions_by_expiry";
 pub const CF_COUNTERS: &str = "counters";
 pub const CF_COLLECTIONS: &str = "collections";
 pub const CF_COLLECTION_IMAGES: &str = "collection_images";
@@ -60,6 +65,11 @@ pub const ALL_CFS: &[&str] = &[
     CF_REPOSITORY,
     CF_CLIENTS,
     CF_TOKENS,
+    CF_USERS,
+    CF_USERS_BY_PARTNER,
+    CF_SESSIONS,
+    CF_SESSIONS_BY_USER,
+    CF_SESSIONS_BY_EXPIRY,
     CF_COUNTERS,
     CF_COLLECTIONS,
     CF_COLLECTION_IMAGES,
@@ -299,6 +309,42 @@ pub fn client_key(client_id: &str) -> Vec<u8> {
 }
 pub fn token_key(token_sha256: &[u8; 32]) -> Vec<u8> {
     Key::new().bytes(token_sha256).build()
+}
+/// A user by username (usernames are unique server-wide).
+pub fn user_key(username: &str) -> Vec<u8> {
+    Key::new().str(username).build()
+}
+/// A partner's users in username order (users_by_partner; the value is empty).
+pub fn user_by_partner(partner: &str, username: &str) -> Vec<u8> {
+    Key::new().str(partner).str(username).build()
+}
+/// The username at the end of a users_by_partner key under `partner_prefix(partner)`.
+pub fn username_of_partner_key(prefix_len: usize, key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key.get(prefix_len..key.len().checked_sub(1)?)?).ok()
+}
+/// A session by the SHA-256 of its cookie value.
+pub fn session_key(session_sha256: &[u8; 32]) -> Vec<u8> {
+    Key::new().bytes(session_sha256).build()
+}
+/// A user's sessions (sessions_by_user; the value is empty).
+pub fn session_by_user(username: &str, session_sha256: &[u8; 32]) -> Vec<u8> {
+    Key::new().str(username).bytes(session_sha256).build()
+}
+/// Prefix of every session of one user.
+pub fn sessions_of_user(username: &str) -> Vec<u8> {
+    Key::new().str(username).build()
+}
+/// Sessions in expiry order, so a sweep reads only the expired ones (sessions_by_expiry).
+pub fn session_by_expiry(expires_ms: u64, session_sha256: &[u8; 32]) -> Vec<u8> {
+    Key::new().u64(expires_ms).bytes(session_sha256).build()
+}
+/// The session hash a sessions_by_user or sessions_by_expiry key ends with.
+pub fn trailing_session_hash(key: &[u8]) -> Option<[u8; 32]> {
+    key.get(key.len().checked_sub(32)?..)?.try_into().ok()
+}
+/// The expiry a sessions_by_expiry key starts with.
+pub fn leading_u64(key: &[u8]) -> Option<u64> {
+    key.get(..8)?.try_into().ok().map(u64::from_be_bytes)
 }
 pub fn collection_key(partner: &str, collection: &str) -> Vec<u8> {
     Key::new().str(partner).str(collection).build()

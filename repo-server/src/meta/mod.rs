@@ -14,7 +14,9 @@ pub mod devices;
 pub mod images;
 pub mod keys;
 pub mod pool;
+pub mod sessions;
 pub mod types;
+pub mod users;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

@@ -1,5 +1,5 @@
 //! Background housekeeping: expired uploads release their blobs, unheld blobs are deleted
-//! after the grace period, expired tokens are purged; at startup and then hourly, blob files
+//! after the grace period, expired tokens and sessions are purged; at startup and then hourly, blob files
 //! with no record at all (a crash or a dropped client between linking a blob and recording
 //! its hold) are deleted once older than the grace period.
 
@@ -13,6 +13,7 @@ use crate::meta::now_ms;
 pub struct SweepReport {
     pub blobs_deleted: usize,
     pub tokens_purged: usize,
+    pub sessions_purged: usize,
     pub orphan_files_deleted: usize,
 }
 
@@ -49,6 +50,9 @@ impl Service {
             }
         }
         report.tokens_purged = self.meta_call(move |m| m.purge_expired_tokens(now)).await?;
+        report.sessions_purged = self
+            .meta_call(move |m| m.purge_expired_sessions(now))
+            .await?;
         Ok(report)
     }
 
