@@ -746,3 +746,61 @@ async fn malformed_feedback_is_400_and_changes_nothing() {
     assert_eq!(code, 404);
     assert_eq!(action(&span, &c, "d1", &id).await, before);
 }
+
+#[tokio::test]
+async fn concurrent_first_polls_register_once_and_create_one_action() {
+    let (server, span, c) = start().await;
+    let ota = Ota::new(&server, 0).await;
+    let v1 = image(&span, &c, &bytes(1, 2000), "a.swu", "1.0").await;
+    span.device(
+        &c,
+        json!({"deviceId": "d1", "firmware": {"targetFirmwareId": v1}}),
+    )
+    .await;
+    let token = target_token(&span, &c, "d1").await;
+    let ddi = Ddi::target(&server.url, "acme", &token);
+    let polls = (0..16).map(|_| ddi.poll("d1"));
+    let answers = futures_util::future::join_all(polls).await;
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| action_id(link(a, "deploymentBase").unwrap()))
+        .collect();
+    assert_eq!(ids.len(), 1, "one action for concurrent polls: {ids:?}");
+    assert_eq!(actions(&span, &c, "d1").await["totalElements"], 1);
+
+    // Concurrent first polls of new controllers through a gateway: one default collection.
+    let created: Value = ota
+        .post("/ddi/gatewayTokens")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gateway = Ddi::gateway(&server.url, "acme", created["token"].as_str().unwrap());
+    let controllers: Vec<String> = (0..12).map(|i| format!("new-{i}")).collect();
+    let polls = controllers.iter().map(|id| gateway.poll(id));
+    futures_util::future::join_all(polls).await;
+    let collections = span
+        .json(span.get("/collections"), 200, "CollectionList")
+        .await;
+    let defaults: Vec<&Value> = collections["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["tags"]["ddi-default"] == "true")
+        .collect();
+    assert_eq!(defaults.len(), 1, "{collections}");
+    let default = defaults[0]["collectionId"].as_str().unwrap();
+    let devices = span
+        .json(
+            span.get(&format!("/collections/{default}/devices")),
+            200,
+            "DeviceList",
+        )
+        .await;
+    assert_eq!(
+        devices["devices"].as_array().unwrap().len(),
+        controllers.len()
+    );
+}

@@ -265,7 +265,16 @@ impl Service {
                 })
             })
             .await?;
-        Ok(settings.default_collection.unwrap_or(created.id))
+        match settings.default_collection {
+            // Another first registration won the race: drop the empty collection made here.
+            Some(winner) if winner != created.id => {
+                let (owner, loser) = (tenant.to_string(), created.id);
+                self.meta_call(move |m| m.delete_collection(&owner, &loser))
+                    .await?;
+                Ok(winner)
+            }
+            _ => Ok(created.id),
+        }
     }
 
     /// Re-evaluates the firmware in effect for a device and reconciles its open action.
