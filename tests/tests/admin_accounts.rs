@@ -169,6 +169,7 @@ async fn admin_creates_a_client_online_that_works_until_revoked() {
     .await
     .unwrap();
     expect_problem(no_scope, 400, "validation-failed").await;
+    assert!(!server.log().contains(secret), "a secret is never logged");
 }
 
 #[tokio::test]

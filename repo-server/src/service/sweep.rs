@@ -111,6 +111,7 @@ impl Service {
                     tracing::info!(
                         blobs_deleted = report.blobs_deleted,
                         tokens_purged = report.tokens_purged,
+                        sessions_purged = report.sessions_purged,
                         orphan_files_deleted = report.orphan_files_deleted,
                         "sweep done"
                     )
@@ -119,5 +120,48 @@ impl Service {
                 Err(e) => tracing::error!(error = %e, "sweep failed"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::SessionRecord;
+    use crate::meta::MetaStore;
+    use crate::service::ServiceConfig;
+    use crate::store::FsBlobStore;
+
+    #[tokio::test]
+    async fn a_sweep_purges_expired_sessions_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Arc::new(MetaStore::open(&dir.path().join("meta"), false).unwrap());
+        let blobs = Arc::new(FsBlobStore::open(dir.path().join("blobs")).unwrap());
+        let service = Service::new(
+            Arc::clone(&meta),
+            blobs,
+            ServiceConfig {
+                public_url: "http://127.0.0.1:1".into(),
+                pending_upload_ttl: Duration::from_secs(60),
+                sweep_grace: Duration::from_secs(60),
+                max_upload_bytes: 1024,
+            },
+        );
+        let session = |expires_ms| SessionRecord {
+            username: "alice".into(),
+            partner: "acme".into(),
+            created_ms: 0,
+            last_seen_ms: 0,
+            expires_ms,
+            absolute_expires_ms: expires_ms,
+        };
+        meta.create_session(&[1; 32], &session(1)).unwrap();
+        meta.create_session(&[2; 32], &session(now_ms() + 60_000))
+            .unwrap();
+        let report = service.sweep().await.unwrap();
+        assert_eq!(report.sessions_purged, 1);
+        assert!(meta.session(&[1; 32]).unwrap().is_none());
+        assert!(meta.session(&[2; 32]).unwrap().is_some());
     }
 }
