@@ -591,7 +591,7 @@ async fn the_database_holds_only_hashes_of_passwords_and_secrets() {
         "online-user",
         "offline-user",
         "$argon2id$",
-        &creds["client_id"].as_str().unwrap(),
+        creds["client_id"].as_str().unwrap(),
     ] {
         assert!(contains(&stored, present), "{present} should be stored");
     }

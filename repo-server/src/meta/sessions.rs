@@ -76,7 +76,8 @@ impl MetaStore {
         }
     }
 
-    /// How many sessions a user has (for tests and the admin listing).
+    /// How many sessions a user has.
+    #[cfg(test)]
     pub fn count_user_sessions(&self, username: &str) -> MetaResult<usize> {
         let mut count = 0;
         for item in self.scan_prefix(CF_SESSIONS_BY_USER, &sessions_of_user(username)) {
