@@ -1,13 +1,16 @@
 //! Filesystem backend: `<root>/sha256/ab/cd/<hex>`. A write goes to `<root>/tmp/` while a
 //! blocking thread hashes (SHA-256 and BLAKE3) and writes it; `finish` fsyncs the file, links
 //! it into place without clobbering (so a blob is never written twice) and fsyncs the
-//! directory. A crash leaves at most a temp file, which `open` clears at startup.
+//! directory; every directory on the way (shards, their parents) is durable before that.
+//! A crash leaves at most a temp file, which `open` clears at startup.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -38,19 +41,23 @@ const WRITE_BUFFER: usize = 1 << 20;
 
 pub struct FsBlobStore {
     root: PathBuf,
+    shards: Arc<DurableShards>,
 }
 
 impl FsBlobStore {
     /// Opens (creating) a store under `root` and deletes temp files a crash left behind.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        fs::create_dir_all(root.join("sha256"))?;
+        create_dir_durable(&root.join("sha256"))?;
         let tmp = root.join("tmp");
         if tmp.exists() {
             fs::remove_dir_all(&tmp)?;
         }
         fs::create_dir_all(&tmp)?;
-        Ok(FsBlobStore { root })
+        Ok(FsBlobStore {
+            root,
+            shards: Arc::new(DurableShards::new()),
+        })
     }
 
     /// Where a blob lives: two levels of sharding keep directories small.
@@ -155,10 +162,75 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Creates `dir` (and missing ancestors) and fsyncs the parent of each, whether this call
+/// created it or found it: a directory another thread or an earlier, crashed process just
+/// made may not be durable yet, and a blob inside it would vanish with it on power loss.
+fn create_dir_durable(dir: &Path) -> io::Result<()> {
+    let parent = dir.parent().expect("a blob store directory has a parent");
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            create_dir_durable(parent)?;
+            match fs::create_dir(dir) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    sync_dir(parent)
+}
+
+/// The shard directories (`ab` and `ab/cd` under `sha256/`) this process has made durable
+/// with [`create_dir_durable`]: each costs its fsyncs once per process, not once per blob.
+struct DurableShards {
+    /// 256 bits for the first level, then 65,536 for the second.
+    bits: Box<[AtomicU64]>,
+}
+
+impl DurableShards {
+    fn new() -> Self {
+        DurableShards {
+            bits: (0..(256 + 65_536) / 64)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    fn is_set(&self, bit: usize) -> bool {
+        self.bits[bit / 64].load(Ordering::Acquire) & (1 << (bit % 64)) != 0
+    }
+
+    fn set(&self, bit: usize) {
+        self.bits[bit / 64].fetch_or(1 << (bit % 64), Ordering::Release);
+    }
+
+    /// Makes `root/ab` and `root/ab/cd` durable for a blob whose digest starts `ab cd`.
+    fn ensure(&self, root: &Path, sha256: &Sha256Digest) -> io::Result<()> {
+        let hex = sha256.to_hex();
+        let (first, second) = (sha256.0[0] as usize, sha256.0[1] as usize);
+        let levels = [
+            (first, root.join(&hex[0..2])),
+            (
+                256 + first * 256 + second,
+                root.join(&hex[0..2]).join(&hex[2..4]),
+            ),
+        ];
+        for (bit, dir) in levels {
+            if !self.is_set(bit) {
+                create_dir_durable(&dir)?;
+                self.set(bit);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Links the staged file under its name unless a blob of that name exists already.
+/// The shard directory must be durable already ([`DurableShards::ensure`]).
 fn publish(staged: Staged, target: PathBuf) -> io::Result<bool> {
     let dir = target.parent().expect("blob path has a parent");
-    fs::create_dir_all(dir)?;
     match staged.file.persist_noclobber(&target) {
         Ok(_) => {
             sync_dir(dir)?;
@@ -184,6 +256,7 @@ pub struct FsBlobWriter {
     chunks: Option<SyncSender<Message>>,
     worker: Option<tokio::task::JoinHandle<io::Result<Staged>>>,
     target_for: PathBuf,
+    shards: Arc<DurableShards>,
     written: u64,
 }
 
@@ -249,10 +322,15 @@ impl BlobWriter for FsBlobWriter {
         }
         let (sha256, blake3, length) = (staged.sha256, staged.blake3.clone(), staged.length);
         let hex = sha256.to_hex();
-        let target = self.target_for.join(&hex[0..2]).join(&hex[2..4]).join(&hex);
-        let created = tokio::task::spawn_blocking(move || publish(staged, target))
-            .await
-            .map_err(|e| StoreError::Io(io::Error::other(e)))??;
+        let root = self.target_for.clone();
+        let target = root.join(&hex[0..2]).join(&hex[2..4]).join(&hex);
+        let shards = Arc::clone(&self.shards);
+        let created = tokio::task::spawn_blocking(move || {
+            shards.ensure(&root, &sha256)?;
+            publish(staged, target)
+        })
+        .await
+        .map_err(|e| StoreError::Io(io::Error::other(e)))??;
         Ok(BlobWritten {
             sha256,
             blake3,
@@ -283,6 +361,7 @@ impl BlobStore for FsBlobStore {
             chunks: Some(sender),
             worker: Some(worker),
             target_for: self.root.join("sha256"),
+            shards: Arc::clone(&self.shards),
             written: 0,
         }))
     }
