@@ -366,6 +366,17 @@ impl TestServer {
     pub async fn token(&self) -> String {
         self.token_for(0).await
     }
+
+    /// The server's `/metrics` (Prometheus text).
+    pub async fn metrics(&self) -> String {
+        let response = http()
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
 }
 
 impl Drop for TestServer {

@@ -149,3 +149,89 @@ async fn fsck_refuses_a_data_dir_a_server_is_serving() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The value of a counter in the server's Prometheus text, 0 when absent.
+async fn counter(server: &TestServer, name: &str) -> u64 {
+    server
+        .metrics()
+        .await
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+/// Issue 11 item 2: a download answers from the blob itself. A truncated or deleted blob
+/// file is a 5xx for GET and HEAD alike (never a cut-off or empty 200), logged and counted,
+/// and fsck reports it.
+#[tokio::test]
+async fn damaged_blobs_are_a_counted_5xx_and_fsck_reports_them() {
+    let mut server = TestServer::start();
+    let ota = Ota::new(&server, 0).await;
+    let truncated_bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+    let truncated = ota.upload(truncated_bytes.clone()).await;
+    let truncated_url = ota.move_to_repository(&truncated).await;
+    let deleted = ota.upload(b"soon gone from the disk".to_vec()).await;
+    let deleted_url = ota.move_to_repository(&deleted).await;
+    let data = server.data_path();
+    let head = |url: String| ota.http.head(url).bearer_auth(&ota.token).send();
+    assert_eq!(head(truncated_url.clone()).await.unwrap().status(), 200);
+
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(blob_path(&data, &truncated))
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    std::fs::remove_file(blob_path(&data, &deleted)).unwrap();
+    assert_eq!(counter(&server, "fwrepo_blob_damaged_total").await, 0);
+    for url in [&truncated_url, &deleted_url] {
+        let get = ota
+            .http
+            .get(url)
+            .bearer_auth(&ota.token)
+            .send()
+            .await
+            .unwrap();
+        fwrepo_e2e::expect_problem(get, 500, "internal").await;
+        let ranged = ota
+            .http
+            .get(url)
+            .bearer_auth(&ota.token)
+            .header("range", "bytes=0-9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ranged.status(), 500, "a range of a damaged blob");
+        assert_eq!(head(url.clone()).await.unwrap().status(), 500, "HEAD {url}");
+    }
+    assert_eq!(counter(&server, "fwrepo_blob_damaged_total").await, 6);
+    let log = server.log();
+    assert!(
+        log.contains(&truncated) && log.contains("1000 bytes on storage"),
+        "the damage is logged: {log}"
+    );
+    assert!(log.contains(&deleted) && log.contains("missing from storage"));
+
+    server.kill9();
+    let (code, report) = fsck(&data, false);
+    assert_eq!(code, 1, "{report:#}");
+    let found: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["subject"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("blob-hash-mismatch".into(), truncated.clone())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("missing-blob-file".into(), deleted.clone())),
+        "{found:?}"
+    );
+}

@@ -316,14 +316,7 @@ async fn operations_endpoints_and_graceful_shutdown() {
     validate("Health", &health);
     let ota = Ota::new(&server, 0).await;
     ota.upload(b"counted".to_vec()).await;
-    let metrics = http()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(metrics.contains("fwrepo_http_requests_total"), "{metrics}");
     assert!(metrics.contains("fwrepo_upload_bytes_total"));
     let served = http()

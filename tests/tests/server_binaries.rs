@@ -449,3 +449,43 @@ async fn blob_files_no_record_knows_are_swept_after_a_restart() {
         "the orphan is deleted, the held blob stays"
     );
 }
+
+/// Issue 11 item 2: a `Range` header that does not parse is ignored (RFC 9110 §14.2: the
+/// whole body, 200), not a 416; a weak `If-None-Match` validator matches (weak comparison).
+#[tokio::test]
+async fn malformed_range_is_ignored_and_weak_etags_match() {
+    let server = TestServer::start();
+    let ota = Ota::new(&server, 0).await;
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let sha = ota.upload(bytes.clone()).await;
+    let url = ota.move_to_repository(&sha).await;
+    let get = || ota.http.get(&url).bearer_auth(&ota.token);
+    for garbage in ["garbage", "bytes=", "bytes=x-y", "lines=0-5", "bytes=5-1"] {
+        let response = get().header("range", garbage).send().await.unwrap();
+        assert_eq!(response.status(), 200, "Range: {garbage}");
+        assert_eq!(response.headers()["content-length"], "100000");
+        assert!(response.headers().get("content-range").is_none());
+        assert_eq!(response.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    }
+    let beyond = get().header("range", "bytes=200000-").send().await.unwrap();
+    expect_problem(beyond, 416, "range-not-satisfiable").await;
+
+    for validator in [
+        format!("W/\"{sha}\""),
+        format!("\"other\", W/\"{sha}\""),
+        "*".to_string(),
+    ] {
+        let response = get()
+            .header("if-none-match", &validator)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 304, "If-None-Match: {validator}");
+    }
+    let other = get()
+        .header("if-none-match", "W/\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+}

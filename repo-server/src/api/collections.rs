@@ -381,7 +381,11 @@ pub async fn download(
         record.sha256,
         record.length,
         &record.blake3,
-        |range| async move { Ok(service.open_blob(record.sha256, range).await?) },
+        |range| async move {
+            Ok(service
+                .open_blob(record.sha256, record.length, range)
+                .await?)
+        },
     )
     .await
 }

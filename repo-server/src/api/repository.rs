@@ -18,8 +18,9 @@ use crate::service::Service;
 /// Read size of the download stream.
 const STREAM_CHUNK: usize = 256 * 1024;
 
-/// The byte range to serve: `None` for the whole blob. Several ranges are served whole
-/// (RFC 9110 lets a server ignore Range); an unsatisfiable one is a 416.
+/// The byte range to serve: `None` for the whole blob. Several ranges, and a header that
+/// does not parse, are served whole (RFC 9110 lets a server ignore Range; a malformed one
+/// must be ignored); a well-formed but unsatisfiable one is a 416.
 fn requested_range(
     headers: &HeaderMap,
     length: u64,
@@ -33,15 +34,36 @@ fn requested_range(
             return Ok(None);
         }
     }
-    let parsed = http_range_header::parse_range_header(value)
-        .map_err(|_| ApiError::RangeNotSatisfiable(length))?;
-    let ranges = parsed
-        .validate(length)
-        .map_err(|_| ApiError::RangeNotSatisfiable(length))?;
-    match ranges.as_slice() {
-        [single] => Ok(Some(*single.start()..single.end() + 1)),
+    let Ok(parsed) = http_range_header::parse_range_header(value) else {
+        return Ok(None);
+    };
+    match parsed.ranges.as_slice() {
+        [single] => single_range(single, length),
         _ => Ok(None),
     }
+}
+
+/// One byte-range-spec against a blob of `length` bytes (RFC 9110 §14.1.2): a reversed
+/// range is invalid (ignored), one starting past the end unsatisfiable (416), a suffix
+/// longer than the blob means all of it.
+fn single_range(
+    spec: &http_range_header::SyntacticallyCorrectRange,
+    length: u64,
+) -> ApiResult<Option<std::ops::Range<u64>>> {
+    use http_range_header::{EndPosition, StartPosition};
+    let start = match spec.start {
+        StartPosition::Index(start) => start,
+        StartPosition::FromLast(suffix) => length.saturating_sub(suffix),
+    };
+    let last = match spec.end {
+        EndPosition::Index(last) if last < start => return Ok(None),
+        EndPosition::Index(last) => last.min(length.saturating_sub(1)),
+        EndPosition::LastByte => length.saturating_sub(1),
+    };
+    if start >= length {
+        return Err(ApiError::RangeNotSatisfiable(length));
+    }
+    Ok(Some(start..last + 1))
 }
 
 pub async fn download(
@@ -55,19 +77,22 @@ pub async fn download(
     let sha256 = Sha256Digest::parse_hex("sha256", &sha256)
         .map_err(|_| ApiError::NotFound("binary not found".into()))?;
     let entry = service.repository_entry(partner, sha256).await?;
+    let length = entry.length;
     serve_blob(
         &method,
         &headers,
         sha256,
         entry.length,
         &entry.blake3,
-        |range| async move { Ok(service.open_blob(sha256, range).await?) },
+        |range| async move { Ok(service.open_blob(sha256, length, range).await?) },
     )
     .await
 }
 
-/// Answers a stored blob: validators and digests, `If-None-Match`, one `Range` (206) or the
-/// whole body, HEAD without a body. `open` is called only when bytes are to be sent.
+/// Answers a stored blob: validators and digests, `If-None-Match` (weak comparison), one
+/// `Range` (206) or the whole body, HEAD without a body. `open` is called for GET and HEAD
+/// alike (HEAD reads no bytes), so both answer from the blob itself: a missing or resized
+/// file is an error, not a 200 with the record's length.
 pub(super) async fn serve_blob<F, Fut>(
     method: &Method,
     headers: &HeaderMap,
@@ -103,14 +128,19 @@ where
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
+            // If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/ is ignored.
             v.split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
         });
     if not_modified {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }
 
     let range = requested_range(headers, length, &etag)?;
+    let head = *method == Method::HEAD;
+    let blob = open(if head { Some(0..0) } else { range.clone() }).await?;
+    let length = blob.total_length;
     let (status, served) = match &range {
         Some(r) => {
             let content_range = format!("bytes {}-{}/{}", r.start, r.end - 1, length);
@@ -120,10 +150,9 @@ where
         None => (StatusCode::OK, length),
     };
     response_headers.insert(header::CONTENT_LENGTH, header_value(&served.to_string())?);
-    if *method == Method::HEAD {
+    if head {
         return Ok((status, response_headers).into_response());
     }
-    let blob = open(range).await?;
     metrics::counter!("fwrepo_download_bytes_total").increment(served);
     let body = Body::from_stream(ReaderStream::with_capacity(blob.reader, STREAM_CHUNK));
     Ok((status, response_headers, body).into_response())

@@ -9,7 +9,7 @@ use super::{Service, ServiceError, ServiceResult};
 use crate::domain::Sha256Digest;
 use crate::meta::blobs::MoveOutcome;
 use crate::meta::now_ms;
-use crate::store::{BlobReader, BlobWriter, BlobWritten};
+use crate::store::{BlobReader, BlobWriter, BlobWritten, StoreError};
 
 /// An upload in progress. Dropping it discards the bytes.
 pub struct Upload<'a> {
@@ -108,15 +108,30 @@ impl Service {
         }
     }
 
-    /// Opens a blob of the partner's repository for download.
-    /// Opens (part of) a stored blob. Callers resolve the record that grants access first
-    /// (a repository entry, a collection image) and read its length and digests from it.
+    /// Opens (part of) a stored blob whose record says it has `length` bytes. Callers resolve
+    /// the record that grants access first (a repository entry, a collection image). The
+    /// file itself must agree: a missing or resized blob is corruption, logged and counted,
+    /// never served as a cut-off or empty success.
     pub async fn open_blob(
         &self,
         sha256: Sha256Digest,
+        length: u64,
         range: Option<Range<u64>>,
     ) -> ServiceResult<BlobReader> {
-        Ok(self.blobs.open(&sha256, range).await?)
+        let damage = match self.blobs.open(&sha256, range).await {
+            Ok(blob) if blob.total_length == length => return Ok(blob),
+            Ok(blob) => format!(
+                "blob {sha256} has {} bytes on storage, its record says {length}",
+                blob.total_length
+            ),
+            Err(StoreError::NotFound(_)) => {
+                format!("blob {sha256} is missing from storage, its record says {length} bytes")
+            }
+            Err(other) => return Err(other.into()),
+        };
+        metrics::counter!("fwrepo_blob_damaged_total").increment(1);
+        tracing::error!(blob.sha256 = %sha256, "{damage}; run fwrepo-server fsck");
+        Err(ServiceError::Internal(damage.into()))
     }
 
     /// The repository entry of a blob (for HEAD and range validation).
