@@ -152,6 +152,7 @@ async fn pool_records_rules_and_exists() {
         "validation-failed",
     )
     .await;
+    // Issue 11 item 11: a binary not yet in the repository is its own conflict type.
     let unmoved_sha = ota.upload(b"never moved".to_vec()).await;
     let unmoved = url.replace(record["sha256"].as_str().unwrap(), &unmoved_sha);
     expect_problem(
@@ -161,7 +162,7 @@ async fn pool_records_rules_and_exists() {
             .await
             .unwrap(),
         409,
-        "already-exists",
+        "not-in-repository",
     )
     .await;
 
@@ -466,6 +467,7 @@ async fn device_type_images_associations_and_push() {
     expect_problem(again, 409, "already-exists").await;
     let mut altered = post_back.clone();
     altered["name"] = json!("tampered");
+    // Issue 11 item 11: fields differing from the pool record are not a duplicate.
     expect_problem(
         ota.post("/deviceTypes/dt-2/firmwareImages")
             .json(&altered)
@@ -473,7 +475,7 @@ async fn device_type_images_associations_and_push() {
             .await
             .unwrap(),
         409,
-        "already-exists",
+        "pool-record-mismatch",
     )
     .await;
     let mut missing = post_back.clone();
@@ -605,4 +607,49 @@ async fn device_type_images_associations_and_push() {
         .await
         .unwrap();
     expect_problem(twice, 404, "not-found").await;
+}
+
+/// Issue 11 item 10: a device type's image list sorts `version` by semver precedence, the
+/// same order as the pool (1.10.0 after 1.9.0, not before it as plain strings would).
+#[tokio::test]
+async fn device_type_images_sort_version_by_semver_like_the_pool() {
+    let server = TestServer::start();
+    let ota = Ota::new(&server, 0).await;
+    ota.create_type(101).await;
+    for version in ["1.10.0", "1.9.0", "1.2.0", "2.0.0-rc.1"] {
+        let sha = ota.upload(format!("image {version}").into_bytes()).await;
+        let url = ota.move_to_repository(&sha).await;
+        let body = json!({"name": "app", "type": 101, "version": version, "url": url, "associations": {"acme": ["dt-sort"]}});
+        assert_eq!(
+            ota.post("/pool").json(&body).send().await.unwrap().status(),
+            201
+        );
+    }
+    let expected = ["1.2.0", "1.9.0", "1.10.0", "2.0.0-rc.1"];
+    for (path, schema) in [
+        ("/deviceTypes/dt-sort/firmwareImages", "FirmwareImagePage"),
+        ("/pool", "PoolRecordPage"),
+    ] {
+        for (direction, order) in [
+            ("asc", expected.to_vec()),
+            ("desc", expected.iter().rev().copied().collect()),
+        ] {
+            let page: Value = ota
+                .get(&format!("{path}?sort=version,{direction}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            validate(schema, &page);
+            let versions: Vec<&str> = page["content"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["version"].as_str().unwrap())
+                .collect();
+            assert_eq!(versions, order, "{path} sort=version,{direction}");
+        }
+    }
 }

@@ -163,7 +163,7 @@ async fn scopes_targets_rollback_and_usage() {
         .send()
         .await
         .unwrap();
-    expect_problem(response, 409, "already-exists").await;
+    expect_problem(response, 409, "in-use").await;
     let list = span
         .json(
             span.get(&format!("/collections/{c}/devices")),

@@ -172,6 +172,7 @@ async fn span_document_commands_with_curl() {
     );
     assert_eq!(status, 409);
     validate("Problem", &problem);
+    assert_eq!(problem["type"], "https://fwrepo.dev/problems/in-use");
     let (status, _) = curl(
         dir.path(),
         &[
@@ -189,6 +190,10 @@ async fn span_document_commands_with_curl() {
     assert_eq!(
         status, 409,
         "a collection with images and devices stays: {problem}"
+    );
+    assert_eq!(
+        problem["type"],
+        "https://fwrepo.dev/problems/collection-not-empty"
     );
     let (status, _) = curl(
         dir.path(),

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use fwrepo_schemas::{Problem, PROBLEM_CONTENT_TYPE};
 
 use crate::auth::AuthError;
-use crate::domain::DomainError;
+use crate::domain::{ConflictKind, DomainError};
 use crate::service::ServiceError;
 
 /// Base of every problem `type` URI; the kind is appended.
@@ -30,6 +30,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
+    #[error("{1}")]
+    StateConflict(ConflictKind, String),
     #[error("{0}")]
     DigestMismatch(String),
     #[error("the body exceeds the limit of {0} bytes")]
@@ -78,6 +80,7 @@ impl ApiError {
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", None),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", None),
             Conflict(_) => (StatusCode::CONFLICT, "already-exists", None),
+            StateConflict(kind, _) => (StatusCode::CONFLICT, conflict_type(*kind), None),
             DigestMismatch(_) => (StatusCode::BAD_REQUEST, "digest-mismatch", None),
             TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", None),
             RangeNotSatisfiable(_) => (
@@ -110,6 +113,32 @@ impl ApiError {
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
+}
+
+/// The problem type of each kind of conflict: stable, one per kind.
+fn conflict_type(kind: ConflictKind) -> &'static str {
+    match kind {
+        ConflictKind::NotInRepository => "not-in-repository",
+        ConflictKind::PoolRecordMismatch => "pool-record-mismatch",
+        ConflictKind::CollectionNotEmpty => "collection-not-empty",
+        ConflictKind::InUse => "in-use",
+    }
+}
+
+/// An error and its sources on one line (`a: b: c`), for the log.
+fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // Many errors print their source in their own message already.
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
 }
 
 impl IntoResponse for ApiError {
@@ -190,10 +219,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(domain) => domain.into(),
             ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             ServiceError::Conflict(detail) => ApiError::Conflict(detail),
+            ServiceError::StateConflict(kind, detail) => ApiError::StateConflict(kind, detail),
             ServiceError::DigestMismatch(detail) => ApiError::DigestMismatch(detail),
             ServiceError::TooLarge { limit } => ApiError::TooLarge(limit),
             ServiceError::Unavailable(detail) => ApiError::Unavailable(detail),
-            ServiceError::Internal(detail) => ApiError::Internal(detail),
+            ServiceError::Internal(cause) => ApiError::Internal(cause_chain(cause.as_ref())),
         }
     }
 }
@@ -240,5 +270,45 @@ mod tests {
             response.headers()[header::CONTENT_TYPE],
             PROBLEM_CONTENT_TYPE
         );
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading the blob failed")]
+    struct Outer(#[source] std::io::Error);
+
+    /// Issue 11 item 11: a 5xx keeps its cause chain for the log, not only the outer message.
+    #[test]
+    fn internal_errors_keep_their_cause_chain() {
+        let cause = Outer(std::io::Error::other("disk on fire"));
+        let api: ApiError = ServiceError::Internal(Box::new(cause)).into();
+        match &api {
+            ApiError::Internal(detail) => {
+                assert_eq!(detail, "reading the blob failed: disk on fire")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            api.to_string(),
+            "internal error",
+            "the client sees no detail"
+        );
+    }
+
+    /// Issue 11 item 11: each kind of conflict has its own problem type.
+    #[test]
+    fn each_conflict_kind_has_its_own_problem_type() {
+        let kinds = [
+            ConflictKind::NotInRepository,
+            ConflictKind::PoolRecordMismatch,
+            ConflictKind::CollectionNotEmpty,
+            ConflictKind::InUse,
+        ];
+        let mut types: Vec<&str> = kinds
+            .iter()
+            .map(|kind| ApiError::StateConflict(*kind, String::new()).classify().1)
+            .collect();
+        types.push(ApiError::Conflict(String::new()).classify().1);
+        let distinct: std::collections::BTreeSet<&str> = types.iter().copied().collect();
+        assert_eq!(distinct.len(), types.len(), "{types:?}");
     }
 }

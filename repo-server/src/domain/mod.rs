@@ -2,6 +2,7 @@
 //! name, tag, digest or page request is, and the records the metadata layer persists.
 
 pub mod accounts;
+pub mod conflict;
 pub mod ddi;
 pub mod digest;
 pub mod query;
@@ -10,8 +11,9 @@ pub mod rules;
 pub mod span;
 
 pub use accounts::*;
+pub use conflict::ConflictKind;
 pub use digest::Sha256Digest;
-pub use query::{PageRequest, PoolQuery, SortDirection, SortField};
+pub use query::{version_order, PageRequest, PoolQuery, SortDirection, SortField};
 pub use records::*;
 pub use rules::*;
 pub use span::*;

@@ -154,6 +154,21 @@ pub struct PoolQuery {
     pub page: PageRequest,
 }
 
+/// The order of `sort=version` in every list (pool records and device-type images): semver
+/// precedence where both parse (1.9.0 before 1.10.0; build metadata ignored), a version
+/// that does not parse before one that does, then the version number (so among versions
+/// that are not semver, the newest record is the highest).
+pub fn version_order(a: (&str, u64), b: (&str, u64)) -> std::cmp::Ordering {
+    let parsed = |v: &str| semver::Version::parse(v).ok();
+    match (parsed(a.0), parsed(b.0)) {
+        (Some(va), Some(vb)) => va.cmp_precedence(&vb),
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+    .then(a.1.cmp(&b.1))
+}
+
 /// Splits a `tags=a,b` value; empty items are ignored.
 pub fn parse_tag_filter(raw: Option<&str>) -> Result<Vec<String>, DomainError> {
     let tags: Vec<String> = raw

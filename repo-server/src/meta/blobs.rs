@@ -2,11 +2,10 @@
 //! in the same commit that creates or removes it. A blob whose count reaches zero may be
 //! deleted from the store after a grace period.
 
-use rocksdb::WriteBatch;
-
 use super::keys::*;
-use super::{codec, MetaError, MetaResult, MetaStore};
+use super::{codec, count_underflow, MetaError, MetaResult, MetaStore, StagedBatch};
 use crate::domain::{BlobRecord, PendingUpload, RepositoryEntry, Sha256Digest};
+use rocksdb::WriteBatch;
 
 /// What moving an upload to the repository did.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,7 +29,7 @@ impl MetaStore {
     ) -> MetaResult<bool> {
         let _guard = self.lock();
         let key = pending_key(partner, sha256);
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedBatch::default();
         let created = !self.exists(CF_PENDING, &key)?;
         if created {
             self.stage_ref_change(&mut batch, sha256, 1, Some((length, blake3, now_ms)))?;
@@ -52,7 +51,7 @@ impl MetaStore {
         if !self.exists(CF_PENDING, &key)? {
             return Ok(());
         }
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedBatch::default();
         self.delete(&mut batch, CF_PENDING, &key);
         self.stage_ref_change(&mut batch, sha256, -1, None)?;
         self.commit(batch)
@@ -70,7 +69,7 @@ impl MetaStore {
         let repo_key = repository_key(partner, sha256);
         let pending: Option<PendingUpload> = self.get(CF_PENDING, &pending_key)?;
         let in_repository = self.exists(CF_REPOSITORY, &repo_key)?;
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedBatch::default();
         match (pending, in_repository) {
             (None, false) => return Err(MetaError::NotFound("pending upload")),
             (None, true) => return Ok(MoveOutcome::AlreadyInRepository),
@@ -113,7 +112,7 @@ impl MetaStore {
     /// Removes expired pending uploads; answers blobs left with no hold.
     pub fn sweep_expired_uploads(&self, now_ms: u64) -> MetaResult<Vec<Sha256Digest>> {
         let _guard = self.lock();
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedBatch::default();
         let mut released = std::collections::BTreeMap::<Sha256Digest, i64>::new();
         for item in self.scan_prefix(CF_PENDING, &[]) {
             let (key, value) = item?;
@@ -213,7 +212,7 @@ impl MetaStore {
     /// it alive while the caller holds the writer lock), counted in the refcount.
     pub(super) fn stage_collection_hold(
         &self,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
         sha256: &Sha256Digest,
         image: u64,
     ) -> MetaResult<()> {
@@ -230,7 +229,7 @@ impl MetaStore {
     /// Stages the release of a collection image's hold; answers the blob's new refcount.
     pub(super) fn stage_collection_release(
         &self,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
         sha256: &Sha256Digest,
         image: u64,
     ) -> MetaResult<u64> {
@@ -242,17 +241,21 @@ impl MetaStore {
         self.stage_ref_change(batch, sha256, -1, None)
     }
 
-    /// Stages a refcount change; creates the blob record when `new` describes it. Answers
-    /// the new count.
+    /// Stages a refcount change against what `batch` already staged (else the committed
+    /// record); creates the blob record when `new` describes it. Answers the new count.
     fn stage_ref_change(
         &self,
-        batch: &mut WriteBatch,
+        batch: &mut StagedBatch,
         sha256: &Sha256Digest,
         delta: i64,
         new: Option<(u64, &str, u64)>,
     ) -> MetaResult<u64> {
         let key = blob_key(sha256);
-        let mut blob = match (self.get::<BlobRecord>(CF_BLOBS, &key)?, new) {
+        let staged = match batch.blobs.get(sha256) {
+            Some(blob) => Some(blob.clone()),
+            None => self.get::<BlobRecord>(CF_BLOBS, &key)?,
+        };
+        let mut blob = match (staged, new) {
             (Some(blob), _) => blob,
             (None, Some((length, blake3, now_ms))) => BlobRecord {
                 refcount: 0,
@@ -262,9 +265,13 @@ impl MetaStore {
             },
             (None, None) => return Err(MetaError::NotFound("blob")),
         };
-        blob.refcount = (blob.refcount as i64 + delta).max(0) as u64;
+        blob.refcount = blob.refcount.checked_add_signed(delta).ok_or_else(|| {
+            count_underflow(CF_BLOBS, &format!("blob {sha256}"), blob.refcount, delta)
+        })?;
         self.put(batch, CF_BLOBS, &key, &blob);
-        Ok(blob.refcount)
+        let refcount = blob.refcount;
+        batch.blobs.insert(*sha256, blob);
+        Ok(refcount)
     }
 }
 
@@ -326,5 +333,43 @@ mod tests {
         ));
         assert!(meta.forget_unreferenced_blob(&sha).unwrap());
         assert!(meta.blob_record(&sha).unwrap().is_none());
+    }
+
+    /// Issue 11 item 3: a refcount that would drop below zero is corruption, refused and
+    /// reported, never clamped to zero; nothing of the refused commit is written.
+    #[test]
+    fn refcount_underflow_is_an_error_not_clamped() {
+        let (_dir, meta) = test_store();
+        let sha = Sha256Digest([3; 32]);
+        meta.add_pending("a", &sha, 3, "b3", 0, 100).unwrap();
+        meta.set_refcount(&sha, 0).unwrap();
+        let err = meta.remove_pending("a", &sha).unwrap_err();
+        assert!(
+            matches!(&err, MetaError::Corrupt { cf, .. } if *cf == CF_BLOBS),
+            "{err}"
+        );
+        assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 0);
+        assert_eq!(meta.counted_holds().unwrap()[&sha], 1, "the hold is kept");
+    }
+
+    /// Issue 11 item 3: two reference changes to one blob staged in one batch both count
+    /// (the second reads the first from the batch, not the committed record).
+    #[test]
+    fn two_ref_changes_to_one_digest_in_one_batch_both_count() {
+        let (_dir, meta) = test_store();
+        let sha = Sha256Digest([4; 32]);
+        let mut batch = StagedBatch::default();
+        let first = meta
+            .stage_ref_change(&mut batch, &sha, 1, Some((3, "b3", 0)))
+            .unwrap();
+        let second = meta.stage_ref_change(&mut batch, &sha, 1, None).unwrap();
+        let third = meta.stage_ref_change(&mut batch, &sha, 1, None).unwrap();
+        assert_eq!((first, second, third), (1, 2, 3));
+        assert_eq!(
+            meta.stage_ref_change(&mut batch, &sha, -1, None).unwrap(),
+            2
+        );
+        meta.commit(batch).unwrap();
+        assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 2);
     }
 }

@@ -4,9 +4,10 @@
 use rocksdb::WriteBatch;
 
 use super::keys::*;
-use super::{MetaError, MetaResult, MetaStore};
+use super::{MetaError, MetaResult, MetaStore, StagedBatch};
 use crate::domain::{
-    CollectionImageRecord, CollectionRecord, DeviceRecord, Management, PoolLink, Sha256Digest, Tags,
+    CollectionImageRecord, CollectionRecord, ConflictKind, DeviceRecord, Management, PoolLink,
+    Sha256Digest, Tags,
 };
 
 /// A new collection image as the service validated it.
@@ -103,14 +104,16 @@ impl MetaStore {
             .next()
             .is_some()
         {
-            return Err(MetaError::Conflict(format!(
-                "collection {collection} still has firmware images: delete them first"
-            )));
+            return Err(MetaError::StateConflict(
+                ConflictKind::CollectionNotEmpty,
+                format!("collection {collection} still has firmware images: delete them first"),
+            ));
         }
         if self.scan_prefix(CF_DEVICES, &prefix).next().is_some() {
-            return Err(MetaError::Conflict(format!(
-                "collection {collection} still has devices: delete them first"
-            )));
+            return Err(MetaError::StateConflict(
+                ConflictKind::CollectionNotEmpty,
+                format!("collection {collection} still has devices: delete them first"),
+            ));
         }
         let mut batch = WriteBatch::default();
         self.delete(
@@ -139,7 +142,7 @@ impl MetaStore {
                 new.sha256
             )));
         }
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedBatch::default();
         let id = self.next_counter(&mut batch, &id_counter())?;
         let created_ms = self.next_timestamp(&mut batch, now_ms)?;
         let version = new.version.unwrap_or_else(crate::domain::random_version);
@@ -273,19 +276,23 @@ impl MetaStore {
             .get(CF_COLLECTION_IMAGES, &key)?
             .ok_or(MetaError::NotFound("firmware image"))?;
         if collection_record.target == Some(image) {
-            return Err(MetaError::Conflict(format!(
-                "collection {collection} targets image {image}: change its targetFirmwareId first"
-            )));
+            return Err(MetaError::StateConflict(
+                ConflictKind::InUse,
+                format!("collection {collection} targets image {image}: change its targetFirmwareId first"),
+            ));
         }
         let devices: Vec<DeviceRecord> =
             self.scan_values(CF_DEVICES, &in_collection(partner, collection))?;
         if let Some(device) = devices.iter().find(|d| d.target == Some(image)) {
-            return Err(MetaError::Conflict(format!(
-                "device {} targets image {image}: change its targetFirmwareId first",
-                device.id
-            )));
+            return Err(MetaError::StateConflict(
+                ConflictKind::InUse,
+                format!(
+                    "device {} targets image {image}: change its targetFirmwareId first",
+                    device.id
+                ),
+            ));
         }
-        let mut batch = WriteBatch::default();
+        let mut batch = StagedBatch::default();
         self.delete(&mut batch, CF_COLLECTION_IMAGES, &key);
         self.delete(
             &mut batch,
@@ -351,7 +358,10 @@ mod tests {
         assert!(matches!(dup, Err(MetaError::Conflict(_))));
         assert!(matches!(
             meta.delete_collection("p", &c.id),
-            Err(MetaError::Conflict(_))
+            Err(MetaError::StateConflict(
+                ConflictKind::CollectionNotEmpty,
+                _
+            ))
         ));
         meta.sweep_expired_uploads(1000).unwrap();
         assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 1);

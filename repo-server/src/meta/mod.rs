@@ -27,14 +27,19 @@ use rocksdb::{
 };
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::domain::ConflictKind;
 use keys::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A record with that identity exists already.
     #[error("{0}")]
     Conflict(String),
+    /// The change contradicts the current state in another way (see [`ConflictKind`]).
+    #[error("{1}")]
+    StateConflict(ConflictKind, String),
     /// The request cannot be served as asked (e.g. too deep a page of a record sort).
     #[error("{0}")]
     Invalid(String),
@@ -45,6 +50,52 @@ pub enum MetaError {
 }
 
 pub type MetaResult<T> = Result<T, MetaError>;
+
+/// A count that would drop below zero: the records disagree with their counters. Never
+/// clamped (that hides the damage and lets a blob be swept while held); logged, counted in
+/// `fwrepo_meta_corruption_total`, and the commit is refused. `fsck` finds and repairs it.
+fn count_underflow(cf: &'static str, subject: &str, current: u64, delta: i64) -> MetaError {
+    metrics::counter!("fwrepo_meta_corruption_total", "cf" => cf).increment(1);
+    tracing::error!(
+        cf,
+        subject,
+        current,
+        delta,
+        "a count would drop below zero; run fwrepo-server fsck"
+    );
+    MetaError::Corrupt {
+        cf,
+        reason: format!("the count of {subject} is {current} and cannot change by {delta}"),
+    }
+}
+
+/// A `WriteBatch` plus the blob records it has staged: a later step of the same commit
+/// reads them back instead of the committed state, so two reference changes to one blob in
+/// one batch both count.
+#[derive(Default)]
+pub(crate) struct StagedBatch {
+    batch: WriteBatch,
+    blobs: std::collections::HashMap<crate::domain::Sha256Digest, crate::domain::BlobRecord>,
+}
+
+impl std::ops::Deref for StagedBatch {
+    type Target = WriteBatch;
+    fn deref(&self) -> &WriteBatch {
+        &self.batch
+    }
+}
+
+impl std::ops::DerefMut for StagedBatch {
+    fn deref_mut(&mut self) -> &mut WriteBatch {
+        &mut self.batch
+    }
+}
+
+impl From<StagedBatch> for WriteBatch {
+    fn from(staged: StagedBatch) -> WriteBatch {
+        staged.batch
+    }
+}
 
 pub struct MetaStore {
     db: DB,
@@ -88,10 +139,10 @@ impl MetaStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn commit(&self, batch: WriteBatch) -> MetaResult<()> {
+    fn commit(&self, batch: impl Into<WriteBatch>) -> MetaResult<()> {
         let mut options = WriteOptions::default();
         options.set_sync(self.sync_writes);
-        self.db.write_opt(batch, &options)?;
+        self.db.write_opt(batch.into(), &options)?;
         Ok(())
     }
 

@@ -6,10 +6,10 @@ use std::cmp::Ordering;
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 
 use super::keys::*;
-use super::{MetaError, MetaResult, MetaStore};
+use super::{count_underflow, MetaError, MetaResult, MetaStore};
 use crate::domain::{
-    ImageRecord, PoolQuery, PoolRecordData, PoolRecordFields, RepositoryEntry, SortDirection,
-    SortField,
+    ConflictKind, ImageRecord, PoolQuery, PoolRecordData, PoolRecordFields, RepositoryEntry,
+    SortDirection, SortField,
 };
 
 type TagDeltas = std::collections::BTreeMap<String, i64>;
@@ -149,10 +149,13 @@ impl MetaStore {
     ) -> MetaResult<RepositoryEntry> {
         self.repository_entry(partner, &fields.sha256)?
             .ok_or_else(|| {
-                MetaError::Conflict(format!(
-                    "binary {} has not been moved to the repository",
-                    fields.sha256
-                ))
+                MetaError::StateConflict(
+                    ConflictKind::NotInRepository,
+                    format!(
+                        "binary {} has not been moved to the repository",
+                        fields.sha256
+                    ),
+                )
             })
     }
 
@@ -222,8 +225,10 @@ impl MetaStore {
     ) -> MetaResult<()> {
         for (tag, delta) in tag_deltas.into_iter().filter(|(_, d)| *d != 0) {
             let key = tag_count(partner, &tag);
-            let current = self.get_u64(CF_TAG_COUNTS, &key)?.unwrap_or(0) as i64;
-            let next = (current + delta).max(0) as u64;
+            let current = self.get_u64(CF_TAG_COUNTS, &key)?.unwrap_or(0);
+            let next = current.checked_add_signed(delta).ok_or_else(|| {
+                count_underflow(CF_TAG_COUNTS, &format!("tag '{tag}'"), current, delta)
+            })?;
             if next == 0 {
                 self.delete(batch, CF_TAG_COUNTS, &key);
             } else {
@@ -707,11 +712,11 @@ impl MetaStore {
 }
 
 fn compare_semver_then_number(a: &PoolRecordData, b: &PoolRecordData) -> Ordering {
-    let version = |r: &PoolRecordData| semver::Version::parse(&r.version).ok();
-    version(a)
-        .cmp(&version(b))
-        .then(a.version_number.cmp(&b.version_number))
-        .then(a.id.cmp(&b.id))
+    crate::domain::version_order(
+        (&a.version, a.version_number),
+        (&b.version, b.version_number),
+    )
+    .then(a.id.cmp(&b.id))
 }
 
 fn sort_records(records: &mut [PoolRecordData], field: SortField, direction: SortDirection) {
@@ -790,7 +795,10 @@ mod tests {
         let dup = meta.create_pool_record("acme", fields("fw", "1.0.0", &[], 3), 11);
         assert!(matches!(dup, Err(MetaError::Conflict(_))));
         let unmoved = meta.create_pool_record("acme", fields("fw", "2.0.0", &[], 9), 11);
-        assert!(matches!(unmoved, Err(MetaError::Conflict(_))));
+        assert!(matches!(
+            unmoved,
+            Err(MetaError::StateConflict(ConflictKind::NotInRepository, _))
+        ));
         assert!(meta
             .pool_name_exists("acme", 101, "fw", "1.0.0", None)
             .unwrap());
@@ -1024,5 +1032,37 @@ mod tests {
             .create_pool_record("acme", fields("fw", "build-8", &[], 2), 2)
             .unwrap();
         assert_eq!(latest(&plain), "build-8");
+    }
+
+    /// Issue 11 item 3: a tag count that would drop below zero (the counter disagrees with
+    /// the records) refuses the commit instead of clamping it away.
+    #[test]
+    fn tag_count_underflow_is_an_error_not_clamped() {
+        let (_dir, meta) = store_with_blobs();
+        let record = meta
+            .create_pool_record("acme", fields("fw", "1.0.0", &["x"], 1), 10)
+            .unwrap();
+        // Damage: the counter lost the record's tag.
+        meta.db
+            .delete_cf(meta.cf(CF_TAG_COUNTS), tag_count("acme", "x"))
+            .unwrap();
+        let err = meta
+            .update_pool_record(
+                "acme",
+                record.fw_type,
+                record.version_number,
+                fields("fw", "1.0.0", &[], 1),
+                20,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, MetaError::Corrupt { cf, .. } if *cf == CF_TAG_COUNTS),
+            "{err}"
+        );
+        let kept = meta.pool_record(record.id).unwrap().unwrap();
+        assert_eq!(
+            kept.tags, record.tags,
+            "nothing of the refused update is written"
+        );
     }
 }

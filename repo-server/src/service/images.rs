@@ -2,8 +2,8 @@
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    normalize_tags, validate_id, DomainError, FirmwareTypeNumber, ImageRecord, PageRequest,
-    PoolRecordData, PushRecord, SortDirection, SortField,
+    normalize_tags, validate_id, version_order, ConflictKind, DomainError, FirmwareTypeNumber,
+    ImageRecord, PageRequest, PoolRecordData, PushRecord, SortDirection, SortField,
 };
 use crate::meta::now_ms;
 
@@ -31,10 +31,13 @@ impl Service {
         let version_number = parse_version_number(&input.version_number)?;
         let pool = self.pool_record(partner, fw_type, version_number).await?;
         let mismatch = |field: &'static str| {
-            ServiceError::Conflict(format!(
-                "{field} differs from pool record type {} versionNumber {version_number}",
-                fw_type.get()
-            ))
+            ServiceError::StateConflict(
+                ConflictKind::PoolRecordMismatch,
+                format!(
+                    "{field} differs from pool record type {} versionNumber {version_number}",
+                    fw_type.get()
+                ),
+            )
         };
         if input.name != pool.name {
             return Err(mismatch("name"));
@@ -156,7 +159,10 @@ fn sort_views(views: &mut [ImageView], page: &PageRequest) {
                 (ia.fw_type, ia.version_number).cmp(&(ib.fw_type, ib.version_number))
             }
             SortField::Name => pa.name.cmp(&pb.name),
-            SortField::Version => pa.version.cmp(&pb.version),
+            SortField::Version => version_order(
+                (&pa.version, pa.version_number),
+                (&pb.version, pb.version_number),
+            ),
             SortField::Description => pa.description.cmp(&pb.description),
             SortField::Type => ia.fw_type.cmp(&ib.fw_type),
         }

@@ -14,7 +14,7 @@ pub mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::{DomainError, Sha256Digest};
+use crate::domain::{ConflictKind, DomainError, Sha256Digest};
 use crate::meta::{MetaError, MetaStore};
 use crate::store::{BlobStore, StoreError};
 
@@ -24,25 +24,34 @@ pub enum ServiceError {
     Invalid(#[from] DomainError),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A record with that identity exists already.
     #[error("{0}")]
     Conflict(String),
+    /// The request contradicts the current state in another way (see [`ConflictKind`]).
+    #[error("{1}")]
+    StateConflict(ConflictKind, String),
     #[error("{0}")]
     DigestMismatch(String),
     #[error("the body exceeds the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// A fault of the server; the cause chain is kept for the log (never for the client).
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
+
+/// The cause of an internal error, with its own chain of sources.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl From<MetaError> for ServiceError {
     fn from(error: MetaError) -> Self {
         match error {
             MetaError::NotFound(what) => ServiceError::NotFound(what),
             MetaError::Conflict(detail) => ServiceError::Conflict(detail),
+            MetaError::StateConflict(kind, detail) => ServiceError::StateConflict(kind, detail),
             MetaError::Invalid(detail) => ServiceError::Invalid(DomainError::InvalidPaging(detail)),
-            other => ServiceError::Internal(other.to_string()),
+            other => ServiceError::Internal(Box::new(other)),
         }
     }
 }
@@ -51,7 +60,7 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::DigestMismatch { .. } => ServiceError::DigestMismatch(error.to_string()),
-            other => ServiceError::Internal(other.to_string()),
+            other => ServiceError::Internal(Box::new(other)),
         }
     }
 }
@@ -118,7 +127,7 @@ impl Service {
         let meta = Arc::clone(&self.meta);
         tokio::task::spawn_blocking(move || op(&meta))
             .await
-            .map_err(|e| ServiceError::Internal(format!("metadata task failed: {e}")))?
+            .map_err(|e| ServiceError::Internal(Box::new(e)))?
             .map_err(Into::into)
     }
 
