@@ -25,10 +25,18 @@ pub fn open_meta(config: &Config) -> anyhow::Result<Arc<MetaStore>> {
     Ok(Arc::new(meta))
 }
 
-pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let public_url = config.public_url()?;
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    // The stores open (and clear a crash's temp files) before the port does, so a client that
+    // can connect finds them ready.
     let meta = open_meta(&config)?;
     let blobs = Arc::new(FsBlobStore::open(config.blob_dir()).context("cannot open blob store")?);
+    // Bound before the service is built: with `--listen 127.0.0.1:0` the kernel picks the
+    // port, and the default public URL must name the real one.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    config.listen = listener.local_addr()?;
+    let public_url = config.public_url()?;
     let service = Arc::new(Service::new(
         Arc::clone(&meta),
         blobs,
@@ -68,15 +76,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         auth,
         metrics,
     });
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
+    tracing::info!(listen = %config.listen, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
+    announce_address(config.listen);
     api::serve(listener, app, shutdown_signal()).await?;
     sweeper.abort();
     upkeep.abort();
     tracing::info!("fwrepo-server stopped");
     Ok(())
+}
+
+/// Prints `listening on <address>` as the one line on stdout once requests are served, so
+/// a supervisor (or a test) that asked for port 0 learns the port without racing for it.
+/// A closed stdout is no reason not to serve: the address is in the log line too.
+fn announce_address(address: std::net::SocketAddr) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on {address}").and_then(|()| stdout.flush());
 }
 
 async fn shutdown_signal() {

@@ -133,6 +133,8 @@ pub fn user_command(data_dir: &Path, args: &[&str], stdin: &str) -> std::process
         .expect("fwrepo-server user finishes")
 }
 
+/// A loopback port nobody listens on right now (for tests of a client facing no server;
+/// servers bind port 0 themselves).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -247,50 +249,61 @@ impl TestServer {
             .start()
     }
 
+    /// Starts the server. The first start binds port 0 and learns the port from the
+    /// server's `listening on <address>` line (no window in which another process could take
+    /// a port picked in advance); a restart binds the same port again, so the public URL and
+    /// the repository URLs already issued stay valid.
     fn spawn(&mut self) {
-        let port = if self.port == 0 {
-            free_port()
-        } else {
-            self.port
-        };
-        let url = format!("http://127.0.0.1:{port}");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.data_dir.path().join("server.log"))
             .unwrap();
-        let child = Command::new(bin("fwrepo-server"))
+        let mut command = Command::new(bin("fwrepo-server"));
+        command
             .arg("serve")
             .arg("--data-dir")
             .arg(self.data_dir.path().join("data"))
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--public-url",
-                &url,
-            ])
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .args(&self.args)
             .env_remove("FWREPO_CONFIG")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn fwrepo-server");
+            .env_remove("FWREPO_PUBLIC_URL")
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let mut child = command.spawn().expect("spawn fwrepo-server");
+        let stdout = child.stdout.take().unwrap();
         self.child = Some(child);
-        self.port = port;
-        self.url = url;
-        self.wait_ready();
+        let address = self.wait_ready(stdout);
+        self.port = address.port();
+        self.url = format!("http://{address}");
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits (up to 30 s) for the server's `listening on <address>` line; answers the address.
+    fn wait_ready(&mut self, stdout: std::process::ChildStdout) -> std::net::SocketAddr {
+        let (sender, announced) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { return };
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    let _ = sender.send(address.parse::<std::net::SocketAddr>());
+                    break;
+                }
+            }
+            // Keep reading so that a later line never meets a closed pipe.
+            for _ in lines {}
+        });
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+            match announced.recv_timeout(Duration::from_millis(50)) {
+                Ok(address) => return address.expect("the server announces a socket address"),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
                 panic!("fwrepo-server exited early ({status}): {}", self.log());
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
         panic!("fwrepo-server did not listen within 30 s: {}", self.log());
     }
@@ -556,9 +569,9 @@ impl Ota {
 pub fn blob_files(data_dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let root = data_dir.join("blobs/sha256");
-    let Ok(level1) = std::fs::read_dir(&root) else {
-        return out;
-    };
+    // A missing root means the layout moved: an empty answer would let assertions pass.
+    let level1 = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("blob root {} unreadable: {e}", root.display()));
     for a in level1 {
         for b in std::fs::read_dir(a.unwrap().path()).unwrap() {
             for file in std::fs::read_dir(b.unwrap().path()).unwrap() {
@@ -605,9 +618,30 @@ pub fn sha256_file(path: &Path) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Files left in the blob store's temp directory.
+/// Files left in the blob store's temp directory (which must exist: a moved layout fails
+/// loudly instead of counting zero).
 pub fn temp_files(data_dir: &Path) -> usize {
-    std::fs::read_dir(data_dir.join("blobs/tmp"))
-        .map(|d| d.count())
-        .unwrap_or(0)
+    let tmp = data_dir.join("blobs/tmp");
+    std::fs::read_dir(&tmp)
+        .unwrap_or_else(|e| panic!("temp directory {} unreadable: {e}", tmp.display()))
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 11 item 13: a data dir without the blob layout is an error, not "no files".
+    #[test]
+    #[should_panic(expected = "temp directory")]
+    fn temp_files_panics_when_the_directory_is_missing() {
+        temp_files(tempfile::tempdir().unwrap().path());
+    }
+
+    /// Issue 11 item 13: as above, for the blob files.
+    #[test]
+    #[should_panic(expected = "blob root")]
+    fn blob_files_panics_when_the_directory_is_missing() {
+        blob_files(tempfile::tempdir().unwrap().path());
+    }
 }

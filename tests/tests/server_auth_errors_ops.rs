@@ -342,3 +342,88 @@ async fn operations_endpoints_and_graceful_shutdown() {
         "SIGTERM stops the server cleanly: {status}"
     );
 }
+
+/// Issue 11 item 13: SIGTERM while an upload is still streaming in. The server stops
+/// accepting new connections, yet the request in flight completes (200, the right digest,
+/// the blob stored) before the process exits cleanly.
+#[tokio::test]
+async fn graceful_shutdown_finishes_an_upload_in_flight() {
+    let mut server = TestServer::start();
+    let ota = Ota::new(&server, 0).await;
+    let (chunks, receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let chunk = receiver.recv().await?;
+        Some((Ok::<_, std::io::Error>(chunk), receiver))
+    });
+    let upload = tokio::spawn(
+        ota.raw_upload()
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    let chunk: Vec<u8> = (0..64 * 1024u32).map(|i| (i % 249) as u8).collect();
+    let mut sent = Vec::new();
+    for _ in 0..4 {
+        chunks.send(chunk.clone()).await.unwrap();
+        sent.extend_from_slice(&chunk);
+    }
+    // The upload has reached the blob store: its temp file exists.
+    let data = server.data_path();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while fwrepo_e2e::temp_files(&data) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upload never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    // Shutdown has begun once new connections are refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", server.port)).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server still accepts connections after SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!upload.is_finished(), "the upload is still in flight");
+    for _ in 0..4 {
+        chunks.send(chunk.clone()).await.unwrap();
+        sent.extend_from_slice(&chunk);
+    }
+    drop(chunks);
+    let response = upload.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["value"], fwrepo_e2e::sha256_hex(&sent).as_str());
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM stops the server cleanly: {status}"
+    );
+    assert!(fwrepo_e2e::blob_names(&data).contains(&fwrepo_e2e::sha256_hex(&sent)));
+}
+
+/// Issue 11 item 13: `--listen 127.0.0.1:0` binds a port the kernel picks and announces it
+/// on stdout; the default public URL (hence every repository URL) names that port.
+#[tokio::test]
+async fn listen_on_port_zero_announces_the_bound_address() {
+    let server = TestServer::start();
+    assert_ne!(server.port, 0);
+    let ota = Ota::new(&server, 0).await;
+    let sha = ota.upload(b"where am I".to_vec()).await;
+    let url = ota.move_to_repository(&sha).await;
+    assert!(
+        url.starts_with(&format!("http://127.0.0.1:{}/", server.port)),
+        "{url}"
+    );
+    let health = http()
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
