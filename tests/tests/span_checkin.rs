@@ -387,3 +387,56 @@ async fn afero_push_is_the_devices_target() {
         .await;
     assert_eq!(offered(&answer), old_id);
 }
+
+/// Issue 11 item 6: a check-in reads the device, decides, then records the report. A PATCH
+/// landing in between must survive: the check-in may not write back the current image it
+/// read before the PATCH. Many rounds of one PATCH racing several check-ins that report
+/// nothing about the current image; after each round the PATCH's value must be the one kept.
+#[tokio::test]
+async fn checkin_never_overwrites_a_concurrent_patch() {
+    let server = TestServer::start();
+    let span = std::sync::Arc::new(Span::new(&server, 0).await);
+    let c = span.collection("device").await;
+    let images = [
+        span.image(&c, &bytes(20, 30_000), "1.0").await,
+        span.image(&c, &bytes(21, 30_000), "2.0").await,
+    ];
+    span.device(&c, json!({"deviceId": "racer"})).await;
+    for round in 0..40 {
+        let wanted = images[round % 2].clone();
+        let checkins: Vec<_> = (0..4)
+            .map(|_| {
+                let (span, c) = (span.clone(), c.clone());
+                tokio::spawn(async move { span.checkin(&c, "racer", json!({})).await })
+            })
+            .collect();
+        let patch = {
+            let (span, c, wanted) = (span.clone(), c.clone(), wanted.clone());
+            tokio::spawn(async move {
+                span.patch_device(
+                    &c,
+                    "racer",
+                    json!({"firmware": {"currentFirmwareId": wanted}}),
+                )
+                .await
+            })
+        };
+        for checkin in checkins {
+            checkin.await.unwrap();
+        }
+        let patched = patch.await.unwrap();
+        assert_eq!(patched["firmware"]["currentFirmwareId"], wanted.as_str());
+        let device = span
+            .json(
+                span.get(&format!("/collections/{c}/devices/racer")),
+                200,
+                "Device",
+            )
+            .await;
+        assert_eq!(
+            device["firmware"]["currentFirmwareId"],
+            wanted.as_str(),
+            "round {round}: a check-in overwrote the PATCH"
+        );
+    }
+}

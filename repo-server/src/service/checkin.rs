@@ -10,7 +10,7 @@ use crate::domain::{
     decide, parse_versions, CollectionImageRecord, CollectionRecord, Decision, DeviceRecord,
     DomainError, ImageRecord, Offer, PoolRecordData,
 };
-use crate::meta::now_ms;
+use crate::meta::{now_ms, MetaError};
 
 /// What the device reports; absent members leave what was known.
 #[derive(Debug, Default)]
@@ -33,7 +33,27 @@ pub struct CheckinOutcome {
     pub reason: String,
 }
 
+/// Check-ins recomputed because the device changed between reading and recording it.
+const CHECKIN_ATTEMPTS: usize = 8;
+
+/// Why a check-in was not recorded.
+enum Recording {
+    /// The device changed since the check-in read it (a PATCH, another check-in).
+    Stale,
+    Failed(MetaError),
+}
+
+impl From<MetaError> for Recording {
+    fn from(error: MetaError) -> Self {
+        Recording::Failed(error)
+    }
+}
+
 impl Service {
+    /// Records a device's report and answers what it should install. The decision is made
+    /// from a read of the device; recording it is a read-modify-write under the writer lock
+    /// that first checks the device is still as read, and starts over if not, so a PATCH
+    /// landing in between is never overwritten with what the check-in read before it.
     pub async fn checkin(
         &self,
         partner: &str,
@@ -41,10 +61,32 @@ impl Service {
         device_id: &str,
         report: CheckinReport,
     ) -> ServiceResult<CheckinOutcome> {
+        for _ in 0..CHECKIN_ATTEMPTS {
+            if let Some(outcome) = self
+                .checkin_once(partner, collection_id, device_id, &report)
+                .await?
+            {
+                return Ok(outcome);
+            }
+        }
+        Err(ServiceError::Unavailable(format!(
+            "device {device_id} kept changing during its check-in; retry it"
+        )))
+    }
+
+    /// One check-in attempt; `None` when the device changed before it could be recorded.
+    async fn checkin_once(
+        &self,
+        partner: &str,
+        collection_id: &str,
+        device_id: &str,
+        report: &CheckinReport,
+    ) -> ServiceResult<Option<CheckinOutcome>> {
         let collection = self.collection_record(partner, collection_id).await?;
         let mut device = self
             .device_record(partner, collection_id, device_id)
             .await?;
+        let as_read = device.clone();
         let images = self.list_collection_images(partner, collection_id).await?;
 
         // What the device runs: an image id beats a version string beats a pool-linked image
@@ -103,18 +145,30 @@ impl Service {
             device_id.to_string(),
         );
         let (versions, now) = (reported_versions, now_ms());
-        self.meta_call(move |m| {
-            m.update_device(&owner, &coll, &id, now, |_, record| {
-                if let Some(versions) = versions {
-                    record.versions.extend(versions);
+        let recorded = self
+            .meta_call(move |m| {
+                let written = m.update_device(&owner, &coll, &id, now, |_, record| {
+                    if *record != as_read {
+                        return Err(Recording::Stale);
+                    }
+                    if let Some(versions) = versions {
+                        record.versions.extend(versions);
+                    }
+                    record.current = current;
+                    record.state = Some(state);
+                    record.last_checkin_ms = Some(now);
+                    Ok(())
+                });
+                match written {
+                    Ok(_) => Ok(true),
+                    Err(Recording::Stale) => Ok(false),
+                    Err(Recording::Failed(error)) => Err(error),
                 }
-                record.current = current;
-                record.state = Some(state);
-                record.last_checkin_ms = Some(now);
-                Ok::<_, crate::meta::MetaError>(())
             })
-        })
-        .await?;
+            .await?;
+        if !recorded {
+            return Ok(None);
+        }
 
         let (image, reason) = self.offered_image(decision, images).await?;
         tracing::info!(
@@ -124,7 +178,7 @@ impl Service {
             reason = %reason,
             "device checked in"
         );
-        Ok(CheckinOutcome { image, reason })
+        Ok(Some(CheckinOutcome { image, reason }))
     }
 }
 
