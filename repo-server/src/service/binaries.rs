@@ -39,7 +39,7 @@ impl Upload<'_> {
     ) -> ServiceResult<HeldUpload> {
         let written = self.writer.finish(expected).await?;
         let service = self.service;
-        let _lifecycle = service.blob_lifecycle.lock().await;
+        let _lifecycle = service.blob_lifecycle.lock(&written.sha256).await;
         let expires_ms =
             now_ms().saturating_add(service.config.pending_upload_ttl.as_millis() as u64);
         let (owner, sha, length, blake3) = (

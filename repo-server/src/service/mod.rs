@@ -2,6 +2,7 @@
 //! call does, without HTTP. Metadata calls run on the blocking pool (RocksDB commits fsync).
 
 pub mod binaries;
+pub mod blob_locks;
 pub mod checkin;
 pub mod collections;
 pub mod ddi;
@@ -84,8 +85,8 @@ pub struct Service {
     meta: Arc<MetaStore>,
     blobs: Arc<dyn BlobStore>,
     config: ServiceConfig,
-    /// Orders "add a hold on a blob" against "delete an unheld blob".
-    blob_lifecycle: tokio::sync::Mutex<()>,
+    /// Orders "add a hold on a blob" against "delete an unheld blob", per digest.
+    blob_lifecycle: blob_locks::BlobLocks,
 }
 
 impl Service {
@@ -94,7 +95,7 @@ impl Service {
             meta,
             blobs,
             config,
-            blob_lifecycle: tokio::sync::Mutex::new(()),
+            blob_lifecycle: blob_locks::BlobLocks::new(),
         }
     }
 

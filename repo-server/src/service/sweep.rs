@@ -30,7 +30,7 @@ impl Service {
         let cutoff = self.sweep_cutoff();
         let mut report = SweepReport::default();
         for sha in candidates {
-            let _lifecycle = self.blob_lifecycle.lock().await;
+            let _lifecycle = self.blob_lifecycle.lock(&sha).await;
             let still_unheld = self
                 .meta_call(move |m| m.blob_record(&sha))
                 .await?
@@ -69,7 +69,7 @@ impl Service {
             {
                 continue;
             }
-            let _lifecycle = self.blob_lifecycle.lock().await;
+            let _lifecycle = self.blob_lifecycle.lock(&sha).await;
             if self
                 .meta_call(move |m| m.blob_record(&sha))
                 .await?
