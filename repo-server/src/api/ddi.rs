@@ -411,14 +411,14 @@ async fn download(
     if file != image.filename {
         return Err(ApiError::NotFound("artifact not found".into()));
     }
-    let sha256 = image.sha256;
+    let (sha256, length) = (image.sha256, image.length);
     super::repository::serve_blob(
         &method,
         &headers,
         sha256,
         image.length,
         &image.blake3,
-        |range| async move { Ok(service.open_blob(sha256, range).await?) },
+        |range| async move { Ok(service.open_blob(sha256, length, range).await?) },
     )
     .await
 }

@@ -154,7 +154,7 @@ impl Service {
         let meta = std::sync::Arc::clone(&self.meta);
         tokio::task::spawn_blocking(move || op(&meta))
             .await
-            .map_err(|e| ServiceError::Internal(format!("metadata task failed: {e}")))?
+            .map_err(|e| ServiceError::Internal(Box::new(e)))?
     }
 
     /// Resolves a DDI credential for `tenant`/`controller`. A target token is valid only for
@@ -421,7 +421,12 @@ impl Service {
         if let Some(cached) = self.meta_read(move |m| m.legacy_digests(&sha256)).await? {
             return Ok(cached);
         }
-        let blob = self.open_blob(sha256, None).await?;
+        let length = self
+            .meta_read(move |m| m.blob_record(&sha256))
+            .await?
+            .ok_or(ServiceError::NotFound("blob"))?
+            .length;
+        let blob = self.open_blob(sha256, length, None).await?;
         let mut reader = tokio_util::io::SyncIoBridge::new(blob.reader);
         let digests = tokio::task::spawn_blocking(move || -> std::io::Result<LegacyDigests> {
             use std::io::Read;
@@ -441,8 +446,8 @@ impl Service {
             })
         })
         .await
-        .map_err(|e| ServiceError::Internal(format!("digest task failed: {e}")))?
-        .map_err(|e| ServiceError::Internal(format!("reading blob {sha256}: {e}")))?;
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?
+        .map_err(|e| ServiceError::Internal(format!("reading blob {sha256}: {e}").into()))?;
         let cached = digests.clone();
         self.meta_call(move |m| m.put_legacy_digests(&sha256, &cached))
             .await?;
@@ -581,7 +586,7 @@ impl DdiError {
         match self {
             DdiError::Service(inner) => inner,
             DdiError::NotFound(what) => ServiceError::NotFound(what),
-            other => ServiceError::Internal(other.to_string()),
+            other => ServiceError::Internal(Box::new(other)),
         }
     }
 }
