@@ -340,8 +340,10 @@ async fn unmoved_uploads_expire_and_are_swept() {
             "1",
             "--sweep-interval-secs",
             "1",
+            // Not 0: the startup sweep of orphan files could delete an upload linked but
+            // not yet held (the server answers that 503, the client retries).
             "--sweep-grace-secs",
-            "0",
+            "1",
         ])
         .start();
     let ota = Ota::new(&server, 0).await;
@@ -425,7 +427,7 @@ async fn same_bytes_across_partners_are_isolated_but_stored_once() {
 async fn blob_files_no_record_knows_are_swept_after_a_restart() {
     let mut server = TestServer::builder()
         .client("acme", &["ota:read", "ota:write", "admin"])
-        .args(["--sweep-interval-secs", "1", "--sweep-grace-secs", "0"])
+        .args(["--sweep-interval-secs", "1", "--sweep-grace-secs", "1"])
         .start();
     let ota = Ota::new(&server, 0).await;
     let held = ota.upload(b"held by a pending upload".to_vec()).await;
@@ -440,6 +442,13 @@ async fn blob_files_no_record_knows_are_swept_after_a_restart() {
         .join(&hex[2..4]);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(&hex), orphan).unwrap();
+    // Left by a crash an hour ago: older than the grace period.
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join(&hex))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
     server.restart();
     wait_for_blob_count(&server.data_path(), 1).await;
     let names = blob_names(&server.data_path());

@@ -515,7 +515,7 @@ async fn collection_images_hold_their_blob_through_sweeps() {
             "--sweep-interval-secs",
             "1",
             "--sweep-grace-secs",
-            "0",
+            "1",
         ])
         .start();
     let span = Span::new(&server, 0).await;

@@ -219,7 +219,7 @@ async fn images_from_pool_records_accept_curl_style_json() {
 async fn a_refused_duplicate_upload_keeps_no_hold() {
     let server = TestServer::builder()
         .client("acme", &["ota:read", "ota:write", "admin"])
-        .args(["--sweep-interval-secs", "1", "--sweep-grace-secs", "0"])
+        .args(["--sweep-interval-secs", "1", "--sweep-grace-secs", "1"])
         .start();
     let span = Span::new(&server, 0).await;
     let ota = Ota::new(&server, 0).await;
