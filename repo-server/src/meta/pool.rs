@@ -310,6 +310,10 @@ impl MetaStore {
             if page.total > 0 || query.version_req.is_some() {
                 return Ok(page);
             }
+            // `latest` over a name none of whose versions is semver: the newest by version
+            // number among that name's records, never a walk of the whole type.
+            let ids = self.candidate_ids(partner, query)?;
+            return self.page_by_record_sort(&ids, query, |_| true);
         }
         if let (Some(fw_type), true) = (query.fw_type, semver_query) {
             let page = self.list_pool_by_semver(partner, fw_type.get(), query)?;
@@ -397,6 +401,8 @@ impl MetaStore {
         let fw_type = query.fw_type.map(|t| t.get());
         let tags = self.tags_rarest_first(partner, &query.tags)?;
         let by_name = fw_type.is_some() && query.name.is_some() && query.version.is_some();
+        // A name within a type without a version: all its versions, from the name index.
+        let name_in_type = fw_type.is_some() && query.name.is_some() && query.version.is_none();
         // (ids, does the source guarantee the type, was the first tag the source)
         let (mut ids, type_checked, first_tag_used) = if let (true, Some(t)) = (by_name, fw_type) {
             let (name, version) = (
@@ -416,6 +422,11 @@ impl MetaStore {
             ids.sort_unstable();
             ids.dedup();
             (ids, false, false)
+        } else if let (true, Some(t), Some(name)) = (name_in_type, fw_type, &query.name) {
+            let mut ids =
+                self.scan_ids_from_values(CF_POOL_BY_NAME, &pool_name_prefix(partner, t, name))?;
+            ids.sort_unstable();
+            (ids, true, false)
         } else if let Some((first, _)) = tags.first() {
             let ids = match fw_type {
                 Some(t) => {
@@ -443,7 +454,9 @@ impl MetaStore {
         }
         let check_type = !type_checked && fw_type.is_some();
         let check_partner = query.sha256.is_some(); // the sha256 index spans partners
-        let check_fields = !by_name && (query.name.is_some() || query.version.is_some());
+        let name_sourced = name_in_type && query.sha256.is_none() && query.commit.is_none();
+        let check_fields =
+            !by_name && !name_sourced && (query.name.is_some() || query.version.is_some());
         if check_type || check_partner || check_fields {
             ids = self.retain_records(ids, |r| {
                 r.partner == partner
@@ -1063,6 +1076,55 @@ mod tests {
         assert_eq!(
             kept.tags, record.tags,
             "nothing of the refused update is written"
+        );
+    }
+
+    /// Issue 11 item 9: `name` + `latest` within a type reads what that name has, however
+    /// many versions other names of the type have. Measured with RocksDB's per-thread read
+    /// counters: before, a name none of whose versions is semver walked the type's whole
+    /// semver index and loaded every record of the type.
+    #[test]
+    fn name_and_latest_cost_does_not_grow_with_other_names() {
+        let cost = |others: usize| -> (u64, Vec<String>) {
+            let (_dir, meta) = store_with_blobs();
+            for version in ["build-7", "build-9"] {
+                meta.create_pool_record("acme", fields("odd", version, &[], 1), 1)
+                    .unwrap();
+            }
+            for i in 0..others {
+                let version = format!("1.{i}.0");
+                meta.create_pool_record("acme", fields("other", &version, &[], 2), 1)
+                    .unwrap();
+            }
+            let query = PoolQuery {
+                fw_type: Some(FirmwareTypeNumber::new(101).unwrap()),
+                name: Some("odd".into()),
+                latest: true,
+                ..PoolQuery::default()
+            };
+            use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
+            set_perf_stats(PerfStatsLevel::EnableCount);
+            let mut context = PerfContext::default();
+            context.reset();
+            let page = meta.list_pool("acme", &query).unwrap();
+            let read = context.metric(PerfMetric::GetReadBytes)
+                + context.metric(PerfMetric::MultigetReadBytes)
+                + context.metric(PerfMetric::IterReadBytes);
+            let versions = page.records.into_iter().map(|r| r.version).collect();
+            (read, versions)
+        };
+        let (few, answer) = cost(5);
+        assert_eq!(
+            answer,
+            vec!["build-9".to_string()],
+            "the newest by version number"
+        );
+        let (many, answer) = cost(400);
+        assert_eq!(answer, vec!["build-9".to_string()]);
+        assert!(few > 0, "the counters count");
+        assert!(
+            many <= few * 2,
+            "{many} bytes read beside 400 other versions, {few} beside 5"
         );
     }
 }
