@@ -137,7 +137,7 @@ pub(super) async fn refuse_declared_oversize(request: Request, limit: u64) -> Ap
     }
 }
 
-async fn stream_raw(upload: &mut Upload<'_>, request: Request) -> ApiResult<()> {
+pub(super) async fn stream_raw(upload: &mut Upload<'_>, request: Request) -> ApiResult<()> {
     let mut body = request.into_body().into_data_stream();
     while let Some(chunk) = body.next().await {
         let chunk =

@@ -245,16 +245,9 @@ async fn upload_image(
     };
     let held = upload.finish(partner, expected).await?;
     metrics::counter!("fwrepo_upload_bytes_total").increment(held.written.length);
-    let sha256 = held.written.sha256;
-    let image = service
-        .add_uploaded_image(partner, collection, held.written, filename)
-        .await;
-    // The image (if made) holds the blob now; the upload's own pending hold would only keep a
-    // refused duplicate alive until its TTL.
-    if held.new_hold {
-        service.release_pending(partner, sha256).await?;
-    }
-    Ok(image?)
+    Ok(service
+        .add_image_from_upload(partner, collection, held, filename)
+        .await?)
 }
 
 /// Streams the form's `image` field; answers its file name. Other fields are skipped.

@@ -17,6 +17,7 @@ pub mod ops;
 pub mod pool;
 pub mod repository;
 pub mod types;
+pub mod ui;
 pub mod wire;
 
 use std::sync::Arc;
@@ -183,6 +184,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1/ota/partners/{partnerId}", ota_routes())
         .merge(span_routes())
         .nest("/{tenant}/controller/v1/{controllerId}", ddi::routes())
+        .merge(ui::routes(state.clone()))
         .route("/oauth/token", post(oauth::token))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
@@ -211,6 +213,8 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The peer address reaches handlers: sign-in attempts are throttled per IP.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -23,20 +23,20 @@ use crate::service::Service;
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ListParams {
-    page: Option<String>,
-    size: Option<String>,
-    sort: Option<String>,
-    tags: Option<String>,
-    name: Option<String>,
-    version: Option<String>,
-    version_req: Option<String>,
-    latest: Option<String>,
-    commit: Option<String>,
-    sha256: Option<String>,
+    pub page: Option<String>,
+    pub size: Option<String>,
+    pub sort: Option<String>,
+    pub tags: Option<String>,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub version_req: Option<String>,
+    pub latest: Option<String>,
+    pub commit: Option<String>,
+    pub sha256: Option<String>,
 }
 
 impl ListParams {
-    fn into_query(self, fw_type: Option<FirmwareTypeNumber>) -> ApiResult<PoolQuery> {
+    pub(crate) fn into_query(self, fw_type: Option<FirmwareTypeNumber>) -> ApiResult<PoolQuery> {
         let latest = match self.latest.as_deref() {
             None | Some("false") => false,
             Some("true") | Some("") => true,

@@ -69,6 +69,7 @@ impl MetaStore {
             &by_id,
             &collection.to_string(),
         );
+        self.stage_stat(&mut batch, partner, super::stats::Stat::Devices, 1)?;
         self.commit(batch)?;
         Ok(device)
     }
@@ -126,6 +127,7 @@ impl MetaStore {
         self.delete(&mut batch, CF_DEVICES, &key);
         self.delete(&mut batch, CF_DEVICES_BY_ID, &device_by_id(partner, device));
         self.forget_ddi_device(&mut batch, partner, device, super::now_ms())?;
+        self.stage_stat(&mut batch, partner, super::stats::Stat::Devices, -1)?;
         self.commit(batch)
     }
 }

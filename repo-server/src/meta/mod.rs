@@ -7,6 +7,7 @@
 pub mod actions;
 pub mod auth;
 pub mod blobs;
+pub mod browse;
 mod codec;
 pub mod collections;
 pub mod ddi;
@@ -15,6 +16,7 @@ pub mod images;
 pub mod keys;
 pub mod pool;
 pub mod sessions;
+pub mod stats;
 pub mod types;
 pub mod users;
 

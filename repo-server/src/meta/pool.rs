@@ -90,6 +90,7 @@ impl MetaStore {
         let mut tag_deltas = TagDeltas::new();
         self.stage_indexes(&mut batch, &record, true, &mut tag_deltas);
         self.stage_tag_counts(&mut batch, partner, tag_deltas)?;
+        self.stage_stat(&mut batch, partner, super::stats::Stat::Records, 1)?;
         let mut images = Vec::with_capacity(device_types.len());
         for (offset, device_type) in device_types.iter().enumerate() {
             let image_id = first_id + 1 + offset as u64;

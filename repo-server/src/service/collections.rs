@@ -1,6 +1,7 @@
 //! Span collections and their firmware images: create/read/update/delete, images from an
 //! upload or from a pool record (same blob, one more hold), downloads and usage.
 
+use super::binaries::HeldUpload;
 use super::images::parse_id;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
@@ -201,6 +202,25 @@ impl Service {
         let (owner, id) = (partner.to_string(), collection.to_string());
         self.meta_call(move |m| m.create_collection_image(&owner, &id, new, now_ms()))
             .await
+    }
+
+    /// Makes a collection image of a finished upload. The image (if made) holds the blob then;
+    /// the upload's own pending hold would only keep a refused duplicate alive until its TTL.
+    pub async fn add_image_from_upload(
+        &self,
+        partner: &str,
+        collection: &str,
+        held: HeldUpload,
+        filename: String,
+    ) -> ServiceResult<CollectionImageRecord> {
+        let sha256 = held.written.sha256;
+        let image = self
+            .add_uploaded_image(partner, collection, held.written, filename)
+            .await;
+        if held.new_hold {
+            self.release_pending(partner, sha256).await?;
+        }
+        image
     }
 
     /// Makes an image of a pool record's binary: no bytes move, the blob gets one more hold.

@@ -3,6 +3,7 @@
 
 pub mod binaries;
 pub mod blob_locks;
+pub mod browse;
 pub mod checkin;
 pub mod collections;
 pub mod ddi;
