@@ -102,7 +102,11 @@ impl Browser {
     async fn login(&self, username: &str, password: &str) -> Page {
         self.post(
             "/ui/login",
-            &[("username", username), ("password", password), ("next", "/ui/")],
+            &[
+                ("username", username),
+                ("password", password),
+                ("next", "/ui/"),
+            ],
         )
         .await
     }
@@ -143,7 +147,9 @@ async fn login_sets_a_hardened_cookie_and_a_wrong_password_shows_a_message() {
     assert_eq!(away.location(), "/ui/login?next=/ui/");
     let form = browser.get("/ui/login").await;
     assert_eq!(form.status, StatusCode::OK);
-    assert!(form.body.contains(r#"<label for="password">Password</label>"#));
+    assert!(form
+        .body
+        .contains(r#"<label for="password">Password</label>"#));
 
     let wrong = browser.login("ada", "not the password").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -181,7 +187,11 @@ async fn throttled_sign_in_is_a_429_page_with_retry_after() {
     }
     let page = throttled.expect("failed sign-ins are throttled");
     page.assert_html();
-    let retry: u64 = page.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = page.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry >= 1);
     assert!(page.body.contains("Too many failed sign-in attempts"));
 }
@@ -194,13 +204,19 @@ async fn populate(ota: &Ota) -> (Value, String) {
             101,
             "app",
             "1.0.0",
-            &["branch:main", "git:0123456789abcdef0123456789abcdef01234567"],
+            &[
+                "branch:main",
+                "git:0123456789abcdef0123456789abcdef01234567",
+            ],
             b"firmware one".to_vec(),
         )
         .await;
     let collection: Value = ota
         .http
-        .post(format!("{}/collections", ota.base.split("/v1/").next().unwrap()))
+        .post(format!(
+            "{}/collections",
+            ota.base.split("/v1/").next().unwrap()
+        ))
         .bearer_auth(&ota.token)
         .json(&json!({}))
         .send()
@@ -209,7 +225,7 @@ async fn populate(ota: &Ota) -> (Value, String) {
         .json()
         .await
         .unwrap();
-    let id = collection["id"].as_str().unwrap().to_string();
+    let id = collection["collectionId"].as_str().unwrap().to_string();
     (record, id)
 }
 
@@ -231,7 +247,6 @@ async fn every_page_is_html_with_the_security_headers() {
         "/ui/collections",
         &format!("/ui/collections/{collection}"),
         "/ui/access",
-        "/ui/login",
     ];
     for path in pages {
         let page = browser.get(path).await;
@@ -249,9 +264,17 @@ async fn every_page_is_html_with_the_security_headers() {
     let overview = browser.get("/ui/").await;
     let start = overview.body.find("/ui/assets/htmx.min.js?v=").unwrap();
     let end = start + overview.body[start..].find('"').unwrap();
-    let asset = browser.http.get(format!("{}{}", server.url, &overview.body[start..end])).send().await.unwrap();
+    let asset = browser
+        .http
+        .get(format!("{}{}", server.url, &overview.body[start..end]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(asset.status(), 200);
-    assert!(asset.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    assert!(asset.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
     assert!(asset.text().await.unwrap().contains("version:\"2.0.11\""));
 }
 
@@ -282,7 +305,10 @@ async fn state_changes_need_the_csrf_token() {
     missing.assert_html();
     assert!(missing.body.contains("CSRF"));
     let wrong = browser
-        .post("/ui/types", &[("number", "120"), ("name", "mcu"), ("_csrf", "0000")])
+        .post(
+            "/ui/types",
+            &[("number", "120"), ("name", "mcu"), ("_csrf", "0000")],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     let header = browser
@@ -294,8 +320,19 @@ async fn state_changes_need_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(header.status(), 403);
-    let types: Value = ota.get("/types").send().await.unwrap().json().await.unwrap();
-    assert_eq!(types.as_array().map_or(0, Vec::len), 0, "nothing was created");
+    let types: Value = ota
+        .get("/types")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        types.as_array().map_or(0, Vec::len),
+        0,
+        "nothing was created"
+    );
 
     // The right token from another site's page (the Origin says so) is refused too.
     let csrf = browser.get("/ui/types").await.csrf();
@@ -311,12 +348,18 @@ async fn state_changes_need_the_csrf_token() {
     let created = browser.submit("/ui/types", "/ui/types", &fields).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER);
     assert_eq!(created.location(), "/ui/types?done=type-created");
-    let listed = browser.get("/ui/types").await;
+    let listed = browser.get(created.location()).await;
     assert!(listed.body.contains("Firmware type created."));
     assert!(listed.body.contains("<td>120</td>"));
     assert_eq!(ota.get("/types/120").send().await.unwrap().status(), 200);
     // A bad number is a readable message, not JSON.
-    let bad = browser.submit("/ui/types", "/ui/types", &[("number", "4000"), ("name", "x")]).await;
+    let bad = browser
+        .submit(
+            "/ui/types",
+            "/ui/types",
+            &[("number", "4000"), ("name", "x")],
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     bad.assert_html();
     assert!(bad.body.contains("out of range"));
@@ -338,20 +381,38 @@ async fn a_viewer_sees_no_write_controls_and_a_forged_post_is_refused() {
     ] {
         let page = viewer.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
-        assert!(!page.body.contains(control), "{path} shows '{control}' to a viewer");
+        assert!(
+            !page.body.contains(control),
+            "{path} shows '{control}' to a viewer"
+        );
     }
     let admin = Browser::signed_in(&server, "ada").await;
-    assert!(admin.get("/ui/pool/101/1").await.body.contains("Add tag"), "the check above can fail");
+    assert!(
+        admin.get("/ui/pool/101/1").await.body.contains("Add tag"),
+        "the check above can fail"
+    );
 
     let forged = viewer
         .submit("/ui/", "/ui/pool/101/1/tags", &[("tag", "released")])
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     forged.assert_html();
-    let forged_type = viewer.submit("/ui/", "/ui/types", &[("number", "130"), ("name", "x")]).await;
+    let forged_type = viewer
+        .submit("/ui/", "/ui/types", &[("number", "130"), ("name", "x")])
+        .await;
     assert_eq!(forged_type.status, StatusCode::FORBIDDEN);
-    let record: Value = ota.get("/pool/types/101/versionNumbers/1").send().await.unwrap().json().await.unwrap();
-    assert!(!record["tags"].as_array().unwrap().contains(&json!("released")));
+    let record: Value = ota
+        .get("/pool/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!record["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("released")));
     assert_eq!(ota.get("/types/130").send().await.unwrap().status(), 404);
     assert_eq!(viewer.get("/ui/access").await.status, StatusCode::FORBIDDEN);
 }
@@ -360,17 +421,40 @@ async fn a_viewer_sees_no_write_controls_and_a_forged_post_is_refused() {
 async fn names_and_tags_are_escaped_everywhere() {
     let (server, ota) = start().await;
     ota.create_type(101).await;
-    ota.publish(101, "<b>bold</b>", "1.0.0", &["<script>x</script>"], b"evil".to_vec())
-        .await;
+    ota.publish(
+        101,
+        "<b>bold</b>",
+        "1.0.0",
+        &["<script>x</script>"],
+        b"evil".to_vec(),
+    )
+    .await;
     let browser = Browser::signed_in(&server, "ada").await;
     for path in ["/ui/pool/101/1", "/ui/pool", "/ui/"] {
         let page = browser.get(path).await;
-        assert!(!page.body.contains("<script>x</script>"), "{path}");
-        assert!(!page.body.contains("<b>bold</b>"), "{path}");
-        assert!(page.body.contains("&lt;b&gt;bold&lt;/b&gt;"), "{path}");
+        let raw = page.body.find("<script>x</script>");
+        assert!(
+            raw.is_none(),
+            "{path}: {}",
+            &page.body[raw.unwrap_or(0).saturating_sub(300)..raw.unwrap_or(0) + 20]
+        );
+        let raw = page.body.find("<b>bold</b>");
+        assert!(
+            raw.is_none(),
+            "{path}: {}",
+            &page.body[raw.unwrap_or(0).saturating_sub(200)..raw.unwrap_or(0) + 20]
+        );
+        assert!(shown_escaped(&page.body, "<b>bold</b>"), "{path}");
     }
     let record = browser.get("/ui/pool/101/1").await;
-    assert!(record.body.contains("&lt;script&gt;x&lt;/script&gt;"));
+    assert!(shown_escaped(&record.body, "<script>x</script>"));
+}
+
+/// The text appears HTML-escaped (named or numeric character references).
+fn shown_escaped(body: &str, text: &str) -> bool {
+    let named = text.replace('<', "&lt;").replace('>', "&gt;");
+    let numeric = text.replace('<', "&#60;").replace('>', "&#62;");
+    body.contains(&named) || body.contains(&numeric)
 }
 
 #[tokio::test]
@@ -383,7 +467,9 @@ async fn another_partners_record_is_a_404_page() {
     let globex = Ota::new(&server, 1).await;
     add_user(&acme, "ada", "admin").await;
     globex.create_type(101).await;
-    globex.publish(101, "secret", "1.0.0", &[], b"globex bytes".to_vec()).await;
+    globex
+        .publish(101, "secret", "1.0.0", &[], b"globex bytes".to_vec())
+        .await;
     let browser = Browser::signed_in(&server, "ada").await;
     for path in ["/ui/pool/101/1", "/ui/pool/101/1/download", "/ui/types/101"] {
         let page = browser.get(path).await;
@@ -401,24 +487,32 @@ async fn upload_through_the_ui_shows_the_sha256_and_creates_the_record() {
     ota.create_type(101).await;
     let browser = Browser::signed_in(&server, "ada").await;
     let csrf = browser.get("/ui/upload").await.csrf();
-    let bytes: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
+    let bytes: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
     let sha = sha256_hex(&bytes);
     let upload = |body: Vec<u8>, token: &str| {
         browser
             .http
-            .post(format!("{}/ui/upload/binary?type=101&filename=app.bin", server.url))
+            .post(format!(
+                "{}/ui/upload/binary?type=101&filename=app.bin",
+                server.url
+            ))
             .header("x-csrf-token", token)
             .header("content-type", "application/octet-stream")
             .body(body)
             .send()
     };
-    let refused = upload(bytes.clone(), "wrong").await.unwrap();
+    let refused = upload(b"small".to_vec(), "wrong").await.unwrap();
     assert_eq!(refused.status(), 403);
     let first = Browser::read(upload(bytes.clone(), &csrf).await.unwrap()).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     assert!(first.body.contains(&sha));
     assert!(!first.body.contains("already stored"));
-    assert!(first.body.contains(r#"value="app""#), "name suggested from the file");
+    assert!(
+        first.body.contains(r#"value="app""#),
+        "name suggested from the file"
+    );
     let again = Browser::read(upload(bytes.clone(), &csrf).await.unwrap()).await;
     assert!(again.body.contains("already stored"));
 
@@ -439,22 +533,41 @@ async fn upload_through_the_ui_shows_the_sha256_and_creates_the_record() {
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     assert_eq!(created.location(), "/ui/pool/101/1?done=record-created");
-    let record: Value = ota.get("/pool/types/101/versionNumbers/1").send().await.unwrap().json().await.unwrap();
+    let record: Value = ota
+        .get("/pool/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(record["sha256"], sha);
     assert_eq!(record["tags"], json!(["released", "branch:main"]));
-    let page = browser.get("/ui/pool/101/1").await;
+    let page = browser.get(created.location()).await;
     assert!(page.body.contains("Pool record created."));
     assert!(page.body.contains("thermostat"));
-    let download = browser.http.get(format!("{}/ui/pool/101/1/download", server.url)).send().await.unwrap();
+    let download = browser
+        .http
+        .get(format!("{}/ui/pool/101/1/download", server.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(download.status(), 200);
     assert_eq!(sha256_hex(&download.bytes().await.unwrap()), sha);
     // Uploaded twice, stored once.
     let overview = browser.get("/ui/").await;
-    assert!(overview.body.contains("<dt>Dedup ratio</dt><dd>2.00×</dd>"), "{}", overview.body);
+    assert!(
+        overview.body.contains("<dt>Dedup ratio</dt><dd>2.00×</dd>"),
+        "{}",
+        overview.body
+    );
     let error = Browser::read(
         browser
             .http
-            .post(format!("{}/ui/upload/binary?type=150&filename=x", server.url))
+            .post(format!(
+                "{}/ui/upload/binary?type=150&filename=x",
+                server.url
+            ))
             .header("x-csrf-token", &csrf)
             .body("x")
             .send()
@@ -463,7 +576,11 @@ async fn upload_through_the_ui_shows_the_sha256_and_creates_the_record() {
     )
     .await;
     assert_eq!(error.status, StatusCode::NOT_FOUND);
-    assert!(error.body.contains("role=\"alert\""), "a readable fragment: {}", error.body);
+    assert!(
+        error.body.contains("role=\"alert\""),
+        "a readable fragment: {}",
+        error.body
+    );
 }
 
 #[tokio::test]
@@ -472,33 +589,95 @@ async fn record_controls_promote_associate_and_push() {
     populate(&ota).await;
     let browser = Browser::signed_in(&server, "ada").await;
     let page = "/ui/pool/101/1";
-    let promoted = browser.submit(page, "/ui/pool/101/1/tags", &[("tag", "released")]).await;
+    let promoted = browser
+        .submit(page, "/ui/pool/101/1/tags", &[("tag", "released")])
+        .await;
     assert_eq!(promoted.status, StatusCode::SEE_OTHER);
-    let record: Value = ota.get("/pool/types/101/versionNumbers/1").send().await.unwrap().json().await.unwrap();
-    assert!(record["tags"].as_array().unwrap().contains(&json!("released")));
-    let removed = browser.submit(page, "/ui/pool/101/1/tags/remove", &[("tag", "branch:main")]).await;
+    let record: Value = ota
+        .get("/pool/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(record["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("released")));
+    let removed = browser
+        .submit(
+            page,
+            "/ui/pool/101/1/tags/remove",
+            &[("tag", "branch:main")],
+        )
+        .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
-    let record: Value = ota.get("/pool/types/101/versionNumbers/1").send().await.unwrap().json().await.unwrap();
-    assert!(!record["tags"].as_array().unwrap().contains(&json!("branch:main")));
+    let record: Value = ota
+        .get("/pool/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!record["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("branch:main")));
 
-    let associated = browser.submit(page, "/ui/pool/101/1/associations", &[("device_type", "lamp")]).await;
+    let associated = browser
+        .submit(
+            page,
+            "/ui/pool/101/1/associations",
+            &[("device_type", "lamp")],
+        )
+        .await;
     assert_eq!(associated.status, StatusCode::SEE_OTHER);
-    let images: Value = ota.get("/deviceTypes/lamp/firmwareImages").send().await.unwrap().json().await.unwrap();
+    let images: Value = ota
+        .get("/deviceTypes/lamp/firmwareImages")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(images["totalElements"], 1);
-    let twice = browser.submit(page, "/ui/pool/101/1/associations", &[("device_type", "lamp")]).await;
+    let twice = browser
+        .submit(
+            page,
+            "/ui/pool/101/1/associations",
+            &[("device_type", "lamp")],
+        )
+        .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert!(twice.body.contains("already associated"));
     let pushed = browser
-        .submit(page, "/ui/pool/101/1/push", &[("device_type", "lamp"), ("devices", "d1, d2")])
+        .submit(
+            page,
+            "/ui/pool/101/1/push",
+            &[("device_type", "lamp"), ("devices", "d1, d2")],
+        )
         .await;
     assert_eq!(pushed.status, StatusCode::SEE_OTHER, "{}", pushed.body);
     let dt = browser.get("/ui/device-types").await;
     assert!(dt.body.contains("Device type lamp"));
     let dissociated = browser
-        .submit("/ui/device-types", "/ui/device-types/lamp/dissociate", &[("type", "101"), ("version_number", "1")])
+        .submit(
+            "/ui/device-types",
+            "/ui/device-types/lamp/dissociate",
+            &[("type", "101"), ("version_number", "1")],
+        )
         .await;
     assert_eq!(dissociated.status, StatusCode::SEE_OTHER);
-    let images: Value = ota.get("/deviceTypes/lamp/firmwareImages").send().await.unwrap().json().await.unwrap();
+    let images: Value = ota
+        .get("/deviceTypes/lamp/firmwareImages")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(images["totalElements"], 0);
 }
 
@@ -510,18 +689,28 @@ async fn collections_targets_and_the_rollback_notice() {
     ota.publish(101, "app", "1.0.0", &[], b"one".to_vec()).await;
     let browser = Browser::signed_in(&server, "ada").await;
     let created = browser
-        .submit("/ui/collections", "/ui/collections", &[("management", "device"), ("tags", "site=lab")])
+        .submit(
+            "/ui/collections",
+            "/ui/collections",
+            &[("management", "device"), ("tags", "site=lab")],
+        )
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER);
     let path = created.location().split('?').next().unwrap().to_string();
     let collection = path.rsplit('/').next().unwrap().to_string();
     for vn in ["1", "2"] {
         let added = browser
-            .submit(&path, &format!("{path}/images"), &[("type", "101"), ("version_number", vn)])
+            .submit(
+                &path,
+                &format!("{path}/images"),
+                &[("type", "101"), ("version_number", vn)],
+            )
             .await;
         assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
     }
-    let device = browser.submit(&path, &format!("{path}/devices"), &[("id", "rig-1")]).await;
+    let device = browser
+        .submit(&path, &format!("{path}/devices"), &[("id", "rig-1")])
+        .await;
     assert_eq!(device.status, StatusCode::SEE_OTHER);
     let root = server.url.clone();
     let images: Value = http()
@@ -533,11 +722,11 @@ async fn collections_targets_and_the_rollback_notice() {
         .json()
         .await
         .unwrap();
-    let list = images.get("content").unwrap_or(&images).as_array().unwrap().clone();
+    let list = images["images"].as_array().unwrap().clone();
     let id_of = |version: &str| {
         list.iter()
             .find(|i| i["version"] == version)
-            .map(|i| i["id"].as_str().map(str::to_string).unwrap_or_else(|| i["id"].to_string()))
+            .map(|i| i["imageId"].as_str().unwrap().to_string())
             .unwrap()
     };
     let (newer, older) = (id_of("2.0.0"), id_of("1.0.0"));
@@ -548,17 +737,28 @@ async fn collections_targets_and_the_rollback_notice() {
         .send()
         .await
         .unwrap();
-    assert!(patched.status().is_success(), "{}", patched.text().await.unwrap());
+    assert!(
+        patched.status().is_success(),
+        "{}",
+        patched.text().await.unwrap()
+    );
     let page = browser.get(&path).await;
     assert!(page.body.contains("older than what it runs: rollback"));
     let target = browser
-        .submit(&path, &format!("{path}/devices/rig-1/target"), &[("target", &older)])
+        .submit(
+            &path,
+            &format!("{path}/devices/rig-1/target"),
+            &[("target", &older)],
+        )
         .await;
     assert_eq!(target.location(), format!("{path}?done=target-rollback"));
     let shown = browser.get(target.location()).await;
     assert!(shown.body.contains("this is a rollback"));
     let record = browser.get("/ui/pool/101/2").await;
-    assert!(record.body.contains("rig-1"), "the record page lists the targeting device");
+    assert!(
+        record.body.contains("rig-1"),
+        "the record page lists the targeting device"
+    );
     let refused = browser
         .submit(&path, &format!("{path}/images/{older}/delete"), &[])
         .await;
@@ -573,7 +773,11 @@ async fn admins_manage_clients_and_users() {
     let (server, _ota) = start().await;
     let browser = Browser::signed_in(&server, "ada").await;
     let created = browser
-        .submit("/ui/access", "/ui/access/clients", &[("read", "1"), ("write", "1")])
+        .submit(
+            "/ui/access",
+            "/ui/access/clients",
+            &[("read", "1"), ("write", "1")],
+        )
         .await;
     assert_eq!(created.status, StatusCode::OK);
     let marker = r#"id="new-client-secret" class="secret" readonly value=""#;
@@ -587,7 +791,11 @@ async fn admins_manage_clients_and_users() {
         async move {
             http()
                 .post(url)
-                .form(&[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret)])
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &id),
+                    ("client_secret", &secret),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -595,28 +803,61 @@ async fn admins_manage_clients_and_users() {
         }
     };
     assert_eq!(token(client_id.into(), secret.into()).await, 200);
-    assert!(!browser.get("/ui/access").await.body.contains(secret), "shown only once");
+    assert!(
+        !browser.get("/ui/access").await.body.contains(secret),
+        "shown only once"
+    );
     let revoked = browser
-        .submit("/ui/access", &format!("/ui/access/clients/{client_id}/revoke"), &[])
+        .submit(
+            "/ui/access",
+            &format!("/ui/access/clients/{client_id}/revoke"),
+            &[],
+        )
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     assert_eq!(token(client_id.into(), secret.into()).await, 401);
 
     let user = browser
-        .submit("/ui/access", "/ui/access/users", &[("username", "mia"), ("role", "maintainer"), ("password", PASSWORD)])
+        .submit(
+            "/ui/access",
+            "/ui/access/users",
+            &[
+                ("username", "mia"),
+                ("role", "maintainer"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(user.status, StatusCode::SEE_OTHER, "{}", user.body);
-    assert_eq!(Browser::new(&server).login("mia", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        Browser::new(&server).login("mia", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
     let short = browser
-        .submit("/ui/access", "/ui/access/users", &[("username", "tim"), ("role", "viewer"), ("password", "short")])
+        .submit(
+            "/ui/access",
+            "/ui/access/users",
+            &[
+                ("username", "tim"),
+                ("role", "viewer"),
+                ("password", "short"),
+            ],
+        )
         .await;
     assert_eq!(short.status, StatusCode::BAD_REQUEST);
     short.assert_html();
     let disabled = browser
-        .submit("/ui/access", "/ui/access/users/mia/disabled", &[("disabled", "true")])
+        .submit(
+            "/ui/access",
+            "/ui/access/users/mia/disabled",
+            &[("disabled", "true")],
+        )
         .await;
     assert_eq!(disabled.status, StatusCode::SEE_OTHER);
-    assert_eq!(Browser::new(&server).login("mia", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        Browser::new(&server).login("mia", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -624,13 +865,22 @@ async fn logout_ends_the_session() {
     let (server, _ota) = start().await;
     let browser = Browser::new(&server);
     let login = browser.login("ada", PASSWORD).await;
-    let cookie = login.headers[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = login.headers[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let without_csrf = browser.post("/ui/logout", &[]).await;
     assert_eq!(without_csrf.status, StatusCode::FORBIDDEN);
     let out = browser.submit("/ui/", "/ui/logout", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(out.location(), "/ui/login");
-    assert!(out.headers[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    assert!(out.headers[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
     assert_eq!(browser.get("/ui/").await.status, StatusCode::SEE_OTHER);
     // The old cookie, replayed by hand, no longer opens a session.
     let replay = http()
@@ -639,5 +889,8 @@ async fn logout_ends_the_session() {
         .send()
         .await
         .unwrap();
-    assert!(replay.url().path().starts_with("/ui/login"), "redirected to sign in");
+    assert!(
+        replay.url().path().starts_with("/ui/login"),
+        "redirected to sign in"
+    );
 }

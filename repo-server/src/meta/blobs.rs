@@ -40,7 +40,12 @@ impl MetaStore {
             expires_ms,
         };
         self.put(&mut batch, CF_PENDING, &key, &pending);
-        self.stage_stat(&mut batch, partner, super::stats::Stat::UploadedBytes, length as i64)?;
+        self.stage_stat(
+            &mut batch,
+            partner,
+            super::stats::Stat::UploadedBytes,
+            length as i64,
+        )?;
         self.commit(batch)?;
         Ok(created)
     }
@@ -92,7 +97,12 @@ impl MetaStore {
                 // The hold passes from the pending upload to the repository entry: count unchanged.
                 self.delete(&mut batch, CF_PENDING, &pending_key);
                 self.put(&mut batch, CF_REPOSITORY, &repo_key, &entry);
-                self.stage_stat(&mut batch, partner, super::stats::Stat::StoredBytes, entry.length as i64)?;
+                self.stage_stat(
+                    &mut batch,
+                    partner,
+                    super::stats::Stat::StoredBytes,
+                    entry.length as i64,
+                )?;
             }
         }
         self.commit(batch)?;

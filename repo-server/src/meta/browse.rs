@@ -43,10 +43,8 @@ impl MetaStore {
         name: &str,
         limit: usize,
     ) -> MetaResult<Vec<PoolRecordData>> {
-        let mut ids = self.scan_ids_from_values(
-            CF_POOL_BY_NAME,
-            &pool_name_prefix(partner, fw_type, name),
-        )?;
+        let mut ids =
+            self.scan_ids_from_values(CF_POOL_BY_NAME, &pool_name_prefix(partner, fw_type, name))?;
         ids.sort_unstable_by(|a, b| b.cmp(a));
         ids.truncate(limit);
         let mut records = Vec::with_capacity(ids.len());

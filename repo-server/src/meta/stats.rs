@@ -50,7 +50,12 @@ impl MetaStore {
     ) -> MetaResult<()> {
         let key = stats_counter(partner, stat.key_part());
         let current = self.get_u64(CF_COUNTERS, &key)?.unwrap_or(0);
-        self.put_u64(batch, CF_COUNTERS, &key, current.saturating_add_signed(delta));
+        self.put_u64(
+            batch,
+            CF_COUNTERS,
+            &key,
+            current.saturating_add_signed(delta),
+        );
         Ok(())
     }
 
@@ -77,14 +82,20 @@ mod tests {
     fn counters_move_with_their_commits() {
         let (_dir, meta) = super::super::test_store();
         let mut batch = WriteBatch::default();
-        meta.stage_stat(&mut batch, "acme", Stat::Devices, 2).unwrap();
+        meta.stage_stat(&mut batch, "acme", Stat::Devices, 2)
+            .unwrap();
         meta.commit(batch).unwrap();
         let mut batch = WriteBatch::default();
-        meta.stage_stat(&mut batch, "acme", Stat::Devices, -1).unwrap();
-        meta.stage_stat(&mut batch, "acme", Stat::StoredBytes, 10).unwrap();
+        meta.stage_stat(&mut batch, "acme", Stat::Devices, -1)
+            .unwrap();
+        meta.stage_stat(&mut batch, "acme", Stat::StoredBytes, 10)
+            .unwrap();
         meta.commit(batch).unwrap();
         let stats = meta.partner_stats("acme").unwrap();
         assert_eq!((stats.devices, stats.stored_bytes), (1, 10));
-        assert_eq!(meta.partner_stats("other").unwrap(), PartnerStats::default());
+        assert_eq!(
+            meta.partner_stats("other").unwrap(),
+            PartnerStats::default()
+        );
     }
 }

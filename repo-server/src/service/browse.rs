@@ -191,7 +191,10 @@ mod tests {
     fn rollback_by_semver_then_by_age() {
         assert!(is_rollback(&image(1, "1.2.0", 9), &image(2, "1.10.0", 1)));
         assert!(!is_rollback(&image(2, "1.10.0", 1), &image(1, "1.2.0", 9)));
-        assert!(is_rollback(&image(1, "build-a", 1), &image(2, "build-b", 2)));
+        assert!(is_rollback(
+            &image(1, "build-a", 1),
+            &image(2, "build-b", 2)
+        ));
         assert!(!is_rollback(&image(1, "1.0.0", 1), &image(1, "1.0.0", 1)));
     }
 }

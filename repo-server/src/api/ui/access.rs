@@ -121,7 +121,9 @@ pub async fn create_client(
     .filter_map(|(chosen, scope)| chosen.then_some(scope))
     .collect();
     if scopes.is_empty() {
-        return Err(UiError::Invalid("Choose at least one scope for the client.".into()));
+        return Err(UiError::Invalid(
+            "Choose at least one scope for the client.".into(),
+        ));
     }
     let (record, secret) = blocking(&auth, move |a| a.create_client(&partner, scopes)).await?;
     let new_client = NewClient {
@@ -185,6 +187,10 @@ pub async fn set_user_disabled(
     .await?;
     Ok(view::see_other(
         "/ui/access",
-        if disabled { "user-disabled" } else { "user-enabled" },
+        if disabled {
+            "user-disabled"
+        } else {
+            "user-enabled"
+        },
     ))
 }

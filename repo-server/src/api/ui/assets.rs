@@ -82,7 +82,9 @@ impl AssetUrls {
 
 pub async fn serve(Path(name): Path<String>, headers: HeaderMap) -> Result<Response, UiError> {
     let Some(index) = ASSETS.iter().position(|a| a.name == name) else {
-        return Err(UiError::NotFound(format!("There is no asset named {name}.")));
+        return Err(UiError::NotFound(format!(
+            "There is no asset named {name}."
+        )));
     };
     let asset = &ASSETS[index];
     let etag = format!("\"{}\"", HASHES[index]);

@@ -158,10 +158,10 @@ struct CollectionPage {
 fn image_label(images: &[CollectionImageRecord], id: Option<u64>) -> String {
     match id {
         None => "none".into(),
-        Some(id) => images
-            .iter()
-            .find(|i| i.id == id)
-            .map_or_else(|| format!("image {id}"), |i| format!("{} (image {id})", i.version)),
+        Some(id) => images.iter().find(|i| i.id == id).map_or_else(
+            || format!("image {id}"),
+            |i| format!("{} (image {id})", i.version),
+        ),
     }
 }
 
@@ -271,11 +271,24 @@ pub async fn settings(
         target: Some(form.target.trim().to_string()),
         tags: None,
     };
-    let view = service.update_collection(partner, &collection, changes).await?;
-    let rollback = rollback_of(&service, partner, &collection, view.record.target, view.current).await?;
+    let view = service
+        .update_collection(partner, &collection, changes)
+        .await?;
+    let rollback = rollback_of(
+        &service,
+        partner,
+        &collection,
+        view.record.target,
+        view.current,
+    )
+    .await?;
     Ok(view::see_other(
         &format!("/ui/collections/{collection}"),
-        if rollback { "target-rollback" } else { "settings-saved" },
+        if rollback {
+            "target-rollback"
+        } else {
+            "settings-saved"
+        },
     ))
 }
 
@@ -290,8 +303,12 @@ async fn rollback_of(
     let (Some(target), Some(running)) = (target, running) else {
         return Ok(false);
     };
-    let target = service.collection_image(partner, collection, target).await?;
-    let running = service.collection_image(partner, collection, running).await?;
+    let target = service
+        .collection_image(partner, collection, target)
+        .await?;
+    let running = service
+        .collection_image(partner, collection, running)
+        .await?;
     Ok(is_rollback(&target, &running))
 }
 
@@ -482,6 +499,10 @@ pub async fn device_target(
     .await?;
     Ok(view::see_other(
         &format!("/ui/collections/{collection}"),
-        if rollback { "target-rollback" } else { "target-set" },
+        if rollback {
+            "target-rollback"
+        } else {
+            "target-set"
+        },
     ))
 }

@@ -21,8 +21,7 @@ pub async fn check(request: Request, expected: &str) -> Result<Request, UiError>
             _ => Err(UiError::Csrf),
         };
     }
-    if super::super::extract::media_type(request.headers()) != "application/x-www-form-urlencoded"
-    {
+    if super::super::extract::media_type(request.headers()) != "application/x-www-form-urlencoded" {
         return Err(UiError::Csrf);
     }
     let (parts, body) = request.into_parts();

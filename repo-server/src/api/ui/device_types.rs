@@ -32,17 +32,29 @@ struct DeviceTypesPage {
 fn group(views: Vec<(ImageRecord, PoolRecordData)>) -> Vec<DeviceTypeGroup> {
     let mut groups: Vec<DeviceTypeGroup> = Vec::new();
     for (image, pool) in views {
-        if groups.last().is_none_or(|g| g.device_type != image.device_type) {
+        if groups
+            .last()
+            .is_none_or(|g| g.device_type != image.device_type)
+        {
             groups.push(DeviceTypeGroup {
                 device_type: image.device_type.clone(),
                 by_type: Vec::new(),
             });
         }
         let group = groups.last_mut().expect("pushed above");
-        if group.by_type.last().is_none_or(|(t, _)| *t != image.fw_type) {
+        if group
+            .by_type
+            .last()
+            .is_none_or(|(t, _)| *t != image.fw_type)
+        {
             group.by_type.push((image.fw_type, Vec::new()));
         }
-        group.by_type.last_mut().expect("pushed above").1.insert(0, (image, pool));
+        group
+            .by_type
+            .last_mut()
+            .expect("pushed above")
+            .1
+            .insert(0, (image, pool));
     }
     groups
 }

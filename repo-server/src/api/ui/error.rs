@@ -16,7 +16,10 @@ use super::super::error::ApiError;
 #[derive(Debug)]
 pub enum UiError {
     /// No valid session: the browser goes to the login page (and comes back after).
-    LoginRequired { next: String, htmx: bool },
+    LoginRequired {
+        next: String,
+        htmx: bool,
+    },
     NotFound(String),
     Forbidden(String),
     /// The CSRF token is missing or wrong.
@@ -24,7 +27,9 @@ pub enum UiError {
     Invalid(String),
     Conflict(String),
     TooLarge(u64),
-    TooManyAttempts { retry_after: Duration },
+    TooManyAttempts {
+        retry_after: Duration,
+    },
     Unavailable(String),
     Internal(String),
 }
@@ -140,7 +145,8 @@ impl UiError {
             tracing::error!(error.detail = %detail, "internal error");
         }
         let message = self.message();
-        let mut response = super::view::html(self.status(), ErrorFragment { message: &message }.render());
+        let mut response =
+            super::view::html(self.status(), ErrorFragment { message: &message }.render());
         let headers = response.headers_mut();
         headers.insert("hx-retarget", HeaderValue::from_static("#messages"));
         headers.insert("hx-reswap", HeaderValue::from_static("innerHTML"));
@@ -166,12 +172,16 @@ impl From<ServiceError> for UiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::Invalid(domain) => domain.into(),
-            ServiceError::NotFound(what) => UiError::NotFound(capitalize(&format!("{what} not found."))),
-            ServiceError::Conflict(detail) => UiError::Conflict(detail),
+            ServiceError::NotFound(what) => {
+                UiError::NotFound(capitalize(&format!("{what} not found.")))
+            }
+            ServiceError::Conflict(detail) | ServiceError::StateConflict(_, detail) => {
+                UiError::Conflict(detail)
+            }
             ServiceError::DigestMismatch(detail) => UiError::Invalid(detail),
             ServiceError::TooLarge { limit } => UiError::TooLarge(limit),
             ServiceError::Unavailable(detail) => UiError::Unavailable(detail),
-            ServiceError::Internal(detail) => UiError::Internal(detail),
+            ServiceError::Internal(detail) => UiError::Internal(detail.to_string()),
         }
     }
 }
@@ -206,9 +216,15 @@ impl From<AuthError> for UiError {
                 "Your role does not allow this (it needs the '{scope}' scope)."
             )),
             AuthError::TooManyAttempts { retry_after } => UiError::TooManyAttempts { retry_after },
-            AuthError::Unauthenticated => UiError::Forbidden("Your session has ended; sign in again.".into()),
-            AuthError::InvalidCredentials => UiError::Forbidden("Wrong username or password.".into()),
-            AuthError::NotFound(what) => UiError::NotFound(capitalize(&format!("{what} not found."))),
+            AuthError::Unauthenticated => {
+                UiError::Forbidden("Your session has ended; sign in again.".into())
+            }
+            AuthError::InvalidCredentials => {
+                UiError::Forbidden("Wrong username or password.".into())
+            }
+            AuthError::NotFound(what) => {
+                UiError::NotFound(capitalize(&format!("{what} not found.")))
+            }
             AuthError::Invalid(why) => UiError::Invalid(capitalize(&why)),
             AuthError::Conflict(why) => UiError::Conflict(capitalize(&why)),
             other => UiError::Internal(other.to_string()),

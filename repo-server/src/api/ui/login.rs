@@ -33,7 +33,9 @@ pub struct NextParam {
 /// Only a path of this UI may be the place to return to (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with("/ui/") && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with("/ui/") && !path.starts_with("//") && !path.contains('\\') =>
+        {
             path.to_string()
         }
         _ => "/ui/".into(),
@@ -117,8 +119,9 @@ pub async fn logout(
         // An expired session's cookie: nothing to end, only the cookie to drop.
     }
     let mut response = Redirect::to("/ui/login").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie_header(&auth, "", Some(0)));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie_header(&auth, "", Some(0)),
+    );
     Ok(response)
 }

@@ -47,7 +47,10 @@ pub async fn page(
     let ratio = if stats.stored_bytes == 0 {
         "–".to_string()
     } else {
-        format!("{:.2}×", stats.uploaded_bytes as f64 / stats.stored_bytes as f64)
+        format!(
+            "{:.2}×",
+            stats.uploaded_bytes as f64 / stats.stored_bytes as f64
+        )
     };
     let recent = overview
         .recent

@@ -85,11 +85,7 @@ impl SearchForm {
 
     /// The API's list parameters for this search (a branch is the `branch:<name>` tag).
     fn list_params(&self) -> UiResult<(ListParams, Option<FirmwareTypeNumber>)> {
-        let mut tags: Vec<String> = self
-            .tags
-            .split(',')
-            .filter_map(given)
-            .collect();
+        let mut tags: Vec<String> = self.tags.split(',').filter_map(given).collect();
         if let Some(branch) = given(&self.branch) {
             tags.push(format!("branch:{branch}"));
         }

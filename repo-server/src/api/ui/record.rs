@@ -59,12 +59,24 @@ fn file_name(record: &PoolRecordData) -> String {
     let name: String = record
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let version: String = record
         .version
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{name}-{version}.bin")
 }
@@ -77,7 +89,9 @@ pub async fn page(
 ) -> UiResult<Response> {
     let partner = user.partner(Scope::Read)?;
     let (fw_type, version_number) = record_path(&fw_type, &version_number)?;
-    let (record, images) = service.associations(partner, fw_type, version_number).await?;
+    let (record, images) = service
+        .associations(partner, fw_type, version_number)
+        .await?;
     let usage = service.record_usage(partner, &record, &images).await?;
     let history = service
         .versions_of_name(partner, record.fw_type, &record.name, HISTORY)
@@ -118,16 +132,18 @@ pub async fn download(
 ) -> UiResult<Response> {
     let partner = user.partner(Scope::Read)?;
     let (fw_type, version_number) = record_path(&fw_type, &version_number)?;
-    let record = service.pool_record(partner, fw_type, version_number).await?;
+    let record = service
+        .pool_record(partner, fw_type, version_number)
+        .await?;
     let entry = service.repository_entry(partner, record.sha256).await?;
-    let sha256 = record.sha256;
+    let (sha256, length) = (record.sha256, entry.length);
     let mut response = crate::api::repository::serve_blob(
         &method,
         &headers,
         sha256,
         entry.length,
         &entry.blake3,
-        |range| async move { Ok(service.open_blob(sha256, range).await?) },
+        |range| async move { Ok(service.open_blob(sha256, length, range).await?) },
     )
     .await?;
     let disposition = format!("attachment; filename=\"{}\"", file_name(&record));
@@ -154,7 +170,9 @@ async fn change_tags(
 ) -> UiResult<PoolRecordData> {
     let partner = view::require_write(user)?;
     let (fw_type, version_number) = record_path(fw_type, version_number)?;
-    let record = service.pool_record(partner, fw_type, version_number).await?;
+    let record = service
+        .pool_record(partner, fw_type, version_number)
+        .await?;
     let mut tags = record.tags.clone();
     change(&mut tags);
     let input = PoolRecordInput {
@@ -213,7 +231,9 @@ pub async fn associate(
 ) -> UiResult<Response> {
     let partner = view::require_write(&user)?;
     let (fw_type, version_number) = record_path(&fw_type, &version_number)?;
-    let record = service.pool_record(partner, fw_type, version_number).await?;
+    let record = service
+        .pool_record(partner, fw_type, version_number)
+        .await?;
     let input = crate::service::images::ImageInput {
         fw_type: i64::from(record.fw_type),
         version_number: record.version_number.to_string(),

@@ -7,8 +7,8 @@ use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::UiError;
 use super::super::AppState;
+use super::error::UiError;
 use crate::auth::{UserSession, SESSION_COOKIE};
 use crate::domain::Scope;
 
@@ -124,7 +124,10 @@ mod tests {
     #[test]
     fn origin_must_be_this_site() {
         let mut headers = HeaderMap::new();
-        assert!(same_origin(&headers, "https://fw.example"), "no Origin: not a browser form");
+        assert!(
+            same_origin(&headers, "https://fw.example"),
+            "no Origin: not a browser form"
+        );
         headers.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
         headers.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
         assert!(same_origin(&headers, "https://fw.example"));

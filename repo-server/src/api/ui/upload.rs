@@ -183,4 +183,3 @@ pub async fn create_record(
     )
     .into_response())
 }
-

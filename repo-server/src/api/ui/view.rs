@@ -67,7 +67,9 @@ impl Done {
             "image-deleted" => "Image deleted.",
             "device-added" => "Device added.",
             "target-set" => "Target set.",
-            "target-rollback" => "Target set. It is older than what the device runs: this is a rollback.",
+            "target-rollback" => {
+                "Target set. It is older than what the device runs: this is a rollback."
+            }
             "client-revoked" => "Client revoked.",
             "user-created" => "User created.",
             "user-disabled" => "User disabled.",
@@ -231,7 +233,11 @@ fn web_url(remote: &str) -> Option<String> {
         let (host, path) = rest.split_once(':')?;
         format!("https://{host}/{path}")
     };
-    Some(url.trim_end_matches(".git").trim_end_matches('/').to_string())
+    Some(
+        url.trim_end_matches(".git")
+            .trim_end_matches('/')
+            .to_string(),
+    )
 }
 
 #[cfg(test)]
