@@ -290,6 +290,9 @@ async fn root_redirects_and_unknown_pages_are_html_404() {
     missing.assert_html();
     assert!(missing.body.contains("Page not found"));
     assert_eq!(missing.headers["content-security-policy"], CSP);
+    let wrong_method = browser.get("/ui/logout").await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    wrong_method.assert_html();
     let no_type = browser.get("/ui/types/150").await;
     assert_eq!(no_type.status, StatusCode::NOT_FOUND);
     no_type.assert_html();

@@ -240,6 +240,25 @@ fn capitalize(text: &str) -> String {
     }
 }
 
+/// A UI address asked with the wrong method (e.g. a GET of a form's POST target).
+pub async fn method_not_allowed() -> Response {
+    let message = "This address only accepts a form submission; use the page's buttons.";
+    let mut response = super::view::html(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorPage {
+            status: 405,
+            title: "That did not work",
+            message,
+            assets: super::assets::AssetUrls,
+        }
+        .render(),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
 /// Unknown `/ui/...` paths: a real 404 page.
 pub async fn not_found(uri: Uri) -> UiError {
     UiError::NotFound(format!("There is no page at {}.", uri.path()))

@@ -107,6 +107,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(access::set_user_disabled),
         )
         .route("/ui/{*rest}", any(error::not_found))
+        // Set before the API's own (JSON) one, which then leaves these routes alone.
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(middleware::from_fn_with_state(state, session::load))
         .layer(middleware::map_response(security_headers))
         .route("/", get(|| async { Redirect::to("/ui/") }))
