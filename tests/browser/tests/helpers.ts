@@ -110,6 +110,33 @@ export class Api {
     return this.ok('create record', await this.ctx.post(`${this.base}/pool`, { data: { name, type, version, url, tags, description } }));
   }
 
+  async get(path: string): Promise<any> {
+    return this.ok(`GET ${path}`, await this.ctx.get(`${this.base}${path}`));
+  }
+
+  /** Adds a tag to a pool record (PUT of the record with one more tag). */
+  async tag(type: number, versionNumber: number | string, tag: string): Promise<void> {
+    const path = `${this.base}/pool/types/${type}/versionNumbers/${versionNumber}`;
+    const record = await this.ok('get record', await this.ctx.get(path));
+    record.tags = [...record.tags, tag];
+    await this.ok('put record', await this.ctx.put(path, { data: record }));
+  }
+
+  /** Associates a pool record (as the pool GETs answer it) with a device type. */
+  async associate(deviceType: string, record: any): Promise<any> {
+    return this.ok('associate', await this.ctx.post(`${this.base}/deviceTypes/${deviceType}/firmwareImages`, { data: record }));
+  }
+
+  /** The Span collection API (top-level paths, the token's partner). */
+  async span(method: 'POST' | 'PATCH' | 'GET', path: string, data?: unknown): Promise<any> {
+    return this.ok(`${method} ${path}`, await this.ctx.fetch(path, { method, data }));
+  }
+
+  /** The status a GET answers (for absence checks). */
+  async status(path: string): Promise<number> {
+    return (await this.ctx.get(`${this.base}${path}`)).status();
+  }
+
   async dispose(): Promise<void> {
     await this.ctx.dispose();
   }
