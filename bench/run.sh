@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fwrepo benchmarks (issue 5), one command:  bench/run.sh [section ...]
 # Sections: machine ingest rss download meta storm dedup (default: all of them, in order), and
-# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE).
+# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE), ui (the web UI's pool
+# search page over 1,000,000 records, on request: bench/run.sh ui; UI_PAGE, UI_JSON, UI_REQUESTS).
 # Each figure is printed as "ours / reference / ratio" and appended to $BENCH_DIR/results.tsv.
 # Installs what it needs from Debian (nginx, wrk, postgresql, openssl, curl) when missing.
 #
@@ -453,6 +454,44 @@ section_soak() {
     "$(echo "$out" | json_field "['rss_max_kib']")" "$(echo "$out" | json_field "['rss_min_kib']")" KiB
   log "RSS spread after the first minute: $(echo "$out" | json_field "['rss_spread_after_60s']")"
   stop_server
+}
+
+# The pool search page over $RECORDS records (default 1,000,000), loaded once by the offline
+# loader (the server's own metadata layer) and kept in UI_BENCH_DATA for later runs.
+section_ui() {
+  local cache="${UI_BENCH_DATA:-$HOME/.cache/fwrepo/bench-1m}"
+  local page="${UI_PAGE:-/ui/pool?tags=branch:main&size=50}"
+  local json="${UI_JSON:-/pool?tags=branch:main&size=50}"
+  log "== ui: pool search page vs JSON API over $RECORDS records ($cache)"
+  mkdir -p "$BENCH_DIR"
+  ln -sfn "$cache" "$BENCH_DIR/ui-1m"
+  if [ ! -f "$cache/loaded-$RECORDS" ]; then
+    rm -rf "$cache"
+    mkdir -p "$cache"
+    "$BIN/fwrepo-server" client create --data-dir "$cache/data" --partner acme --scope ota:read --scope ota:write --scope admin --json >"$cache/creds.json"
+    head -c 18 /dev/urandom | base64 >"$cache/password"
+    "$BIN/fwrepo-server" user create --data-dir "$cache/data" --partner acme --username bench --role viewer <"$cache/password"
+    restart_server ui-1m
+    curl -sf -H "$(auth)" -H 'Content-Type: application/json' -d '{"name":"app","type":101}' "$API/types" >/dev/null
+    printf 'the one binary every generated record points at' >"$cache/tiny"
+    local url sha
+    url=$(publish_file "$cache/tiny" 101 app 0.0.1)
+    sha=$(sha256sum "$cache/tiny" | cut -d' ' -f1)
+    stop_server
+    "$BIN/fwrepo-bench" load-meta --data-dir "$cache/data" --records "$RECORDS" --sha256 "$sha" --url "$url" --csv /dev/null >"$cache/load.json"
+    touch "$cache/loaded-$RECORDS"
+  fi
+  restart_server ui-1m
+  local out
+  out=$("$BIN/fwrepo-bench" ui-page --url "$URL" --creds "$cache/creds.json" --username bench --password "$(cat "$cache/password")" \
+    --page "$page" --json "$json" --requests "${UI_REQUESTS:-2000}")
+  echo "$out" >"$BENCH_DIR/ui.json"
+  stop_server
+  local f
+  f() { echo "$out" | json_field "$1"; }
+  report ui "pool search page p50 vs JSON API p50 (target < 5 ms, ratio < 1.5)" "$(f "['page_p50_ms']" | xargs printf '%.3f')" "$(f "['json_p50_ms']" | xargs printf '%.3f')" ms
+  report ui "pool search page p99 vs JSON API p99 (target < 20 ms)" "$(f "['page_p99_ms']" | xargs printf '%.3f')" "$(f "['json_p99_ms']" | xargs printf '%.3f')" ms
+  report ui "page weight with its assets vs 100 KB target" "$(f "['weight_total_bytes']")" 100000 B
 }
 
 main() {

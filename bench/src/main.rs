@@ -8,6 +8,7 @@ mod ddi;
 mod meta;
 mod soak;
 mod storm;
+mod ui;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -153,6 +154,26 @@ enum Cmd {
         rate: u64,
         #[arg(long, default_value_t = 30)]
         seconds: u64,
+    /// A web UI page's server time next to the same query through the JSON API
+    /// (interleaved, time to the last byte), and the page's weight with its assets.
+    UiPage {
+        #[command(flatten)]
+        target: Target,
+        /// A person's account (made with `fwrepo-server user create`).
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// The page, e.g. `/ui/pool?tags=branch:main&size=50`.
+        #[arg(long)]
+        page: String,
+        /// The same query under the partner's API, e.g. `/pool?tags=branch:main&size=50`.
+        #[arg(long)]
+        json: String,
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        #[arg(long, default_value_t = 200)]
+        warmup: usize,
     },
     /// SIGKILL the server under a publish storm, restart, verify; then fsck.
     Crash {
@@ -368,6 +389,42 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("{r}");
             anyhow::ensure!(r["errors"] == 0, "{} DDI requests failed", r["errors"]);
+        Cmd::UiPage {
+            target,
+            username,
+            password,
+            page,
+            json,
+            requests,
+            warmup,
+        } => {
+            let api = Api::connect(&target.url, &target.creds()?).await?;
+            let session = ui::Session::sign_in(&target.url, &username, &password).await?;
+            let t = ui::interleaved(&session, &api, &page, &json, requests, warmup).await?;
+            let weight = ui::weight(&session, &page).await?;
+            let total: usize = weight.iter().map(|(_, b)| b).sum();
+            let (p50, p99) = (t.page.quantile(0.5), t.page.quantile(0.99));
+            let (j50, j99) = (t.json.quantile(0.5), t.json.quantile(0.99));
+            eprintln!(
+                "ui-page {page}: p50 {} ms p99 {} ms ({} B, {} <tr>); JSON {json}: p50 {} ms p99 {} ms ({} B, {} rows); page/JSON p50 {:.2}, p99 {:.2}; {requests} each",
+                ms(p50), ms(p99), t.page_bytes, t.page_rows, ms(j50), ms(j99), t.json_bytes, t.json_rows,
+                p50 / j50, p99 / j99
+            );
+            for (path, bytes) in &weight {
+                eprintln!("  weight {path}: {bytes} B");
+            }
+            eprintln!("  weight total: {total} B");
+            println!(
+                "{}",
+                json!({"page": page, "json": json, "requests": requests,
+                       "page_p50_ms": p50 / 1000.0, "page_p99_ms": p99 / 1000.0,
+                       "json_p50_ms": j50 / 1000.0, "json_p99_ms": j99 / 1000.0,
+                       "ratio_p50": p50 / j50, "ratio_p99": p99 / j99,
+                       "page_bytes": t.page_bytes, "page_rows": t.page_rows,
+                       "json_bytes": t.json_bytes, "json_rows": t.json_rows,
+                       "weight_total_bytes": total,
+                       "weight": weight.iter().map(|(p, b)| json!({"path": p, "bytes": b})).collect::<Vec<_>>()})
+            );
         }
         Cmd::Crash {
             server_bin,
