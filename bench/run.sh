@@ -461,7 +461,7 @@ section_soak() {
 section_ui() {
   local cache="${UI_BENCH_DATA:-$HOME/.cache/fwrepo/bench-1m}"
   local page="${UI_PAGE:-/ui/pool?tags=branch:main&size=50}"
-  local json="${UI_JSON:-/pool?tags=branch:main&size=50}"
+  local json="${UI_JSON:-/pool?tags=branch:main&size=50&sort=createdTimestamp,desc}"
   log "== ui: pool search page vs JSON API over $RECORDS records ($cache)"
   mkdir -p "$BENCH_DIR"
   ln -sfn "$cache" "$BENCH_DIR/ui-1m"
@@ -469,8 +469,6 @@ section_ui() {
     rm -rf "$cache"
     mkdir -p "$cache"
     "$BIN/fwrepo-server" client create --data-dir "$cache/data" --partner acme --scope ota:read --scope ota:write --scope admin --json >"$cache/creds.json"
-    head -c 18 /dev/urandom | base64 >"$cache/password"
-    "$BIN/fwrepo-server" user create --data-dir "$cache/data" --partner acme --username bench --role viewer <"$cache/password"
     restart_server ui-1m
     curl -sf -H "$(auth)" -H 'Content-Type: application/json' -d '{"name":"app","type":101}' "$API/types" >/dev/null
     printf 'the one binary every generated record points at' >"$cache/tiny"
@@ -480,6 +478,11 @@ section_ui() {
     stop_server
     "$BIN/fwrepo-bench" load-meta --data-dir "$cache/data" --records "$RECORDS" --sha256 "$sha" --url "$url" --csv /dev/null >"$cache/load.json"
     touch "$cache/loaded-$RECORDS"
+  fi
+  if [ ! -f "$cache/password" ]; then
+    head -c 18 /dev/urandom | base64 >"$cache/password.new"
+    "$BIN/fwrepo-server" user create --data-dir "$cache/data" --partner acme --username bench --role viewer <"$cache/password.new"
+    mv "$cache/password.new" "$cache/password"
   fi
   restart_server ui-1m
   local out
