@@ -1,7 +1,7 @@
 // Names, tags and descriptions are text: an HTML-looking tag never runs as markup.
 import { test, expect } from '@playwright/test';
 import { MAINTAINER } from './state';
-import { Api, signIn } from './helpers';
+import { Api, seedOnce, signIn } from './helpers';
 
 const TYPE = 121;
 const SCRIPT_TAG = '<script>alert(1)</script>';
@@ -9,11 +9,13 @@ const IMG_DESCRIPTION = '<img src=x onerror="alert(2)"> & <b>bold</b>';
 let recordPath = '';
 
 test.beforeAll(async () => {
+  recordPath = await seedOnce('escape', async () => {
   const api = await Api.connect('acme');
   await api.createType(TYPE, '<i>type</i>');
   const record = await api.publish(TYPE, 'escape-app', '1.0.0', [SCRIPT_TAG, 'branch:<b>x</b>'], IMG_DESCRIPTION);
-  recordPath = `/ui/pool/${TYPE}/${record.versionNumber}`;
   await api.dispose();
+  return `/ui/pool/${TYPE}/${record.versionNumber}`;
+  });
 });
 
 test('an HTML-looking tag, branch and description are shown as text and never run', async ({ page }) => {

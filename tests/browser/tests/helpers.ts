@@ -52,6 +52,18 @@ export async function shootAndCheck(page: Page, name: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
+/**
+ * Runs a spec's seeding once per server, whatever the worker: a worker restarted after a
+ * failure runs `beforeAll` again, and seeding twice would collide (409) on names.
+ */
+export async function seedOnce<T>(name: string, seed: () => Promise<T>): Promise<T> {
+  const file = path.join(state().dataDir, `seed-${name}.json`);
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  const value = await seed();
+  fs.writeFileSync(file, JSON.stringify(value));
+  return value;
+}
+
 /** A unique suffix so specs running side by side never collide on names. */
 export function unique(prefix: string): string {
   return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
@@ -118,8 +130,8 @@ export class Api {
   async tag(type: number, versionNumber: number | string, tag: string): Promise<void> {
     const path = `${this.base}/pool/types/${type}/versionNumbers/${versionNumber}`;
     const record = await this.ok('get record', await this.ctx.get(path));
-    record.tags = [...record.tags, tag];
-    await this.ok('put record', await this.ctx.put(path, { data: record }));
+    const { name, description, version, url, tags } = record;
+    await this.ok('put record', await this.ctx.put(path, { data: { name, description, version, url, tags: [...tags, tag] } }));
   }
 
   /** Associates a pool record (as the pool GETs answer it) with a device type. */

@@ -3,7 +3,7 @@
 import { test, expect } from '@playwright/test';
 import * as crypto from 'node:crypto';
 import { ADMIN, VIEWER } from './state';
-import { Api, shootAndCheck, signIn } from './helpers';
+import { Api, seedOnce, shootAndCheck, signIn } from './helpers';
 
 const SENSOR = 101;
 const GATEWAY = 102;
@@ -17,6 +17,10 @@ function ciTags(branch: string, build: number): string[] {
 
 test.beforeAll(async () => {
   test.setTimeout(60_000);
+  ({ recordPath, collectionPath } = await seedOnce('pages', seed));
+});
+
+async function seed(): Promise<{ recordPath: string; collectionPath: string }> {
   const api = await Api.connect('acme');
   await api.createType(SENSOR, 'sensor-fw');
   await api.createType(GATEWAY, 'gateway-fw');
@@ -36,10 +40,9 @@ test.beforeAll(async () => {
     await api.span('POST', `/collections/${collection.collectionId}/devices`, { deviceId: id, deviceTypeId: 'dt-sensor-v2', firmware: { targetFirmwareId: image.imageId } });
   }
   await api.span('POST', `/collections/${collection.collectionId}/devices/rig-01/checkin`, { firmwareVersion: image.version });
-  recordPath = `/ui/pool/${SENSOR}/${last.versionNumber}`;
-  collectionPath = `/ui/collections/${collection.collectionId}`;
   await api.dispose();
-});
+  return { recordPath: `/ui/pool/${SENSOR}/${last.versionNumber}`, collectionPath: `/ui/collections/${collection.collectionId}` };
+}
 
 test('every page as an admin: accessible, and shot at both widths', async ({ page }) => {
   test.setTimeout(180_000);

@@ -2,17 +2,19 @@
 // session (with a valid CSRF token) is 403; a write without or with a wrong CSRF token is 403.
 import { test, expect, Page } from '@playwright/test';
 import { ADMIN, VIEWER } from './state';
-import { Api, csrfToken, signIn } from './helpers';
+import { Api, seedOnce, csrfToken, signIn } from './helpers';
 
 const TYPE = 122;
 let recordPath = '';
 
 test.beforeAll(async () => {
+  recordPath = await seedOnce('roles', async () => {
   const api = await Api.connect('acme');
   await api.createType(TYPE, 'roles-fw');
   const record = await api.publish(TYPE, 'roles-app', '2.0.0', ['branch:main']);
-  recordPath = `/ui/pool/${TYPE}/${record.versionNumber}`;
   await api.dispose();
+  return `/ui/pool/${TYPE}/${record.versionNumber}`;
+  });
 });
 
 /** A POST from the page's own session (its cookies), redirects not followed. */

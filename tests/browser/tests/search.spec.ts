@@ -2,16 +2,19 @@
 // pages page; a keyboard alone searches.
 import { test, expect } from '@playwright/test';
 import { VIEWER } from './state';
-import { Api, signIn } from './helpers';
+import { Api, seedOnce, signIn } from './helpers';
 
 const TYPE = 120;
 
 test.beforeAll(async () => {
+  await seedOnce('search', async () => {
   const api = await Api.connect('acme');
   await api.createType(TYPE, 'search-fw');
   for (let i = 0; i < 3; i++) await api.publish(TYPE, 'search-alpha', `1.0.${i}`, ['channel:alpha', 'search-spec']);
   for (let i = 0; i < 2; i++) await api.publish(TYPE, 'search-beta', `2.${i}.0`, ['channel:beta', 'search-spec']);
   await api.dispose();
+  return true;
+  });
 });
 
 const results = (page: import('@playwright/test').Page) => page.locator('#results');
