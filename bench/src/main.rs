@@ -154,6 +154,7 @@ enum Cmd {
         rate: u64,
         #[arg(long, default_value_t = 30)]
         seconds: u64,
+    },
     /// A web UI page's server time next to the same query through the JSON API
     /// (interleaved, time to the last byte), and the page's weight with its assets.
     UiPage {
@@ -389,6 +390,7 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("{r}");
             anyhow::ensure!(r["errors"] == 0, "{} DDI requests failed", r["errors"]);
+        }
         Cmd::UiPage {
             target,
             username,
