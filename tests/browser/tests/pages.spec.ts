@@ -82,6 +82,11 @@ test('the pages a viewer sees, and the error pages: accessible at both widths', 
 });
 
 test('the overview shows figures and the last publishes with their CI facts', async ({ page }) => {
+  // A publish of its own: other specs add records to the shared server, and the overview
+  // lists only the last 20, so the seeded builds may no longer be among them.
+  const api = await Api.connect('acme');
+  const build = 7000 + (Date.now() % 1000);
+  await api.publish(SENSOR, 'sensor-fw', `3.0.${build}`, ciTags('main', build), 'Overview check');
   await signIn(page, VIEWER);
   await page.goto('/ui/');
   await expect(page.getByRole('heading', { name: 'Figures' })).toBeVisible();
@@ -90,5 +95,5 @@ test('the overview shows figures and the last publishes with their CI facts', as
   }
   const last = page.locator('section', { has: page.getByRole('heading', { name: 'Last publishes' }) });
   await expect(last.getByRole('row').filter({ hasText: 'sensor-fw' }).first()).toBeVisible();
-  await expect(last.getByRole('link', { name: /105/ }).first()).toHaveAttribute('href', /ci\.example\.com/);
+  await expect(last.getByRole('link', { name: new RegExp(String(build)) }).first()).toHaveAttribute('href', /ci\.example\.com/);
 });
