@@ -76,13 +76,24 @@ pub async fn download(
     let partner = caller.partner(&partner, Scope::Read)?;
     let sha256 = Sha256Digest::parse_hex("sha256", &sha256)
         .map_err(|_| ApiError::NotFound("binary not found".into()))?;
+    serve_repository_blob(service, &method, &headers, partner, sha256).await
+}
+
+/// Answers a blob of a partner's repository (the API's and the UI's downloads).
+pub async fn serve_repository_blob(
+    service: Arc<Service>,
+    method: &Method,
+    headers: &HeaderMap,
+    partner: &str,
+    sha256: Sha256Digest,
+) -> ApiResult<Response> {
     let entry = service.repository_entry(partner, sha256).await?;
     let length = entry.length;
     serve_blob(
-        &method,
-        &headers,
+        method,
+        headers,
         sha256,
-        entry.length,
+        length,
         &entry.blake3,
         |range| async move { Ok(service.open_blob(sha256, length, range).await?) },
     )

@@ -381,6 +381,11 @@ pub fn artifact_filename(filename: &str, name: &str, version: &str) -> String {
     if !filename.trim().is_empty() {
         return filename.to_string();
     }
+    derived_filename(name, version)
+}
+
+/// `name-version.bin` with every character outside `[A-Za-z0-9._-]` replaced by `_`.
+pub fn derived_filename(name: &str, version: &str) -> String {
     let safe = |s: &str| -> String {
         s.chars()
             .map(|c| {

@@ -54,31 +54,9 @@ fn record_url(record: &PoolRecordData) -> String {
     format!("/ui/pool/{}/{}", record.fw_type, record.version_number)
 }
 
-/// A file name safe to paste into a shell command.
+/// A file name safe to paste into a shell command (the one DDI derives for such a record).
 fn file_name(record: &PoolRecordData) -> String {
-    let name: String = record
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let version: String = record
-        .version
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{name}-{version}.bin")
+    crate::domain::ddi::derived_filename(&record.name, &record.version)
 }
 
 pub async fn page(
@@ -135,15 +113,12 @@ pub async fn download(
     let record = service
         .pool_record(partner, fw_type, version_number)
         .await?;
-    let entry = service.repository_entry(partner, record.sha256).await?;
-    let (sha256, length) = (record.sha256, entry.length);
-    let mut response = crate::api::repository::serve_blob(
+    let mut response = crate::api::repository::serve_repository_blob(
+        service,
         &method,
         &headers,
-        sha256,
-        entry.length,
-        &entry.blake3,
-        |range| async move { Ok(service.open_blob(sha256, length, range).await?) },
+        partner,
+        record.sha256,
     )
     .await?;
     let disposition = format!("attachment; filename=\"{}\"", file_name(&record));
