@@ -418,6 +418,10 @@ pub fn id_counter() -> Vec<u8> {
 pub fn version_counter(partner: &str, fw_type: u16) -> Vec<u8> {
     Key::new().str("vn").str(partner).u16(fw_type).build()
 }
+/// Every version counter of a partner (one per firmware type it has published to).
+pub fn version_counters_of(partner: &str) -> Vec<u8> {
+    Key::new().str("vn").str(partner).build()
+}
 /// A per-partner statistics counter (see `meta::stats`).
 pub fn stats_counter(partner: &str, stat: &str) -> Vec<u8> {
     Key::new().str("stats").str(partner).str(stat).build()

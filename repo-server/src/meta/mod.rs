@@ -15,6 +15,7 @@ pub mod devices;
 pub mod images;
 pub mod keys;
 pub mod pool;
+mod pool_search;
 pub mod sessions;
 pub mod stats;
 pub mod types;
@@ -194,6 +195,28 @@ impl MetaStore {
             })
     }
 
+    /// Keys (and values) under `prefix`, forward or backward in key order. The iterator is
+    /// bounded to the prefix, so a backward scan starts at its last key without a seek past it.
+    fn scan_prefix_directed(
+        &self,
+        cf: &'static str,
+        prefix: &[u8],
+        direction: Direction,
+    ) -> impl Iterator<Item = MetaResult<(Box<[u8]>, Box<[u8]>)>> + '_ {
+        let mut options = rocksdb::ReadOptions::default();
+        options.set_iterate_lower_bound(prefix.to_vec());
+        if let Some(end) = prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        let mode = match direction {
+            Direction::Forward => IteratorMode::Start,
+            Direction::Reverse => IteratorMode::End,
+        };
+        self.db
+            .iterator_cf_opt(self.cf(cf), options, mode)
+            .map(|item| item.map_err(MetaError::from))
+    }
+
     /// Values under `prefix`, decoded.
     fn scan_values<T: DeserializeOwned>(
         &self,
@@ -293,6 +316,18 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// The first key after every key starting with `prefix` (None when no such key exists).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
