@@ -101,6 +101,52 @@ fn assert_dir_durable_before(calls: &[Call], dir: &str, link: &Call) {
     );
 }
 
+/// `strace -f -y` attached to a running server, writing to a file in its data dir.
+struct Strace {
+    child: std::process::Child,
+    path: std::path::PathBuf,
+    /// Kept open: strace reports each thread it attaches on stderr, and dies of SIGPIPE
+    /// if nobody reads.
+    _stderr: BufReader<std::process::ChildStderr>,
+}
+
+impl Strace {
+    /// Attaches and returns once strace has attached to every thread of the server.
+    fn attach(server: &TestServer, syscalls: &str) -> Strace {
+        let path = server.data_dir.path().join("strace.txt");
+        let mut child = Command::new("strace")
+            .args(["-f", "-y", "-e"])
+            .arg(format!("trace={syscalls}"))
+            .arg("-o")
+            .arg(&path)
+            .args(["-p", &server.pid().to_string()])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("strace is installed by ./run test");
+        // strace reports on stderr once it has attached to every thread of the server.
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut attached = String::new();
+        stderr.read_line(&mut attached).unwrap();
+        assert!(attached.contains("attached"), "strace: {attached}");
+        Strace {
+            child,
+            path,
+            _stderr: stderr,
+        }
+    }
+
+    /// Detaches (SIGINT makes strace let go of the server, which keeps running) and answers
+    /// the trace.
+    fn detach(mut self) -> String {
+        Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap();
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+}
+
 /// Issue 11 item 1: every directory entry a blob's visibility depends on (new shard
 /// directories and their parents) is durable before the metadata that refers to the blob
 /// commits: mkdir(shard) → fsync(parent) → rename into the shard → fsync(shard) → WAL sync.
@@ -112,22 +158,10 @@ async fn fs_store_fsyncs_every_new_directory_entry() {
         .start();
     let ota = Ota::new(&server, 0).await;
     let data = std::fs::canonicalize(server.data_path()).unwrap();
-    let trace_path = server.data_dir.path().join("strace.txt");
-    let mut strace = Command::new("strace")
-        .args(["-f", "-y", "-e"])
-        .arg("trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat,mkdir,mkdirat,openat")
-        .arg("-o")
-        .arg(&trace_path)
-        .args(["-p", &server.pid().to_string()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("strace is installed by ./run test");
-    // strace reports on stderr once it has attached to every thread of the server.
-    let mut strace_err = BufReader::new(strace.stderr.take().unwrap());
-    let mut attached = String::new();
-    strace_err.read_line(&mut attached).unwrap();
-    assert!(attached.contains("attached"), "strace: {attached}");
-
+    let strace = Strace::attach(
+        &server,
+        "fsync,fdatasync,rename,renameat,renameat2,link,linkat,mkdir,mkdirat,openat",
+    );
     let mut blobs = Vec::new();
     for i in 0..12 {
         let bytes = format!("durable shard test blob {i}")
@@ -137,14 +171,7 @@ async fn fs_store_fsyncs_every_new_directory_entry() {
         assert_eq!(sha, sha256_hex(&bytes));
         blobs.push(sha);
     }
-    // Detach (SIGINT makes strace let go of the server, which keeps running).
-    Command::new("kill")
-        .args(["-INT", &strace.id().to_string()])
-        .status()
-        .unwrap();
-    strace.wait().unwrap();
-
-    let trace = std::fs::read_to_string(&trace_path).unwrap();
+    let trace = strace.detach();
     let calls = parse_trace(&trace);
     let shard_root = data.join("blobs/sha256");
     let meta_dir = data.join("meta");
@@ -185,5 +212,55 @@ async fn fs_store_fsyncs_every_new_directory_entry() {
     assert!(
         first_level_created > 0,
         "some first-level shard directories were created"
+    );
+}
+
+/// Issue 11 item 4: writers do not queue behind each other's WAL sync. 64 concurrent writes
+/// (each a read-check-write under the writer lock) must share syncs: one per write would mean
+/// the lock is held across the sync, and concurrent publishers get one fsync's worth of
+/// throughput between them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_share_wal_syncs() {
+    const WRITERS: i64 = 64;
+    let server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .args(["--sweep-interval-secs", "3600"])
+        .start();
+    let ota = std::sync::Arc::new(Ota::new(&server, 0).await);
+    let meta_dir = std::fs::canonicalize(server.data_path())
+        .unwrap()
+        .join("meta");
+    let strace = Strace::attach(&server, "fsync,fdatasync");
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let ota = ota.clone();
+            tokio::spawn(async move { ota.create_type(101 + i).await })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let trace = strace.detach();
+    let wal_syncs = parse_trace(&trace)
+        .iter()
+        .filter(|c| is_wal_sync(c, meta_dir.to_str().unwrap()))
+        .count();
+    assert!(wal_syncs > 0, "the writes were synced at all:\n{trace}");
+    assert!(
+        wal_syncs < (WRITERS as usize) * 3 / 4,
+        "{wal_syncs} WAL syncs for {WRITERS} concurrent writes: they did not share syncs"
+    );
+    let types: serde_json::Value = ota
+        .get("/types")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        types.as_array().map(Vec::len),
+        Some(WRITERS as usize),
+        "every write answered 201 is there"
     );
 }

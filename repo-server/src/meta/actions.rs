@@ -63,7 +63,7 @@ impl MetaStore {
         if plan(open.as_ref())? == Reconcile::Keep {
             return Ok(open);
         }
-        let _guard = self.lock();
+        let guard = self.lock();
         let open = self.open_action(partner, id)?;
         let step = plan(open.as_ref())?;
         let mut batch = WriteBatch::default();
@@ -93,7 +93,7 @@ impl MetaStore {
             &action_key(partner, id, after.id),
             &after,
         );
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(Some(after))
     }
 
@@ -106,7 +106,7 @@ impl MetaStore {
         action: u64,
         change: impl FnOnce(&mut ActionRecord, &mut DeviceRecord, &mut DdiDeviceState) -> Result<(), E>,
     ) -> Result<ActionRecord, E> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = action_key(partner, device, action);
         let mut record: ActionRecord = self
             .get(CF_DDI_ACTIONS, &key)?
@@ -140,7 +140,7 @@ impl MetaStore {
                 &ddi_device_key(partner, device),
             );
         }
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 

@@ -8,7 +8,7 @@ use crate::domain::{ClientRecord, TokenRecord};
 
 impl MetaStore {
     pub fn create_client(&self, client: &ClientRecord) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = client_key(&client.client_id);
         if self.exists(CF_CLIENTS, &key)? {
             return Err(MetaError::Conflict(format!(
@@ -18,7 +18,7 @@ impl MetaStore {
         }
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_CLIENTS, &key, client);
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     pub fn client(&self, client_id: &str) -> MetaResult<Option<ClientRecord>> {
@@ -39,7 +39,7 @@ impl MetaStore {
 
     /// Marks a client revoked; its tokens stop working at once (authentication checks it).
     pub fn revoke_client(&self, client_id: &str) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = client_key(client_id);
         let mut client: ClientRecord = self
             .get(CF_CLIENTS, &key)?
@@ -47,13 +47,13 @@ impl MetaStore {
         client.revoked = true;
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_CLIENTS, &key, &client);
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     pub fn put_token(&self, token_sha256: &[u8; 32], token: &TokenRecord) -> MetaResult<()> {
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_TOKENS, &token_key(token_sha256), token);
-        self.commit(batch)
+        self.commit_alone(batch)
     }
 
     pub fn token(&self, token_sha256: &[u8; 32]) -> MetaResult<Option<TokenRecord>> {
@@ -72,7 +72,7 @@ impl MetaStore {
                 purged += 1;
             }
         }
-        self.commit(batch)?;
+        self.commit_alone(batch)?;
         Ok(purged)
     }
 }

@@ -27,7 +27,7 @@ impl MetaStore {
         now_ms: u64,
         expires_ms: u64,
     ) -> MetaResult<bool> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = pending_key(partner, sha256);
         let mut batch = StagedBatch::default();
         let created = !self.exists(CF_PENDING, &key)?;
@@ -46,13 +46,13 @@ impl MetaStore {
             super::stats::Stat::UploadedBytes,
             length as i64,
         )?;
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(created)
     }
 
     /// Drops a pending upload (used when the upload's blob vanished under it).
     pub fn remove_pending(&self, partner: &str, sha256: &Sha256Digest) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = pending_key(partner, sha256);
         if !self.exists(CF_PENDING, &key)? {
             return Ok(());
@@ -60,7 +60,7 @@ impl MetaStore {
         let mut batch = StagedBatch::default();
         self.delete(&mut batch, CF_PENDING, &key);
         self.stage_ref_change(&mut batch, sha256, -1, None)?;
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     /// Turns a pending upload into a repository entry (idempotent for an entry that exists).
@@ -70,7 +70,7 @@ impl MetaStore {
         sha256: &Sha256Digest,
         now_ms: u64,
     ) -> MetaResult<MoveOutcome> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let pending_key = pending_key(partner, sha256);
         let repo_key = repository_key(partner, sha256);
         let pending: Option<PendingUpload> = self.get(CF_PENDING, &pending_key)?;
@@ -82,7 +82,7 @@ impl MetaStore {
             (Some(_), true) => {
                 self.delete(&mut batch, CF_PENDING, &pending_key);
                 self.stage_ref_change(&mut batch, sha256, -1, None)?;
-                self.commit(batch)?;
+                self.commit(guard, batch)?;
                 return Ok(MoveOutcome::AlreadyInRepository);
             }
             (Some(pending), false) => {
@@ -105,7 +105,7 @@ impl MetaStore {
                 )?;
             }
         }
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(MoveOutcome::Moved)
     }
 
@@ -123,7 +123,7 @@ impl MetaStore {
 
     /// Removes expired pending uploads; answers blobs left with no hold.
     pub fn sweep_expired_uploads(&self, now_ms: u64) -> MetaResult<Vec<Sha256Digest>> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut batch = StagedBatch::default();
         let mut released = std::collections::BTreeMap::<Sha256Digest, i64>::new();
         for item in self.scan_prefix(CF_PENDING, &[]) {
@@ -141,7 +141,7 @@ impl MetaStore {
                 unreferenced.push(sha);
             }
         }
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(unreferenced)
     }
 
@@ -161,13 +161,13 @@ impl MetaStore {
     /// Forgets a blob record if it still has no hold; answers whether it did. The caller
     /// deletes the file first, under its own blob lifecycle lock.
     pub fn forget_unreferenced_blob(&self, sha256: &Sha256Digest) -> MetaResult<bool> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = blob_key(sha256);
         match self.get::<BlobRecord>(CF_BLOBS, &key)? {
             Some(blob) if blob.refcount == 0 => {
                 let mut batch = WriteBatch::default();
                 self.delete(&mut batch, CF_BLOBS, &key);
-                self.commit(batch)?;
+                self.commit(guard, batch)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -209,7 +209,7 @@ impl MetaStore {
 
     /// Sets a blob's refcount (fsck --repair).
     pub fn set_refcount(&self, sha256: &Sha256Digest, refcount: u64) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = blob_key(sha256);
         let mut blob: BlobRecord = self
             .get(CF_BLOBS, &key)?
@@ -217,7 +217,7 @@ impl MetaStore {
         blob.refcount = refcount;
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_BLOBS, &key, &blob);
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     /// Stages a collection image's hold on its blob (which must exist: some other hold keeps
@@ -381,7 +381,7 @@ mod tests {
             meta.stage_ref_change(&mut batch, &sha, -1, None).unwrap(),
             2
         );
-        meta.commit(batch).unwrap();
+        meta.commit_alone(batch).unwrap();
         assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 2);
     }
 }

@@ -29,7 +29,7 @@ impl MetaStore {
         tags: Tags,
         now_ms: u64,
     ) -> MetaResult<CollectionRecord> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut batch = WriteBatch::default();
         let id = self.next_counter(&mut batch, &id_counter())?;
         let created_ms = self.next_timestamp(&mut batch, now_ms)?;
@@ -48,7 +48,7 @@ impl MetaStore {
             &collection_key(partner, &record.id),
             &record,
         );
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 
@@ -79,7 +79,7 @@ impl MetaStore {
         now_ms: u64,
         change: impl FnOnce(&MetaStore, &mut CollectionRecord) -> Result<(), E>,
     ) -> Result<CollectionRecord, E> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut record = self.collection_required(partner, collection)?;
         change(self, &mut record)?;
         record.updated_ms = now_ms.max(record.updated_ms);
@@ -90,13 +90,13 @@ impl MetaStore {
             &collection_key(partner, collection),
             &record,
         );
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 
     /// Deletes an empty collection; one with images or devices is a conflict.
     pub fn delete_collection(&self, partner: &str, collection: &str) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         self.collection_required(partner, collection)?;
         let prefix = in_collection(partner, collection);
         if self
@@ -121,7 +121,7 @@ impl MetaStore {
             CF_COLLECTIONS,
             &collection_key(partner, collection),
         );
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     /// Adds an image to a collection and holds its blob. The caller must hold the blob
@@ -133,7 +133,7 @@ impl MetaStore {
         new: NewCollectionImage,
         now_ms: u64,
     ) -> MetaResult<CollectionImageRecord> {
-        let _guard = self.lock();
+        let guard = self.lock();
         self.collection_required(partner, collection)?;
         let sha_key = collection_image_by_sha(partner, collection, &new.sha256);
         if let Some(existing) = self.get_u64(CF_COLLECTION_IMAGES_BY_SHA, &sha_key)? {
@@ -180,7 +180,7 @@ impl MetaStore {
             id,
         );
         self.stage_collection_hold(&mut batch, &record.sha256, id)?;
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 
@@ -232,7 +232,7 @@ impl MetaStore {
         now_ms: u64,
         edit_tags: impl FnOnce(&mut Tags) -> Result<(), E>,
     ) -> Result<CollectionImageRecord, E> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = collection_image_key(partner, collection, image);
         let mut record: CollectionImageRecord = self
             .get(CF_COLLECTION_IMAGES, &key)?
@@ -257,7 +257,7 @@ impl MetaStore {
         edit_tags(&mut record.tags)?;
         record.updated_ms = now_ms.max(record.updated_ms);
         self.put(&mut batch, CF_COLLECTION_IMAGES, &key, &record);
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 
@@ -269,7 +269,7 @@ impl MetaStore {
         collection: &str,
         image: u64,
     ) -> MetaResult<(CollectionImageRecord, u64)> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let collection_record = self.collection_required(partner, collection)?;
         let key = collection_image_key(partner, collection, image);
         let record: CollectionImageRecord = self
@@ -315,7 +315,7 @@ impl MetaStore {
             );
         }
         let refcount = self.stage_collection_release(&mut batch, &record.sha256, image)?;
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok((record, refcount))
     }
 }

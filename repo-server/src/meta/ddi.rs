@@ -21,7 +21,7 @@ impl MetaStore {
         token_sha256: &[u8; 32],
         now_ms: u64,
     ) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         if self.device_collection(partner, device)?.is_none() {
             return Err(MetaError::NotFound("device"));
         }
@@ -38,7 +38,7 @@ impl MetaStore {
             created_ms: now_ms,
         };
         self.put(&mut batch, CF_DDI_TARGET_TOKENS, &key, &record);
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     pub fn target_token(&self, token_sha256: &[u8; 32]) -> MetaResult<Option<TargetTokenRecord>> {
@@ -51,7 +51,7 @@ impl MetaStore {
         token_sha256: [u8; 32],
         now_ms: u64,
     ) -> MetaResult<GatewayTokenRecord> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut batch = WriteBatch::default();
         let id = self.next_counter(&mut batch, &gateway_counter())?;
         let record = GatewayTokenRecord {
@@ -72,7 +72,7 @@ impl MetaStore {
             &gateway_by_partner(partner, id),
             &record,
         );
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 
@@ -85,7 +85,7 @@ impl MetaStore {
     }
 
     pub fn delete_gateway_token(&self, partner: &str, id: u64) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = gateway_by_partner(partner, id);
         let record: GatewayTokenRecord = self
             .get(CF_DDI_GATEWAY_BY_PARTNER, &key)?
@@ -97,7 +97,7 @@ impl MetaStore {
             CF_DDI_GATEWAY_TOKENS,
             &ddi_token_key(&record.token_sha256),
         );
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     /// Stages, for a device being deleted, the end of its DDI credentials and state: its
@@ -141,7 +141,7 @@ impl MetaStore {
         partner: &str,
         change: impl FnOnce(&mut DdiSettings),
     ) -> MetaResult<DdiSettings> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut settings = self.ddi_settings(partner)?;
         change(&mut settings);
         let mut batch = WriteBatch::default();
@@ -151,7 +151,7 @@ impl MetaStore {
             &partner_prefix(partner),
             &settings,
         );
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(settings)
     }
 
@@ -168,7 +168,7 @@ impl MetaStore {
         device: &str,
         change: impl FnOnce(&mut DdiDeviceState) -> Result<(), E>,
     ) -> Result<DdiDeviceState, E> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut state = self.ddi_device_state(partner, device)?;
         change(&mut state)?;
         let mut batch = WriteBatch::default();
@@ -178,7 +178,7 @@ impl MetaStore {
             &ddi_device_key(partner, device),
             &state,
         );
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(state)
     }
 
@@ -200,6 +200,6 @@ impl MetaStore {
             &blob_key(sha256),
             digests,
         );
-        self.commit(batch)
+        self.commit_alone(batch)
     }
 }

@@ -19,7 +19,7 @@ impl MetaStore {
         now_ms: u64,
         init: impl FnOnce(&MetaStore, &mut DeviceRecord) -> Result<(), E>,
     ) -> Result<DeviceRecord, E> {
-        let _guard = self.lock();
+        let guard = self.lock();
         if self.collection(partner, collection)?.is_none() {
             return Err(MetaError::NotFound("collection").into());
         }
@@ -70,7 +70,7 @@ impl MetaStore {
             &collection.to_string(),
         );
         self.stage_stat(&mut batch, partner, super::stats::Stat::Devices, 1)?;
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(device)
     }
 
@@ -104,7 +104,7 @@ impl MetaStore {
         now_ms: u64,
         change: impl FnOnce(&MetaStore, &mut DeviceRecord) -> Result<(), E>,
     ) -> Result<DeviceRecord, E> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = device_key(partner, collection, device);
         let mut record: DeviceRecord = self
             .get(CF_DEVICES, &key)?
@@ -113,12 +113,12 @@ impl MetaStore {
         record.updated_ms = now_ms.max(record.updated_ms);
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_DEVICES, &key, &record);
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 
     pub fn delete_device(&self, partner: &str, collection: &str, device: &str) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = device_key(partner, collection, device);
         if !self.exists(CF_DEVICES, &key)? {
             return Err(MetaError::NotFound("device"));
@@ -128,6 +128,6 @@ impl MetaStore {
         self.delete(&mut batch, CF_DEVICES_BY_ID, &device_by_id(partner, device));
         self.forget_ddi_device(&mut batch, partner, device, super::now_ms())?;
         self.stage_stat(&mut batch, partner, super::stats::Stat::Devices, -1)?;
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 }

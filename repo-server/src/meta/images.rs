@@ -18,11 +18,11 @@ impl MetaStore {
         if pool.partner != partner {
             return Err(MetaError::NotFound("pool record"));
         }
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut batch = WriteBatch::default();
         let id = self.next_counter(&mut batch, &id_counter())?;
         let image = self.stage_image(&mut batch, id, device_type, pool, now_ms)?;
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(image)
     }
 
@@ -116,7 +116,7 @@ impl MetaStore {
         fw_type: u16,
         version_number: u64,
     ) -> MetaResult<ImageRecord> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let image = self
             .image_by_version_number(partner, device_type, fw_type, version_number)?
             .ok_or(MetaError::NotFound("firmware image"))?;
@@ -132,7 +132,7 @@ impl MetaStore {
             CF_IMAGES_BY_POOL,
             &image_by_pool(image.pool_id, device_type),
         );
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(image)
     }
 
@@ -144,7 +144,7 @@ impl MetaStore {
         image: &ImageRecord,
         now_ms: u64,
     ) -> MetaResult<PushRecord> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let push = PushRecord {
             image_id: image.id,
             device_type: image.device_type.clone(),
@@ -152,7 +152,7 @@ impl MetaStore {
         };
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_PUSHES, &push_key(partner, device), &push);
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(push)
     }
 

@@ -1,7 +1,8 @@
 //! RocksDB metadata: one column family per record kind plus secondary indexes, so that tag
 //! filters, exists checks and (type, versionNumber) lookups never scan the whole pool.
 //! Every read-check-write runs under one writer lock and commits as one WriteBatch, so a
-//! record, its indexes and its reference counts change together or not at all.
+//! record, its indexes and its reference counts change together or not at all; the WAL sync
+//! happens after the lock is released, shared by the writers behind it (group commit).
 //! Knows nothing of HTTP; answers domain records.
 
 pub mod actions;
@@ -12,6 +13,7 @@ mod codec;
 pub mod collections;
 pub mod ddi;
 pub mod devices;
+mod group_commit;
 pub mod images;
 pub mod keys;
 pub mod pool;
@@ -100,9 +102,15 @@ impl From<StagedBatch> for WriteBatch {
     }
 }
 
+/// Proof that the writer lock is held; [`MetaStore::commit`] consumes it.
+struct WriterGuard<'a> {
+    _held: MutexGuard<'a, ()>,
+}
+
 pub struct MetaStore {
     db: DB,
     writer: Mutex<()>,
+    group_commit: group_commit::GroupCommit,
     sync_writes: bool,
 }
 
@@ -125,6 +133,7 @@ impl MetaStore {
         Ok(MetaStore {
             db,
             writer: Mutex::new(()),
+            group_commit: Default::default(),
             sync_writes,
         })
     }
@@ -135,14 +144,35 @@ impl MetaStore {
             .expect("every column family is created at open")
     }
 
-    /// Serialises read-check-write sequences (uniqueness checks, counters).
-    fn lock(&self) -> MutexGuard<'_, ()> {
-        self.writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Serialises read-check-write sequences (uniqueness checks, counters). Held until
+    /// [`MetaStore::commit`], which consumes it.
+    fn lock(&self) -> WriterGuard<'_> {
+        WriterGuard {
+            _held: self
+                .writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        }
     }
 
-    fn commit(&self, batch: impl Into<WriteBatch>) -> MetaResult<()> {
+    /// Commits a batch staged under `guard`. The batch is written (and visible) under the
+    /// lock, the lock is released, and only then is the WAL synced: writers queued behind the
+    /// lock write their batches while this one waits for the disk, and one fsync makes all of
+    /// them durable (a group commit). A caller answers only after the sync, so an answered
+    /// write survives power loss; a write another request saw before the sync may not.
+    fn commit(&self, guard: WriterGuard<'_>, batch: impl Into<WriteBatch>) -> MetaResult<()> {
+        self.db.write_opt(batch.into(), &WriteOptions::default())?;
+        let written = self.db.latest_sequence_number();
+        drop(guard);
+        if self.sync_writes {
+            self.group_commit.wait_durable(&self.db, written)?;
+        }
+        Ok(())
+    }
+
+    /// Commits a batch that needs no read-check-write (blind puts): RocksDB groups
+    /// concurrent synced writes of this kind itself.
+    fn commit_alone(&self, batch: impl Into<WriteBatch>) -> MetaResult<()> {
         let mut options = WriteOptions::default();
         options.set_sync(self.sync_writes);
         self.db.write_opt(batch.into(), &options)?;

@@ -42,7 +42,7 @@ impl MetaStore {
         device_types: &[String],
         now_ms: u64,
     ) -> MetaResult<(PoolRecordData, Vec<ImageRecord>)> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let entry = self.repository_entry_required(partner, &fields)?;
         self.ensure_name_free(partner, &fields, None)?;
         let mut batch = WriteBatch::default();
@@ -97,7 +97,7 @@ impl MetaStore {
                 created_ms,
             )?);
         }
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok((record, images))
     }
 
@@ -110,7 +110,7 @@ impl MetaStore {
         fields: PoolRecordFields,
         now_ms: u64,
     ) -> MetaResult<PoolRecordData> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let old = self
             .pool_by_version_number(partner, fw_type, version_number)?
             .ok_or(MetaError::NotFound("pool record"))?;
@@ -134,7 +134,7 @@ impl MetaStore {
         self.stage_indexes(&mut batch, &record, true, &mut tag_deltas);
         self.stage_tag_counts(&mut batch, partner, tag_deltas)?;
         self.put(&mut batch, CF_POOL, &pool_key(record.id), &record);
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 

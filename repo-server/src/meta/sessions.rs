@@ -14,7 +14,7 @@ impl MetaStore {
     pub fn create_session(&self, hash: &[u8; 32], session: &SessionRecord) -> MetaResult<()> {
         let mut batch = WriteBatch::default();
         self.stage_session(&mut batch, hash, session);
-        self.commit(batch)
+        self.commit_alone(batch)
     }
 
     pub fn session(&self, hash: &[u8; 32]) -> MetaResult<Option<SessionRecord>> {
@@ -24,7 +24,7 @@ impl MetaStore {
     /// Slides a session's expiry: stores `session` and moves its expiry index entry, if the
     /// session still exists (a logout may have won the race). Answers whether it did.
     pub fn touch_session(&self, hash: &[u8; 32], session: &SessionRecord) -> MetaResult<bool> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let Some(old) = self.session(hash)? else {
             return Ok(false);
         };
@@ -35,16 +35,16 @@ impl MetaStore {
             &session_by_expiry(old.expires_ms, hash),
         );
         self.stage_session(&mut batch, hash, session);
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(true)
     }
 
     /// Deletes a session and its index entries; nothing happens when it is already gone.
     pub fn delete_session(&self, hash: &[u8; 32]) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let mut batch = WriteBatch::default();
         self.stage_delete_session(&mut batch, hash)?;
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     /// Deletes sessions whose expiry is at or before `now_ms`; answers how many. Reads the
@@ -52,7 +52,7 @@ impl MetaStore {
     pub fn purge_expired_sessions(&self, now_ms: u64) -> MetaResult<usize> {
         let mut purged = 0;
         loop {
-            let _guard = self.lock();
+            let guard = self.lock();
             let mut batch = WriteBatch::default();
             let mut in_batch = 0;
             for item in self.scan_prefix(CF_SESSIONS_BY_EXPIRY, &[]) {
@@ -68,7 +68,7 @@ impl MetaStore {
                 self.stage_delete_session(&mut batch, &hash)?;
                 in_batch += 1;
             }
-            self.commit(batch)?;
+            self.commit(guard, batch)?;
             purged += in_batch;
             if in_batch < PURGE_BATCH {
                 return Ok(purged);

@@ -84,13 +84,13 @@ mod tests {
         let mut batch = WriteBatch::default();
         meta.stage_stat(&mut batch, "acme", Stat::Devices, 2)
             .unwrap();
-        meta.commit(batch).unwrap();
+        meta.commit_alone(batch).unwrap();
         let mut batch = WriteBatch::default();
         meta.stage_stat(&mut batch, "acme", Stat::Devices, -1)
             .unwrap();
         meta.stage_stat(&mut batch, "acme", Stat::StoredBytes, 10)
             .unwrap();
-        meta.commit(batch).unwrap();
+        meta.commit_alone(batch).unwrap();
         let stats = meta.partner_stats("acme").unwrap();
         assert_eq!((stats.devices, stats.stored_bytes), (1, 10));
         assert_eq!(

@@ -15,7 +15,7 @@ impl MetaStore {
         description: Option<String>,
         now_ms: u64,
     ) -> MetaResult<FirmwareTypeRecord> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = type_key(partner, fw_type);
         if self.exists(CF_TYPES, &key)? {
             return Err(MetaError::Conflict(format!(
@@ -33,7 +33,7 @@ impl MetaStore {
             updated_ms: now_ms,
         };
         self.put(&mut batch, CF_TYPES, &key, &record);
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 
@@ -53,7 +53,7 @@ impl MetaStore {
         description: Option<String>,
         now_ms: u64,
     ) -> MetaResult<FirmwareTypeRecord> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = type_key(partner, fw_type);
         let mut record: FirmwareTypeRecord = self
             .get(CF_TYPES, &key)?
@@ -63,7 +63,7 @@ impl MetaStore {
         record.updated_ms = now_ms.max(record.created_ms);
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_TYPES, &key, &record);
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(record)
     }
 }

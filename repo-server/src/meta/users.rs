@@ -10,7 +10,7 @@ use crate::domain::UserRecord;
 impl MetaStore {
     /// Stores a new user; `Conflict` when the username is taken (by any partner).
     pub fn create_user(&self, user: &UserRecord) -> MetaResult<()> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = user_key(&user.username);
         if self.exists(CF_USERS, &key)? {
             return Err(MetaError::Conflict(format!(
@@ -25,7 +25,7 @@ impl MetaStore {
             user_by_partner(&user.partner, &user.username),
             [],
         );
-        self.commit(batch)
+        self.commit(guard, batch)
     }
 
     pub fn user(&self, username: &str) -> MetaResult<Option<UserRecord>> {
@@ -62,7 +62,7 @@ impl MetaStore {
         username: &str,
         change: impl FnOnce(&mut UserRecord) -> MetaResult<()>,
     ) -> MetaResult<UserRecord> {
-        let _guard = self.lock();
+        let guard = self.lock();
         let key = user_key(username);
         let mut user: UserRecord = self
             .get(CF_USERS, &key)?
@@ -73,7 +73,7 @@ impl MetaStore {
         if user.disabled {
             self.stage_delete_user_sessions(&mut batch, username)?;
         }
-        self.commit(batch)?;
+        self.commit(guard, batch)?;
         Ok(user)
     }
 }
