@@ -17,12 +17,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::domain::{PageRequest, PoolQuery, PoolRecordData, Sha256Digest};
 use crate::meta::MetaStore;
-use crate::store::fs::rehash;
+use crate::store::hashing::rehash;
+use crate::store::{BlobStore, FsBlobStore, StrayKind};
 
 #[derive(Args, Debug)]
 pub struct FsckArgs {
@@ -80,33 +82,9 @@ impl FsckReport {
     }
 }
 
-/// Where the filesystem store keeps a blob (the layout of `store::fs`).
-fn shard_path(sha256_root: &Path, sha: &Sha256Digest) -> PathBuf {
-    let hex = sha.to_hex();
-    sha256_root.join(&hex[0..2]).join(&hex[2..4]).join(hex)
-}
-
-/// Every file under the blob root: (path, parsed name if it is a well-placed digest).
-fn walk_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            walk_files(&path, out)?;
-        } else {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// Runs every check on `data_dir` (which no server may be serving).
-pub fn check(data_dir: &Path, repair: bool) -> anyhow::Result<FsckReport> {
+/// Runs every check on `data_dir` (which no server may be serving). The blobs are read
+/// through the `BlobStore` trait, as the server reads them.
+pub async fn check(data_dir: &Path, repair: bool) -> anyhow::Result<FsckReport> {
     anyhow::ensure!(
         data_dir.is_dir(),
         "{} is not a data directory",
@@ -122,57 +100,55 @@ pub fn check(data_dir: &Path, repair: bool) -> anyhow::Result<FsckReport> {
             config.meta_dir().display()
         )
     })?;
-    let blob_root = config.blob_dir();
-    let sha_root = blob_root.join("sha256");
+    let store = FsBlobStore::inspect(config.blob_dir());
+    let store: &dyn BlobStore = &store;
     let mut report = FsckReport {
         data_dir: data_dir.display().to_string(),
         repair,
         ..FsckReport::default()
     };
 
-    // Temp files: a crash mid-upload leaves them; the server deletes them at start.
-    let mut temps = Vec::new();
-    walk_files(&blob_root.join("tmp"), &mut temps)?;
-    for path in temps {
-        let removed = repair && std::fs::remove_file(&path).is_ok();
-        report.found(
-            "stray-temp-file",
-            path.display(),
-            "a temp file of an upload that never finished",
-            removed,
-        );
+    // Temp data: a crash mid-upload leaves it (the server clears it at start); anything
+    // else that is not a blob at its place is for a human.
+    let mut strays = store.strays();
+    while let Some(stray) = strays.next().await {
+        let stray = stray?;
+        match stray.kind {
+            StrayKind::Temp => {
+                let removed = repair && store.remove_stray(&stray).await.is_ok();
+                report.found(
+                    "stray-temp-file",
+                    &stray.name,
+                    "a temp file of an upload that never finished",
+                    removed,
+                );
+            }
+            StrayKind::Misplaced => report.found(
+                "stray-file",
+                &stray.name,
+                "a file that is not a blob at its place in the store",
+                false,
+            ),
+        }
     }
+    drop(strays);
 
     let records: BTreeMap<Sha256Digest, crate::domain::BlobRecord> =
         meta.all_blob_records()?.into_iter().collect();
     let holds = meta.counted_holds()?;
     report.blob_records = records.len() as u64;
 
-    // Files: placed by name, hashing to it, matching their record.
-    let mut files = Vec::new();
-    walk_files(&sha_root, &mut files)?;
+    // Blobs: hashing to their name, matching their record.
     let mut on_disk = BTreeSet::new();
     let mut corrupt = BTreeSet::new();
-    for path in files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parsed = Sha256Digest::parse_hex("blob", &name)
-            .ok()
-            .filter(|d| d.to_hex() == name);
-        let Some(sha) = parsed.filter(|sha| shard_path(&sha_root, sha) == path) else {
-            report.found(
-                "stray-file",
-                path.display(),
-                "a file that is not a blob at its place in the store",
-                false,
-            );
-            continue;
-        };
+    let mut listing = store.list();
+    while let Some(sha) = listing.next().await {
+        let sha = sha?;
         report.blob_files += 1;
-        let (actual, blake3, length) =
-            rehash(&path).with_context(|| format!("read {}", path.display()))?;
+        let digests = rehash(store, &sha)
+            .await
+            .with_context(|| format!("read blob {sha}"))?;
+        let (actual, blake3, length) = (digests.sha256, digests.blake3, digests.length);
         report.blob_bytes += length;
         if actual != sha {
             report.found(
@@ -329,11 +305,10 @@ pub fn check(data_dir: &Path, repair: bool) -> anyhow::Result<FsckReport> {
         );
     }
 
-    // Files with no record: a crash between the rename and the metadata commit.
+    // Blobs with no record: a crash between the rename and the metadata commit.
     for sha in on_disk.iter().filter(|sha| !records.contains_key(*sha)) {
         let unreferenced = !holds.contains_key(sha) && !referenced.contains(sha);
-        let removed =
-            repair && unreferenced && std::fs::remove_file(shard_path(&sha_root, sha)).is_ok();
+        let removed = repair && unreferenced && store.delete(sha).await.is_ok();
         let detail = if unreferenced {
             "a blob file with no record (a crash between the rename and the metadata commit)"
         } else {
@@ -360,8 +335,8 @@ fn all_records_page(page: u32) -> PoolQuery {
 }
 
 /// The `fsck` subcommand: prints the report; exits 1 when problems remain unrepaired.
-pub fn run_command(args: FsckArgs) -> anyhow::Result<()> {
-    let report = check(&args.data_dir, args.repair)?;
+pub async fn run_command(args: FsckArgs) -> anyhow::Result<()> {
+    let report = check(&args.data_dir, args.repair).await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
@@ -386,20 +361,4 @@ pub fn run_command(args: FsckArgs) -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shard_path_is_the_store_layout() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::FsBlobStore::open(dir.path().join("blobs")).unwrap();
-        let sha = Sha256Digest([0xab; 32]);
-        assert_eq!(
-            shard_path(&dir.path().join("blobs/sha256"), &sha),
-            store.blob_path(&sha)
-        );
-    }
 }

@@ -14,7 +14,7 @@ async fn main() -> std::process::ExitCode {
         },
         Command::Client(command) => run_client_command(command),
         Command::User(command) => run_user_command(command),
-        Command::Fsck(args) => fwrepo_server::fsck::run_command(args),
+        Command::Fsck(args) => fwrepo_server::fsck::run_command(args).await,
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -340,8 +340,6 @@ async fn unmoved_uploads_expire_and_are_swept() {
             "1",
             "--sweep-interval-secs",
             "1",
-            // Not 0: the startup sweep of orphan files could delete an upload linked but
-            // not yet held (the server answers that 503, the client retries).
             "--sweep-grace-secs",
             "1",
         ])

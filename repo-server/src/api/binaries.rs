@@ -15,6 +15,7 @@ use super::extract::{ApiJson, ApiPath, Caller};
 use crate::domain::{Scope, Sha256Digest};
 use crate::service::binaries::Upload;
 use crate::service::{Service, ServiceError};
+use crate::store::Expected;
 
 /// The digest the client states for the body: `X-Checksum-Sha256: <hex>` and/or
 /// `Content-Digest: sha-256=:<base64>:` (RFC 9530). Two that disagree are a 400.
@@ -98,7 +99,15 @@ pub async fn upload(
             )))
         }
     };
-    let mut upload = service.begin_upload().await?;
+    let stated = Expected {
+        sha256: expected,
+        // A raw body's length is the file's (a form's includes its framing).
+        length: match body {
+            UploadBody::Raw(_) => declared_length(&headers),
+            UploadBody::Form(_) => None,
+        },
+    };
+    let mut upload = service.begin_upload(stated).await?;
     let streamed = match body {
         UploadBody::Raw(request) => stream_raw(&mut upload, request).await,
         UploadBody::Form(multipart) => stream_multipart(&mut upload, multipart).await,
@@ -108,7 +117,7 @@ pub async fn upload(
         upload.abort().await;
         return Err(error);
     }
-    let written = upload.finish(partner, expected).await?.written;
+    let written = upload.finish(partner).await?.written;
     metrics::counter!("fwrepo_upload_bytes_total").increment(written.length);
     metrics::counter!("fwrepo_blobs_total", "outcome" => if written.created { "created" } else { "deduplicated" }).increment(1);
     tracing::info!(blob.sha256 = %written.sha256, size_bytes = written.length, created = written.created, "binary uploaded");
@@ -120,11 +129,7 @@ pub async fn upload(
 /// A body whose Content-Length is over the upload limit is refused before anything is
 /// stored. A small excess is read and dropped first, so the client sees the 413, not a reset.
 pub(super) async fn refuse_declared_oversize(request: Request, limit: u64) -> ApiResult<Request> {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = declared_length(request.headers());
     // Multipart framing adds a little to the file's own size.
     match declared {
         Some(length) if length > limit.saturating_add(64 * 1024) => {
@@ -135,6 +140,14 @@ pub(super) async fn refuse_declared_oversize(request: Request, limit: u64) -> Ap
         }
         _ => Ok(request),
     }
+}
+
+/// The body's length as the client declared it (`Content-Length`).
+pub(super) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 pub(super) async fn stream_raw(upload: &mut Upload<'_>, request: Request) -> ApiResult<()> {

@@ -235,7 +235,12 @@ async fn upload_image(
     let multipart = Multipart::from_request(request, &()).await.map_err(|e| {
         ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text()))
     })?;
-    let mut upload = service.begin_upload().await?;
+    let mut upload = service
+        .begin_upload(crate::store::Expected {
+            sha256: expected,
+            length: None,
+        })
+        .await?;
     let filename = match stream_image_field(&mut upload, multipart).await {
         Ok(filename) => filename,
         Err(error) => {
@@ -243,7 +248,7 @@ async fn upload_image(
             return Err(error);
         }
     };
-    let held = upload.finish(partner, expected).await?;
+    let held = upload.finish(partner).await?;
     metrics::counter!("fwrepo_upload_bytes_total").increment(held.written.length);
     Ok(service
         .add_image_from_upload(partner, collection, held, filename)

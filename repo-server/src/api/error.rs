@@ -59,6 +59,9 @@ pub enum ApiError {
     TooManyAttempts(std::time::Duration),
     #[error("{0}")]
     Unavailable(String),
+    /// A backend (the blob store) cannot serve now; the client is told when to retry.
+    #[error("storage is unavailable; retry in {} s", retry_after_secs(*.0))]
+    StorageUnavailable(std::time::Duration),
     #[error("internal error")]
     Internal(String),
 }
@@ -109,7 +112,9 @@ impl ApiError {
             Gone(_) => (StatusCode::GONE, "gone", None),
             InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid-credentials", None),
             TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too-many-attempts", None),
-            Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            Unavailable(_) | StorageUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
+            }
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
@@ -188,7 +193,7 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            ApiError::TooManyAttempts(wait) => {
+            ApiError::TooManyAttempts(wait) | ApiError::StorageUnavailable(wait) => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after_secs(*wait)),
@@ -223,6 +228,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::DigestMismatch(detail) => ApiError::DigestMismatch(detail),
             ServiceError::TooLarge { limit } => ApiError::TooLarge(limit),
             ServiceError::Unavailable(detail) => ApiError::Unavailable(detail),
+            ServiceError::StoreUnavailable {
+                retry_after,
+                source,
+            } => {
+                tracing::warn!(error = %cause_chain(&source), "blob store unavailable");
+                ApiError::StorageUnavailable(retry_after)
+            }
             ServiceError::Internal(cause) => ApiError::Internal(cause_chain(cause.as_ref())),
         }
     }
@@ -266,6 +278,29 @@ mod tests {
         let response = error.into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "62");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            PROBLEM_CONTENT_TYPE
+        );
+    }
+
+    /// Issue 10 item 1: a backend that cannot serve now is a 503 problem with Retry-After
+    /// (the backend's own wait, rounded up), not a 500.
+    #[test]
+    fn an_unavailable_blob_store_is_503_with_retry_after() {
+        let store = crate::store::StoreError::Unavailable {
+            retry_after: std::time::Duration::from_millis(2_500),
+            source: "connection refused".into(),
+        };
+        let api: ApiError = ServiceError::from(store).into();
+        let (status, kind, _) = api.classify();
+        assert_eq!(
+            (status, kind),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        );
+        let response = api.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
         assert_eq!(
             response.headers()[header::CONTENT_TYPE],
             PROBLEM_CONTENT_TYPE

@@ -76,6 +76,18 @@ pub struct BlobRecord {
     pub length: u64,
     pub blake3: String,
     pub created_ms: u64,
+    /// When the bytes were last uploaded (the sweeper's grace runs from it). Absent in
+    /// records written before it was kept: read through [`BlobRecord::last_uploaded_ms`].
+    #[serde(default)]
+    pub last_uploaded_ms: u64,
+}
+
+impl BlobRecord {
+    /// The last upload, never earlier than the first (a record without the field was last
+    /// uploaded no earlier than it was created).
+    pub fn last_uploaded_ms(&self) -> u64 {
+        self.last_uploaded_ms.max(self.created_ms)
+    }
 }
 
 /// An upload not yet moved to the repository; swept after `expires_ms`.

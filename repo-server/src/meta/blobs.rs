@@ -34,6 +34,7 @@ impl MetaStore {
         if created {
             self.stage_ref_change(&mut batch, sha256, 1, Some((length, blake3, now_ms)))?;
         }
+        self.stage_uploaded(&mut batch, sha256, now_ms)?;
         let pending = PendingUpload {
             length,
             uploaded_ms: now_ms,
@@ -253,6 +254,27 @@ impl MetaStore {
         self.stage_ref_change(batch, sha256, -1, None)
     }
 
+    /// Stages the blob's last upload time (the sweeper's grace runs from it), against what
+    /// `batch` already staged.
+    fn stage_uploaded(
+        &self,
+        batch: &mut StagedBatch,
+        sha256: &Sha256Digest,
+        now_ms: u64,
+    ) -> MetaResult<()> {
+        let key = blob_key(sha256);
+        let mut blob = match batch.blobs.get(sha256) {
+            Some(blob) => blob.clone(),
+            None => self
+                .get::<BlobRecord>(CF_BLOBS, &key)?
+                .ok_or(MetaError::NotFound("blob"))?,
+        };
+        blob.last_uploaded_ms = now_ms;
+        self.put(batch, CF_BLOBS, &key, &blob);
+        batch.blobs.insert(*sha256, blob);
+        Ok(())
+    }
+
     /// Stages a refcount change against what `batch` already staged (else the committed
     /// record); creates the blob record when `new` describes it. Answers the new count.
     fn stage_ref_change(
@@ -274,6 +296,7 @@ impl MetaStore {
                 length,
                 blake3: blake3.to_string(),
                 created_ms: now_ms,
+                last_uploaded_ms: now_ms,
             },
             (None, None) => return Err(MetaError::NotFound("blob")),
         };
@@ -345,6 +368,33 @@ mod tests {
         ));
         assert!(meta.forget_unreferenced_blob(&sha).unwrap());
         assert!(meta.blob_record(&sha).unwrap().is_none());
+    }
+
+    /// Issue 10 item 1: every upload of a blob, first or repeated, by any partner, stamps
+    /// its record's last upload time (the sweeper's grace runs from it, not from a file).
+    #[test]
+    fn every_upload_stamps_the_last_upload_time() {
+        let (_dir, meta) = test_store();
+        let sha = Sha256Digest([5; 32]);
+        let last = |meta: &MetaStore| meta.blob_record(&sha).unwrap().unwrap().last_uploaded_ms();
+        meta.add_pending("a", &sha, 3, "b3", 10, 100).unwrap();
+        assert_eq!(last(&meta), 10);
+        meta.add_pending("a", &sha, 3, "b3", 20, 100).unwrap();
+        assert_eq!(last(&meta), 20, "the same partner's hold refreshed");
+        meta.add_pending("b", &sha, 3, "b3", 30, 100).unwrap();
+        assert_eq!(last(&meta), 30, "another partner's hold");
+        let record = meta.blob_record(&sha).unwrap().unwrap();
+        assert_eq!((record.created_ms, record.refcount), (10, 2));
+    }
+
+    /// A record stored before the field existed reads its creation as its last upload.
+    #[test]
+    fn records_without_a_last_upload_fall_back_to_their_creation() {
+        let old = br#"{"refcount":0,"length":3,"blake3":"b3","created_ms":42}"#;
+        let mut bytes = vec![1u8];
+        bytes.extend_from_slice(old);
+        let record: BlobRecord = codec::decode(CF_BLOBS, &bytes).unwrap();
+        assert_eq!(record.last_uploaded_ms(), 42);
     }
 
     /// Issue 11 item 3: a refcount that would drop below zero is corruption, refused and

@@ -1,5 +1,6 @@
-//! Binary uploads: bytes stream into the blob store (hashed on the way), then a pending hold
-//! is recorded for the partner; moveToRepository turns the hold into a repository entry.
+//! Binary uploads: bytes stream through the size limit into the shared ingest path (hashed on
+//! the way), then a pending hold is recorded for the partner; moveToRepository turns the hold
+//! into a repository entry.
 
 use std::ops::Range;
 
@@ -9,37 +10,36 @@ use super::{Service, ServiceError, ServiceResult};
 use crate::domain::Sha256Digest;
 use crate::meta::blobs::MoveOutcome;
 use crate::meta::now_ms;
-use crate::store::{BlobReader, BlobWriter, BlobWritten, StoreError};
+use crate::store::{BlobReader, BlobWritten, Expected, Ingest, StoreError};
 
 /// An upload in progress. Dropping it discards the bytes.
 pub struct Upload<'a> {
     service: &'a Service,
-    writer: Box<dyn BlobWriter>,
+    ingest: Ingest,
 }
 
 impl Upload<'_> {
     pub async fn write(&mut self, chunk: Bytes) -> ServiceResult<()> {
         let limit = self.service.config.max_upload_bytes;
-        if self.writer.written() + chunk.len() as u64 > limit {
+        if self.ingest.written() + chunk.len() as u64 > limit {
             return Err(ServiceError::TooLarge { limit });
         }
-        Ok(self.writer.write(chunk).await?)
+        Ok(self.ingest.write(chunk).await?)
     }
 
     /// Discards the upload; returns once nothing of it remains on storage.
     pub async fn abort(self) {
-        self.writer.abort().await;
+        self.ingest.abort().await;
     }
 
-    /// Verifies the digest the client stated, stores the blob and holds it for the partner.
-    pub async fn finish(
-        self,
-        partner: &str,
-        expected: Option<Sha256Digest>,
-    ) -> ServiceResult<HeldUpload> {
-        let written = self.writer.finish(expected).await?;
+    /// Checks what the client stated, makes the blob visible and holds it for the partner.
+    /// The blob's lock is held from before it becomes visible until the hold commits, so a
+    /// sweep never sees it unheld (nor deletes the copy this upload found in place).
+    pub async fn finish(self, partner: &str) -> ServiceResult<HeldUpload> {
+        let sealed = self.ingest.seal().await?;
         let service = self.service;
-        let _lifecycle = service.blob_lifecycle.lock(&written.sha256).await;
+        let _lifecycle = service.blob_lifecycle.lock(&sealed.sha256()).await;
+        let written = sealed.commit().await?;
         let expires_ms =
             now_ms().saturating_add(service.config.pending_upload_ttl.as_millis() as u64);
         let (owner, sha, length, blake3) = (
@@ -51,15 +51,6 @@ impl Upload<'_> {
         let new_hold = service
             .meta_call(move |m| m.add_pending(&owner, &sha, length, &blake3, now_ms(), expires_ms))
             .await?;
-        // A sweep may have deleted an unheld copy between our write and our hold.
-        if service.blobs.stat(&written.sha256).await? != Some(written.length) {
-            if new_hold {
-                service.release_pending(partner, sha).await?;
-            }
-            return Err(ServiceError::Unavailable(
-                "the upload raced a storage sweep; retry it".into(),
-            ));
-        }
         Ok(HeldUpload { written, new_hold })
     }
 }
@@ -80,10 +71,11 @@ impl Service {
             .await
     }
 
-    pub async fn begin_upload(&self) -> ServiceResult<Upload<'_>> {
+    /// Starts an upload; `expected` is what the client stated about the body.
+    pub async fn begin_upload(&self, expected: Expected) -> ServiceResult<Upload<'_>> {
         Ok(Upload {
             service: self,
-            writer: self.blobs.begin().await?,
+            ingest: Ingest::begin(&*self.blobs, expected).await?,
         })
     }
 

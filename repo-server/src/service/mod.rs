@@ -38,6 +38,13 @@ pub enum ServiceError {
     TooLarge { limit: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// The blob store cannot serve now; the same request may succeed after `retry_after`.
+    #[error("the blob store is unavailable")]
+    StoreUnavailable {
+        retry_after: Duration,
+        #[source]
+        source: StoreError,
+    },
     /// A fault of the server; the cause chain is kept for the log (never for the client).
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),
@@ -61,7 +68,14 @@ impl From<MetaError> for ServiceError {
 impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::DigestMismatch { .. } => ServiceError::DigestMismatch(error.to_string()),
+            // A body that is not what the client stated (digest or size): nothing was kept.
+            StoreError::DigestMismatch { .. } | StoreError::SizeMismatch { .. } => {
+                ServiceError::DigestMismatch(error.to_string())
+            }
+            StoreError::Unavailable { retry_after, .. } => ServiceError::StoreUnavailable {
+                retry_after,
+                source: error,
+            },
             other => ServiceError::Internal(Box::new(other)),
         }
     }

@@ -1,9 +1,11 @@
 //! Background housekeeping: expired uploads release their blobs, unheld blobs are deleted
-//! after the grace period, expired tokens and sessions are purged; at startup and then hourly, blob files
-//! with no record at all (a crash or a dropped client between linking a blob and recording
-//! its hold) are deleted once older than the grace period.
+//! once their last upload is older than the grace period, expired tokens and sessions are
+//! purged; at startup and then hourly, blobs with no record at all (a crash or a dropped
+//! client between storing a blob and recording its hold) are deleted.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+use futures_util::StreamExt;
 
 use super::{Service, ServiceResult};
 use crate::meta::now_ms;
@@ -27,23 +29,21 @@ impl Service {
         self.meta_call(move |m| m.sweep_expired_uploads(now))
             .await?;
         let candidates = self.meta_call(|m| m.unreferenced_blobs()).await?;
-        let cutoff = self.sweep_cutoff();
+        let cutoff_ms = now.saturating_sub(self.config.sweep_grace.as_millis() as u64);
         let mut report = SweepReport::default();
         for sha in candidates {
             let _lifecycle = self.blob_lifecycle.lock(&sha).await;
             let still_unheld = self
                 .meta_call(move |m| m.blob_record(&sha))
                 .await?
-                .is_some_and(|b| b.refcount == 0);
+                .is_some_and(|b| b.refcount == 0 && b.last_uploaded_ms() <= cutoff_ms);
             if !still_unheld {
                 continue;
             }
-            let deleted = self.blobs.delete(&sha, cutoff).await?;
-            let gone = deleted || self.blobs.stat(&sha).await?.is_none();
-            if gone
-                && self
-                    .meta_call(move |m| m.forget_unreferenced_blob(&sha))
-                    .await?
+            let deleted = self.blobs.delete(&sha).await?;
+            if self
+                .meta_call(move |m| m.forget_unreferenced_blob(&sha))
+                .await?
             {
                 report.blobs_deleted += usize::from(deleted);
                 tracing::info!(blob.sha256 = %sha, "deleted unreferenced blob");
@@ -56,37 +56,26 @@ impl Service {
         Ok(report)
     }
 
-    /// Deletes blob files that have no blob record and were last written before the grace
-    /// period (an upload in flight has a fresh file and takes its hold under the same lock).
+    /// Deletes stored blobs that have no blob record, reading the store's listing as it
+    /// streams. No grace is needed: an upload makes its blob visible and records its hold
+    /// under the blob's lock, so under that lock "no record" means none is coming.
     pub async fn sweep_orphan_files(&self) -> ServiceResult<usize> {
-        let cutoff = self.sweep_cutoff();
         let mut deleted = 0;
-        for sha in self.blobs.list().await? {
-            if self
-                .meta_call(move |m| m.blob_record(&sha))
-                .await?
-                .is_some()
-            {
+        let mut listing = self.blobs.list();
+        while let Some(sha) = listing.next().await {
+            let sha = sha?;
+            if self.meta_read(|m| m.blob_record(&sha)).await?.is_some() {
                 continue;
             }
             let _lifecycle = self.blob_lifecycle.lock(&sha).await;
-            if self
-                .meta_call(move |m| m.blob_record(&sha))
-                .await?
-                .is_none()
-                && self.blobs.delete(&sha, cutoff).await?
+            if self.meta_read(|m| m.blob_record(&sha)).await?.is_none()
+                && self.blobs.delete(&sha).await?
             {
-                tracing::warn!(blob.sha256 = %sha, "deleted a blob file no record knew (left by a crash)");
+                tracing::warn!(blob.sha256 = %sha, "deleted a blob no record knew (left by a crash)");
                 deleted += 1;
             }
         }
         Ok(deleted)
-    }
-
-    fn sweep_cutoff(&self) -> SystemTime {
-        SystemTime::now()
-            .checked_sub(self.config.sweep_grace)
-            .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
     /// Runs [`Service::sweep`] every `interval` until the task is dropped.
@@ -131,7 +120,49 @@ mod tests {
     use crate::domain::SessionRecord;
     use crate::meta::MetaStore;
     use crate::service::ServiceConfig;
-    use crate::store::FsBlobStore;
+    use crate::store::{BlobStore, FsBlobStore};
+
+    /// Issue 10 item 1: the orphan sweep has no grace period, yet never deletes an upload's
+    /// blob: the upload holds the blob's lock from before the blob is visible until its hold
+    /// commits. Sweeps run back to back while uploads finish; every blob stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn orphan_sweeps_never_take_an_upload_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Arc::new(MetaStore::open(&dir.path().join("meta"), false).unwrap());
+        let blobs = Arc::new(FsBlobStore::open(dir.path().join("blobs")).unwrap());
+        let service = Arc::new(Service::new(
+            meta,
+            blobs.clone(),
+            ServiceConfig {
+                public_url: "http://127.0.0.1:1".into(),
+                pending_upload_ttl: Duration::from_secs(60),
+                sweep_grace: Duration::ZERO,
+                max_upload_bytes: 1024,
+            },
+        ));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sweeper = tokio::spawn({
+            let (service, done) = (Arc::clone(&service), Arc::clone(&done));
+            async move {
+                let mut sweeps = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    assert_eq!(service.sweep_orphan_files().await.unwrap(), 0);
+                    sweeps += 1;
+                }
+                sweeps
+            }
+        });
+        for i in 0..200u32 {
+            let bytes = bytes::Bytes::from(format!("upload {i}"));
+            let mut upload = service.begin_upload(Default::default()).await.unwrap();
+            upload.write(bytes.clone()).await.unwrap();
+            let held = upload.finish("acme").await.unwrap();
+            let stored = blobs.stat(&held.written.sha256).await.unwrap();
+            assert_eq!(stored, Some(bytes.len() as u64), "upload {i} kept");
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(sweeper.await.unwrap() > 0, "the sweeps ran meanwhile");
+    }
 
     #[tokio::test]
     async fn a_sweep_purges_expired_sessions_only() {

@@ -1,8 +1,8 @@
-//! Filesystem backend: `<root>/sha256/ab/cd/<hex>`. A write goes to `<root>/tmp/` while a
-//! blocking thread hashes (SHA-256 and BLAKE3) and writes it; `finish` fsyncs the file, links
-//! it into place without clobbering (so a blob is never written twice) and fsyncs the
-//! directory; every directory on the way (shards, their parents) is durable before that.
-//! A crash leaves at most a temp file, which `open` clears at startup.
+//! Filesystem backend: `<root>/sha256/ab/cd/<hex>`. A write goes to a temp file in
+//! `<root>/tmp/`, written by a blocking thread (the shared ingest path hashes beside it);
+//! `commit` fsyncs the file, links it into place without clobbering (so a blob is never
+//! written twice) and fsyncs the directory; every directory on the way (shards, their
+//! parents) is durable before that. A crash leaves at most a temp file, which `open` clears.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -11,21 +11,22 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use sha2::Digest;
+use futures_util::stream::{BoxStream, StreamExt};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncReadExt;
 
-use super::{BlobReader, BlobStore, BlobWriter, BlobWritten, StoreError};
+use super::hashing::{send_blocking_when_full, CHANNEL_DEPTH};
+use super::{BlobList, BlobReader, BlobStore, BlobWriter, Expected, StoreError, Stray, StrayKind};
 use crate::domain::Sha256Digest;
 
-/// Chunks in flight between the network and the hashing/writing thread: bounds memory.
-const CHANNEL_DEPTH: usize = 16;
 /// Answers up to this size are read whole in the same blocking call that opens the file.
 const SMALL_READ: u64 = 64 * 1024;
+
+/// Listed names in flight between the directory walk and its reader.
+const LIST_DEPTH: usize = 256;
 
 /// An opened blob: a small answer already read, or a positioned file and the bytes wanted.
 enum Opened {
@@ -54,10 +55,15 @@ impl FsBlobStore {
             fs::remove_dir_all(&tmp)?;
         }
         fs::create_dir_all(&tmp)?;
-        Ok(FsBlobStore {
-            root,
+        Ok(Self::inspect(root))
+    }
+
+    /// A store under `root` as it is, creating and clearing nothing (offline checks).
+    pub fn inspect(root: impl Into<PathBuf>) -> Self {
+        FsBlobStore {
+            root: root.into(),
             shards: Arc::new(DurableShards::new()),
-        })
+        }
     }
 
     /// Where a blob lives: two levels of sharding keep directories small.
@@ -75,72 +81,37 @@ impl FsBlobStore {
     }
 }
 
-struct Staged {
-    file: NamedTempFile,
-    sha256: Sha256Digest,
-    blake3: String,
-    length: u64,
-}
-
-/// What the network side sends the hashing thread.
+/// What the network side sends the writing thread.
 enum Message {
     Chunk(Bytes),
     /// All bytes are sent: make the file durable. A channel closed without it means abort.
     End,
 }
 
-/// Writes every chunk received to the temp file while a second thread hashes the same chunks
-/// (SHA-256 and BLAKE3), so hashing and writing overlap; runs on a blocking thread. Written
-/// ranges are handed to the kernel for writeback as they fill, so the final fsync has little
-/// left to do. On abort the temp file is dropped (deleted) without being synced.
-fn hash_and_write(file: NamedTempFile, messages: Receiver<Message>) -> io::Result<Staged> {
-    std::thread::scope(|scope| {
-        let (to_hasher, hasher_input) = sync_channel::<Bytes>(CHANNEL_DEPTH);
-        // SHA-256 is the slow hash: it gets its own thread; BLAKE3 (≈3× faster) runs beside
-        // the writes, so the two threads carry about the same load.
-        let hasher = scope.spawn(move || {
-            let mut sha = sha2::Sha256::new();
-            for chunk in hasher_input {
-                sha.update(&chunk);
-            }
-            Sha256Digest(sha.finalize().into())
-        });
-        let mut blake = blake3::Hasher::new();
-        let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let (mut length, mut flushed) = (0u64, 0u64);
-        loop {
-            match messages.recv() {
-                Ok(Message::Chunk(chunk)) => {
-                    length += chunk.len() as u64;
-                    blake.update(&chunk);
-                    out.write_all(&chunk)?;
-                    if to_hasher.send(chunk).is_err() {
-                        return Err(io::Error::other("hashing thread stopped"));
-                    }
-                    if length - flushed >= WRITEBACK_STEP {
-                        out.flush()?;
-                        start_writeback(out.get_ref().as_file(), flushed, length - flushed);
-                        flushed = length;
-                    }
+/// Writes every chunk received to the temp file; runs on a blocking thread. Written ranges
+/// are handed to the kernel for writeback as they fill, so the final fsync has little left
+/// to do. On abort the temp file is dropped (deleted) without being synced.
+fn write_file(file: NamedTempFile, messages: Receiver<Message>) -> io::Result<NamedTempFile> {
+    let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let (mut length, mut flushed) = (0u64, 0u64);
+    loop {
+        match messages.recv() {
+            Ok(Message::Chunk(chunk)) => {
+                length += chunk.len() as u64;
+                out.write_all(&chunk)?;
+                if length - flushed >= WRITEBACK_STEP {
+                    out.flush()?;
+                    start_writeback(out.get_ref().as_file(), flushed, length - flushed);
+                    flushed = length;
                 }
-                Ok(Message::End) => break,
-                Err(_) => return Err(io::Error::new(io::ErrorKind::Interrupted, "upload aborted")),
             }
+            Ok(Message::End) => break,
+            Err(_) => return Err(io::Error::new(io::ErrorKind::Interrupted, "write aborted")),
         }
-        drop(to_hasher);
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.as_file().sync_all()?;
-        let sha256 = hasher
-            .join()
-            .map_err(|_| io::Error::other("hashing thread panicked"))?;
-        let blake3 = blake.finalize().to_hex().to_string();
-        Ok(Staged {
-            file,
-            sha256,
-            blake3,
-            length,
-        })
-    })
+    }
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.as_file().sync_all()?;
+    Ok(file)
 }
 
 /// Asks the kernel to start writing a range back now (Linux `sync_file_range`), instead of
@@ -227,49 +198,39 @@ impl DurableShards {
     }
 }
 
-/// Links the staged file under its name unless a blob of that name exists already.
-/// The shard directory must be durable already ([`DurableShards::ensure`]).
-fn publish(staged: Staged, target: PathBuf) -> io::Result<bool> {
+/// Links the durable temp file under its name unless a blob of that name exists already
+/// (same name, same bytes: the old file stays). The shard directory must be durable already
+/// ([`DurableShards::ensure`]).
+fn publish(file: NamedTempFile, target: PathBuf) -> io::Result<bool> {
     let dir = target.parent().expect("blob path has a parent");
-    match staged.file.persist_noclobber(&target) {
+    match file.persist_noclobber(&target) {
         Ok(_) => {
             sync_dir(dir)?;
             Ok(true)
         }
-        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-            // Same name, same bytes: keep the old file, mark it fresh for the sweeper's grace.
-            touch(&target)?;
-            Ok(false)
-        }
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e.error),
     }
 }
 
-fn touch(path: &Path) -> io::Result<()> {
-    File::options()
-        .write(true)
-        .open(path)?
-        .set_modified(SystemTime::now())
-}
-
 pub struct FsBlobWriter {
     chunks: Option<SyncSender<Message>>,
-    worker: Option<tokio::task::JoinHandle<io::Result<Staged>>>,
-    target_for: PathBuf,
+    worker: Option<tokio::task::JoinHandle<io::Result<NamedTempFile>>>,
+    sha_root: PathBuf,
     shards: Arc<DurableShards>,
-    written: u64,
 }
 
 impl FsBlobWriter {
+    /// Why the writing thread stopped early.
     async fn worker_error(&mut self) -> StoreError {
         self.chunks = None;
         match self.worker.take() {
             Some(worker) => match worker.await {
                 Ok(Err(e)) => StoreError::Io(e),
-                Ok(Ok(_)) => StoreError::Io(io::Error::other("blob writer stopped early")),
-                Err(e) => StoreError::Io(io::Error::other(e)),
+                Ok(Ok(_)) => StoreError::internal("blob writer stopped early"),
+                Err(e) => StoreError::internal(e),
             },
-            None => StoreError::Io(io::Error::other("blob writer already failed")),
+            None => StoreError::internal("blob writer already failed"),
         }
     }
 }
@@ -277,66 +238,38 @@ impl FsBlobWriter {
 #[async_trait]
 impl BlobWriter for FsBlobWriter {
     async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
-        let len = chunk.len() as u64;
         let Some(sender) = self.chunks.clone() else {
             return Err(self.worker_error().await);
         };
-        // A full channel means the disk is slower than the network: wait off the runtime.
-        let sent = match sender.try_send(Message::Chunk(chunk)) {
-            Ok(()) => true,
-            Err(std::sync::mpsc::TrySendError::Full(message)) => {
-                tokio::task::spawn_blocking(move || sender.send(message).is_ok())
-                    .await
-                    .unwrap_or(false)
-            }
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
-        };
-        if !sent {
+        if send_blocking_when_full(sender, Message::Chunk(chunk))
+            .await
+            .is_err()
+        {
             return Err(self.worker_error().await);
         }
-        self.written += len;
         Ok(())
     }
 
-    async fn finish(
-        mut self: Box<Self>,
-        expected: Option<Sha256Digest>,
-    ) -> Result<BlobWritten, StoreError> {
+    async fn commit(mut self: Box<Self>, sha256: &Sha256Digest) -> Result<bool, StoreError> {
         if let Some(sender) = self.chunks.take() {
             // The channel may be full: send the end marker off the runtime.
             tokio::task::spawn_blocking(move || sender.send(Message::End).ok())
                 .await
-                .map_err(|e| StoreError::Io(io::Error::other(e)))?;
+                .map_err(StoreError::internal)?;
         }
-        let worker = self.worker.take().expect("finish called once");
-        let staged = worker
-            .await
-            .map_err(|e| StoreError::Io(io::Error::other(e)))??;
-        if let Some(expected) = expected {
-            if expected != staged.sha256 {
-                return Err(StoreError::DigestMismatch {
-                    expected,
-                    actual: staged.sha256,
-                });
-            }
-        }
-        let (sha256, blake3, length) = (staged.sha256, staged.blake3.clone(), staged.length);
+        let worker = self.worker.take().expect("commit called once");
+        let file = worker.await.map_err(StoreError::internal)??;
         let hex = sha256.to_hex();
-        let root = self.target_for.clone();
+        let root = self.sha_root.clone();
         let target = root.join(&hex[0..2]).join(&hex[2..4]).join(&hex);
         let shards = Arc::clone(&self.shards);
-        let created = tokio::task::spawn_blocking(move || {
+        let sha256 = *sha256;
+        Ok(tokio::task::spawn_blocking(move || {
             shards.ensure(&root, &sha256)?;
-            publish(staged, target)
+            publish(file, target)
         })
         .await
-        .map_err(|e| StoreError::Io(io::Error::other(e)))??;
-        Ok(BlobWritten {
-            sha256,
-            blake3,
-            length,
-            created,
-        })
+        .map_err(StoreError::internal)??)
     }
 
     async fn abort(mut self: Box<Self>) {
@@ -345,24 +278,19 @@ impl BlobWriter for FsBlobWriter {
             let _ = worker.await;
         }
     }
-
-    fn written(&self) -> u64 {
-        self.written
-    }
 }
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
-    async fn begin(&self) -> Result<Box<dyn BlobWriter>, StoreError> {
+    async fn begin(&self, _expected: &Expected) -> Result<Box<dyn BlobWriter>, StoreError> {
         let file = NamedTempFile::new_in(self.tmp_dir())?;
         let (sender, receiver) = sync_channel(CHANNEL_DEPTH);
-        let worker = tokio::task::spawn_blocking(move || hash_and_write(file, receiver));
+        let worker = tokio::task::spawn_blocking(move || write_file(file, receiver));
         Ok(Box::new(FsBlobWriter {
             chunks: Some(sender),
             worker: Some(worker),
-            target_for: self.root.join("sha256"),
+            sha_root: self.root.join("sha256"),
             shards: Arc::clone(&self.shards),
-            written: 0,
         }))
     }
 
@@ -393,7 +321,7 @@ impl BlobStore for FsBlobStore {
             Ok(Some((Opened::Large(file, wanted), total_length)))
         })
         .await
-        .map_err(|e| StoreError::Io(io::Error::other(e)))??;
+        .map_err(StoreError::internal)??;
         let Some((opened, total_length)) = opened else {
             return Err(StoreError::NotFound(missing));
         };
@@ -415,171 +343,245 @@ impl BlobStore for FsBlobStore {
         }
     }
 
-    async fn delete(
-        &self,
-        sha256: &Sha256Digest,
-        unless_touched_after: SystemTime,
-    ) -> Result<bool, StoreError> {
+    async fn delete(&self, sha256: &Sha256Digest) -> Result<bool, StoreError> {
         let path = self.blob_path(sha256);
         tokio::task::spawn_blocking(move || {
-            let modified = match fs::metadata(&path) {
-                Ok(meta) => meta.modified()?,
+            match fs::remove_file(&path) {
+                Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
                 Err(e) => return Err(e),
-            };
-            if modified > unless_touched_after {
-                return Ok(false);
             }
-            fs::remove_file(&path)?;
             sync_dir(path.parent().expect("blob path has a parent"))?;
             Ok(true)
         })
         .await
-        .map_err(|e| StoreError::Io(io::Error::other(e)))?
+        .map_err(StoreError::internal)?
         .map_err(StoreError::from)
     }
 
-    async fn list(&self) -> Result<Vec<Sha256Digest>, StoreError> {
-        let root = self.root.join("sha256");
-        tokio::task::spawn_blocking(move || list_blobs(&root))
-            .await
-            .map_err(|e| StoreError::Io(io::Error::other(e)))?
-            .map_err(StoreError::from)
+    fn list(&self) -> BlobList<'_> {
+        let sha_root = self.root.join("sha256");
+        walk_stream(move |emit| {
+            walk_sha_root(&sha_root, &mut |entry| match entry {
+                Entry::Blob(sha) => emit(sha),
+                Entry::Stray(_) => true,
+            })
+        })
     }
-}
 
-fn list_blobs(root: &Path) -> io::Result<Vec<Sha256Digest>> {
-    let mut out = Vec::new();
-    for level1 in fs::read_dir(root)? {
-        for level2 in fs::read_dir(level1?.path())? {
-            for entry in fs::read_dir(level2?.path())? {
-                let name = entry?.file_name();
-                if let Ok(digest) = Sha256Digest::parse_hex("blob", &name.to_string_lossy()) {
-                    out.push(digest);
-                }
+    fn strays(&self) -> BoxStream<'_, Result<Stray, StoreError>> {
+        let (sha_root, tmp) = (self.root.join("sha256"), self.tmp_dir());
+        walk_stream(move |emit| {
+            let mut temp = |path: PathBuf| emit(stray(path, StrayKind::Temp));
+            if !walk_files(&tmp, &mut temp)? {
+                return Ok(false);
             }
-        }
+            walk_sha_root(&sha_root, &mut |entry| match entry {
+                Entry::Blob(_) => true,
+                Entry::Stray(path) => emit(stray(path, StrayKind::Misplaced)),
+            })
+        })
     }
-    out.sort();
-    Ok(out)
+
+    async fn remove_stray(&self, stray: &Stray) -> Result<(), StoreError> {
+        let path = PathBuf::from(&stray.name);
+        if !path.starts_with(&self.root) {
+            return Err(StoreError::internal(format!(
+                "{} is not in the blob store",
+                stray.name
+            )));
+        }
+        Ok(tokio::fs::remove_file(path).await?)
+    }
 }
 
-/// Re-hashes a stored blob (SHA-256 and BLAKE3) from disk, for fsck.
-pub fn rehash(path: &Path) -> io::Result<(Sha256Digest, String, u64)> {
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(0))?;
-    let mut sha = sha2::Sha256::new();
-    let mut blake = blake3::Hasher::new();
-    let mut buffer = vec![0u8; WRITE_BUFFER];
-    let mut length = 0u64;
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        sha.update(&buffer[..n]);
-        blake.update(&buffer[..n]);
-        length += n as u64;
+fn stray(path: PathBuf, kind: StrayKind) -> Stray {
+    Stray {
+        name: path.display().to_string(),
+        kind,
     }
-    Ok((
-        Sha256Digest(sha.finalize().into()),
-        blake.finalize().to_hex().to_string(),
-        length,
-    ))
+}
+
+/// Runs a directory walk on the blocking pool and streams what it emits through a bounded
+/// channel: memory stays flat however many files there are. `emit` answers false once the
+/// reader is gone, and the walk stops.
+fn walk_stream<T: Send + 'static>(
+    walk: impl FnOnce(&mut dyn FnMut(T) -> bool) -> io::Result<bool> + Send + 'static,
+) -> BoxStream<'static, Result<T, StoreError>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(LIST_DEPTH);
+    tokio::task::spawn_blocking(move || {
+        let walked = walk(&mut |item| sender.blocking_send(Ok(item)).is_ok());
+        if let Err(error) = walked {
+            let _ = sender.blocking_send(Err(StoreError::Io(error)));
+        }
+    });
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed()
+}
+
+/// What the walk of `sha256/` finds: a blob at its place, or any other file.
+enum Entry {
+    Blob(Sha256Digest),
+    Stray(PathBuf),
+}
+
+/// A directory's entries sorted by name (a shard holds few), or none when it is missing.
+fn sorted_entries(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut entries = entries.collect::<io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    Ok(entries)
+}
+
+fn is_shard_name(name: &str) -> bool {
+    name.len() == 2 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Walks `sha256/ab/cd/<hex>` in name order (so blobs come sorted); answers false when
+/// `visit` asked to stop.
+fn walk_sha_root(root: &Path, visit: &mut dyn FnMut(Entry) -> bool) -> io::Result<bool> {
+    walk_level(root, "", visit)
+}
+
+/// One level of the walk below `prefix` (the shard names so far: "", "ab", "abcd").
+fn walk_level(dir: &Path, prefix: &str, visit: &mut dyn FnMut(Entry) -> bool) -> io::Result<bool> {
+    for entry in sorted_entries(dir)? {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type()?.is_dir();
+        let keep_going = match (prefix.len(), is_dir) {
+            (0 | 2, true) if is_shard_name(&name) => {
+                walk_level(&path, &format!("{prefix}{name}"), visit)?
+            }
+            (4, false) => match Sha256Digest::parse_hex("blob", &name) {
+                Ok(sha) if sha.to_hex() == name && name.starts_with(prefix) => {
+                    visit(Entry::Blob(sha))
+                }
+                _ => visit(Entry::Stray(path)),
+            },
+            (_, true) => walk_files(&path, &mut |file| visit(Entry::Stray(file)))?,
+            (_, false) => visit(Entry::Stray(path)),
+        };
+        if !keep_going {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Every file under `dir`, at any depth; answers false when `visit` asked to stop.
+fn walk_files(dir: &Path, visit: &mut dyn FnMut(PathBuf) -> bool) -> io::Result<bool> {
+    for entry in sorted_entries(dir)? {
+        let keep_going = if entry.file_type()?.is_dir() {
+            walk_files(&entry.path(), visit)?
+        } else {
+            visit(entry.path())
+        };
+        if !keep_going {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::TryStreamExt;
 
-    async fn put(
-        store: &FsBlobStore,
-        bytes: &[u8],
-        expected: Option<Sha256Digest>,
-    ) -> Result<BlobWritten, StoreError> {
-        let mut writer = store.begin().await?;
-        for chunk in bytes.chunks(7) {
-            writer.write(Bytes::copy_from_slice(chunk)).await?;
-        }
-        writer.finish(expected).await
-    }
-
-    fn tmp_is_empty(dir: &Path) -> bool {
-        fs::read_dir(dir.join("tmp")).unwrap().next().is_none()
+    fn temp_files(dir: &Path) -> usize {
+        fs::read_dir(dir.join("tmp")).unwrap().count()
     }
 
     #[tokio::test]
-    async fn stores_once_under_its_sha256() {
+    async fn fs_backend_passes_the_conformance_suite() {
         let dir = tempfile::tempdir().unwrap();
-        let store = FsBlobStore::open(dir.path()).unwrap();
-        let first = put(&store, b"firmware bytes", None).await.unwrap();
-        let expected: [u8; 32] = sha2::Sha256::digest(b"firmware bytes").into();
-        assert_eq!(first.sha256.0, expected);
-        assert_eq!(
-            first.blake3,
-            blake3::hash(b"firmware bytes").to_hex().to_string()
-        );
-        assert!(first.created);
-        let second = put(&store, b"firmware bytes", None).await.unwrap();
-        assert!(!second.created);
-        assert_eq!(store.list().await.unwrap(), vec![first.sha256]);
-        assert_eq!(
-            fs::read(store.blob_path(&first.sha256)).unwrap(),
-            b"firmware bytes"
-        );
-        assert!(tmp_is_empty(dir.path()));
+        let parent = dir.path().to_path_buf();
+        let counter = AtomicU64::new(0);
+        super::super::conformance::run_all(move || {
+            let root = parent.join(counter.fetch_add(1, Ordering::Relaxed).to_string());
+            let store: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(root).unwrap());
+            std::future::ready(store)
+        })
+        .await;
     }
 
     #[tokio::test]
-    async fn digest_mismatch_keeps_nothing() {
+    async fn blobs_live_at_their_shard_path() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsBlobStore::open(dir.path()).unwrap();
-        let wrong = Sha256Digest([7; 32]);
-        let err = put(&store, b"abc", Some(wrong)).await.unwrap_err();
-        assert!(matches!(err, StoreError::DigestMismatch { .. }));
-        assert!(store.list().await.unwrap().is_empty());
-        assert!(tmp_is_empty(dir.path()));
-    }
-
-    #[tokio::test]
-    async fn dropped_writer_leaves_no_trace() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsBlobStore::open(dir.path()).unwrap();
-        let mut writer = store.begin().await.unwrap();
-        writer.write(Bytes::from_static(b"partial")).await.unwrap();
-        writer.abort().await;
-        assert!(store.list().await.unwrap().is_empty());
-        assert!(
-            tmp_is_empty(dir.path()),
-            "abort returns once the temp file is gone"
-        );
-    }
-
-    #[tokio::test]
-    async fn ranges_and_grace_period() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsBlobStore::open(dir.path()).unwrap();
-        let blob = put(&store, b"0123456789", None).await.unwrap();
-        let mut part = store.open(&blob.sha256, Some(2..5)).await.unwrap();
-        let mut buf = Vec::new();
-        part.reader.read_to_end(&mut buf).await.unwrap();
-        assert_eq!((buf.as_slice(), part.total_length), (&b"234"[..], 10));
-        let long_ago = SystemTime::UNIX_EPOCH;
-        assert!(
-            !store.delete(&blob.sha256, long_ago).await.unwrap(),
-            "fresh blob kept"
-        );
-        assert!(store
-            .delete(
-                &blob.sha256,
-                SystemTime::now() + std::time::Duration::from_secs(1)
-            )
+        let mut ingest = super::super::Ingest::begin(&store, Expected::default())
             .await
-            .unwrap());
-        assert!(matches!(
-            store.open(&blob.sha256, None).await,
-            Err(StoreError::NotFound(_))
-        ));
+            .unwrap();
+        ingest
+            .write(Bytes::from_static(b"firmware bytes"))
+            .await
+            .unwrap();
+        let written = ingest.finish().await.unwrap();
+        let hex = written.sha256.to_hex();
+        let path = dir
+            .path()
+            .join("sha256")
+            .join(&hex[0..2])
+            .join(&hex[2..4])
+            .join(&hex);
+        assert_eq!(store.blob_path(&written.sha256), path);
+        assert_eq!(fs::read(&path).unwrap(), b"firmware bytes");
+        assert_eq!(temp_files(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn strays_are_temp_files_and_misplaced_files_never_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let mut ingest = super::super::Ingest::begin(&store, Expected::default())
+            .await
+            .unwrap();
+        ingest.write(Bytes::from_static(b"a blob")).await.unwrap();
+        let blob = ingest.finish().await.unwrap().sha256;
+        let hex = blob.to_hex();
+        fs::write(dir.path().join("tmp/.tmp-half"), b"half").unwrap();
+        fs::write(dir.path().join("sha256/README"), b"not a blob").unwrap();
+        // A blob's name in the wrong shard is not that blob.
+        let wrong_shard = dir.path().join("sha256/00/00");
+        fs::create_dir_all(&wrong_shard).unwrap();
+        fs::write(wrong_shard.join(&hex), b"a blob").unwrap();
+        let strays: Vec<Stray> = store.strays().try_collect().await.unwrap();
+        let mut found: Vec<(StrayKind, String)> = strays
+            .iter()
+            .map(|s| (s.kind, s.name.rsplit('/').next().unwrap().to_string()))
+            .collect();
+        found.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(
+            found,
+            vec![
+                (StrayKind::Temp, ".tmp-half".to_string()),
+                (StrayKind::Misplaced, hex),
+                (StrayKind::Misplaced, "README".to_string()),
+            ]
+        );
+        let listed: Vec<Sha256Digest> = store.list().try_collect().await.unwrap();
+        assert_eq!(listed, vec![blob]);
+        let temp = strays.iter().find(|s| s.kind == StrayKind::Temp).unwrap();
+        store.remove_stray(temp).await.unwrap();
+        assert_eq!(temp_files(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn fs_presigns_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let url = store
+            .presign(&Sha256Digest([1; 32]), std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(url, None, "downloads from fs go through the server");
     }
 
     #[test]
@@ -588,6 +590,17 @@ mod tests {
         fs::create_dir_all(dir.path().join("tmp")).unwrap();
         fs::write(dir.path().join("tmp/.tmpcrash"), b"half").unwrap();
         FsBlobStore::open(dir.path()).unwrap();
-        assert!(tmp_is_empty(dir.path()));
+        assert_eq!(temp_files(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn inspecting_a_store_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        fs::write(dir.path().join("tmp/.tmpcrash"), b"half").unwrap();
+        let store = FsBlobStore::inspect(dir.path());
+        assert_eq!(store.strays().count().await, 1);
+        assert!(!dir.path().join("sha256").exists());
+        assert_eq!(temp_files(dir.path()), 1);
     }
 }

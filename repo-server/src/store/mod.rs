@@ -1,20 +1,29 @@
-//! Content-addressed blob storage. A blob's name is its SHA-256; bytes are hashed while they
-//! stream in, and only whole, verified, durable blobs ever become visible under their name.
-//! Knows nothing of HTTP or metadata: `meta/` counts references, `service/` decides.
+//! Content-addressed blob storage behind one narrow trait. A backend only stores bytes: the
+//! shared ingest path (`ingest.rs`) hashes them (`hashing.rs`), checks what the client stated
+//! and tells the backend the name to publish under. Knows nothing of HTTP or metadata.
 
+#[cfg(test)]
+pub mod conformance;
 pub mod fs;
+pub mod hashing;
+pub mod ingest;
 
 use std::ops::Range;
 use std::pin::Pin;
-use std::time::SystemTime;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use tokio::io::AsyncRead;
 
 use crate::domain::Sha256Digest;
 
 pub use fs::FsBlobStore;
+pub use ingest::{Ingest, Sealed};
+
+/// The cause of a backend failure, with its own chain of sources.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -23,10 +32,34 @@ pub enum StoreError {
         expected: Sha256Digest,
         actual: Sha256Digest,
     },
+    #[error("the body does not have the {expected} bytes the client stated ({actual} received)")]
+    SizeMismatch { expected: u64, actual: u64 },
     #[error("blob {0} not found")]
     NotFound(Sha256Digest),
+    /// The backend cannot serve now (an object store unreachable or throttling); the same
+    /// request may succeed after `retry_after`.
+    #[error("the blob store is unavailable")]
+    Unavailable {
+        retry_after: Duration,
+        #[source]
+        source: BoxError,
+    },
     #[error("blob store I/O failed: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// A failure of the blocking pool or a writer thread, not of the storage itself.
+    pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
+        StoreError::Io(std::io::Error::other(error.to_string()))
+    }
+}
+
+/// What the client stated about a body before sending it, when it did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expected {
+    pub sha256: Option<Sha256Digest>,
+    pub length: Option<u64>,
 }
 
 /// The outcome of a finished write.
@@ -46,11 +79,34 @@ pub struct BlobReader {
     pub total_length: u64,
 }
 
-/// A blob store backend. Held as `Arc<dyn BlobStore>`; every backend passes the same tests.
+/// Something in a store that is not a blob under its name (reported by fsck).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stray {
+    /// How the backend names it (a path, an object key).
+    pub name: String,
+    pub kind: StrayKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrayKind {
+    /// Bytes of a write that never finished: safe to remove while no write is in flight.
+    Temp,
+    /// Anything else: left for a human.
+    Misplaced,
+}
+
+/// Every blob name a store holds, each once, streamed (never collected whole).
+pub type BlobList<'a> = BoxStream<'a, Result<Sha256Digest, StoreError>>;
+
+/// A blob store backend. Held as `Arc<dyn BlobStore>`; every backend passes the suite in
+/// `conformance.rs`. Writes go through [`Ingest`], which hashes and verifies; a backend
+/// stores bytes under the name it is given. When a blob may be deleted is the caller's
+/// decision (its last upload time is in its metadata record, not in the backend).
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
-    /// Starts a write; bytes stay invisible until [`BlobWriter::finish`] succeeds.
-    async fn begin(&self) -> Result<Box<dyn BlobWriter>, StoreError>;
+    /// Starts storing one blob's bytes; they stay invisible until [`BlobWriter::commit`].
+    /// `expected` is what the client stated (e.g. a small stated length allows one PUT).
+    async fn begin(&self, expected: &Expected) -> Result<Box<dyn BlobWriter>, StoreError>;
 
     /// Opens a blob, or the byte `range` of it.
     async fn open(
@@ -62,32 +118,38 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Size of a stored blob, `None` when absent.
     async fn stat(&self, sha256: &Sha256Digest) -> Result<Option<u64>, StoreError>;
 
-    /// Deletes a blob last written or re-uploaded before `unless_touched_after`; answers
-    /// whether it was deleted. The grace period protects an upload racing a sweep.
-    async fn delete(
-        &self,
-        sha256: &Sha256Digest,
-        unless_touched_after: SystemTime,
-    ) -> Result<bool, StoreError>;
+    /// Deletes a blob durably; answers whether it was there.
+    async fn delete(&self, sha256: &Sha256Digest) -> Result<bool, StoreError>;
 
-    /// Every stored blob name (for fsck).
-    async fn list(&self) -> Result<Vec<Sha256Digest>, StoreError>;
+    /// Every stored blob, each once.
+    fn list(&self) -> BlobList<'_>;
+
+    /// Everything in the store that is not a blob under its name, streamed.
+    fn strays(&self) -> BoxStream<'_, Result<Stray, StoreError>>;
+
+    /// Removes a stray (fsck `--repair`, offline).
+    async fn remove_stray(&self, stray: &Stray) -> Result<(), StoreError>;
+
+    /// A URL from which a client may GET the blob directly for `ttl`, when the backend can
+    /// issue one (an object store); `None` means downloads go through the server.
+    async fn presign(
+        &self,
+        _sha256: &Sha256Digest,
+        _ttl: Duration,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
-/// An in-progress write. Dropping it without `finish` discards everything written.
+/// A backend's in-progress write of bytes. Dropping it without `commit` discards them.
 #[async_trait]
 pub trait BlobWriter: Send {
     async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError>;
 
-    /// Verifies `expected` (when given), makes the blob durable and visible under its name.
-    async fn finish(
-        self: Box<Self>,
-        expected: Option<Sha256Digest>,
-    ) -> Result<BlobWritten, StoreError>;
+    /// Makes the bytes durable and visible under `sha256` (computed from them by the ingest
+    /// path); answers false when a blob of that name was there already (this copy is dropped).
+    async fn commit(self: Box<Self>, sha256: &Sha256Digest) -> Result<bool, StoreError>;
 
     /// Discards everything written and waits until nothing of it remains on storage.
     async fn abort(self: Box<Self>);
-
-    /// Bytes written so far.
-    fn written(&self) -> u64;
 }

@@ -368,12 +368,12 @@ pub async fn upload_image(
         service.collection(partner, &collection).await?;
         let limit = service.config().max_upload_bytes;
         let request = crate::api::binaries::refuse_declared_oversize(request, limit).await?;
-        let mut upload = service.begin_upload().await?;
+        let mut upload = service.begin_upload(Default::default()).await?;
         if let Err(error) = crate::api::binaries::stream_raw(&mut upload, request).await {
             upload.abort().await;
             return Err(UiError::from(error));
         }
-        let held = upload.finish(partner, None).await?;
+        let held = upload.finish(partner).await?;
         service
             .add_image_from_upload(partner, &collection, held, params.filename)
             .await?;

@@ -181,6 +181,10 @@ impl From<ServiceError> for UiError {
             ServiceError::DigestMismatch(detail) => UiError::Invalid(detail),
             ServiceError::TooLarge { limit } => UiError::TooLarge(limit),
             ServiceError::Unavailable(detail) => UiError::Unavailable(detail),
+            error @ ServiceError::StoreUnavailable { .. } => UiError::Unavailable(format!(
+                "{}; try again shortly.",
+                capitalize(&error.to_string())
+            )),
             ServiceError::Internal(detail) => UiError::Internal(detail.to_string()),
         }
     }

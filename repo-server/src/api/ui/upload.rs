@@ -86,12 +86,12 @@ async fn store(
     service.get_type(partner, fw_type).await?;
     let limit = service.config().max_upload_bytes;
     let request = crate::api::binaries::refuse_declared_oversize(request, limit).await?;
-    let mut upload = service.begin_upload().await?;
+    let mut upload = service.begin_upload(Default::default()).await?;
     if let Err(error) = crate::api::binaries::stream_raw(&mut upload, request).await {
         upload.abort().await;
         return Err(error.into());
     }
-    let written = upload.finish(partner, None).await?.written;
+    let written = upload.finish(partner).await?.written;
     service.move_to_repository(partner, written.sha256).await?;
     tracing::info!(blob.sha256 = %written.sha256, size_bytes = written.length, created = written.created, "binary uploaded from the web UI");
     let existing = records_of(service, partner, written.sha256).await?;
