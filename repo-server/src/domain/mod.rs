@@ -9,6 +9,7 @@ pub mod query;
 pub mod records;
 pub mod rules;
 pub mod span;
+pub mod version_range;
 
 pub use accounts::*;
 pub use conflict::ConflictKind;

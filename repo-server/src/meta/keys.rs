@@ -12,6 +12,7 @@ pub const CF_POOL_BY_TAG: &str = "pool_by_tag";
 pub const CF_POOL_BY_TAG_TYPE: &str = "pool_by_tag_type";
 pub const CF_POOL_BY_SHA: &str = "pool_by_sha";
 pub const CF_POOL_BY_SEMVER: &str = "pool_by_semver";
+pub const CF_POOL_BY_NAME_SEMVER: &str = "pool_by_name_semver";
 pub const CF_TAG_COUNTS: &str = "tag_counts";
 pub const CF_IMAGES: &str = "images";
 pub const CF_IMAGES_BY_DEVICE_TYPE: &str = "images_by_device_type";
@@ -55,6 +56,7 @@ pub const ALL_CFS: &[&str] = &[
     CF_POOL_BY_TAG_TYPE,
     CF_POOL_BY_SHA,
     CF_POOL_BY_SEMVER,
+    CF_POOL_BY_NAME_SEMVER,
     CF_TAG_COUNTS,
     CF_IMAGES,
     CF_IMAGES_BY_DEVICE_TYPE,
@@ -168,7 +170,23 @@ pub fn pool_images_prefix(pool_id: u64) -> Vec<u8> {
 }
 /// The versions of one name of one type (pool_by_name).
 pub fn pool_name_prefix(partner: &str, fw_type: u16, name: &str) -> Vec<u8> {
-    Key::new().str(partner).u16(fw_type).str(name).build()
+    pool_name_key(partner, fw_type, name).build()
+}
+fn pool_name_key(partner: &str, fw_type: u16, name: &str) -> Key {
+    Key::new().str(partner).u16(fw_type).str(name)
+}
+/// (partner, type, name, version) of a pool_by_name key.
+pub fn parse_pool_by_name(key: &[u8]) -> Option<(&str, u16, &str, &str)> {
+    let (partner, rest) = split_str(key)?;
+    let fw_type = u16::from_be_bytes(rest.get(..2)?.try_into().ok()?);
+    let (name, rest) = split_str(rest.get(2..)?)?;
+    let (version, rest) = split_str(rest)?;
+    rest.is_empty().then_some((partner, fw_type, name, version))
+}
+/// A NUL-terminated string part and what follows it.
+fn split_str(key: &[u8]) -> Option<(&str, &[u8])> {
+    let end = key.iter().position(|b| *b == 0)?;
+    Some((std::str::from_utf8(&key[..end]).ok()?, &key[end + 1..]))
 }
 /// The version string of a pool_by_name key under [`pool_name_prefix`].
 pub fn version_of_name_key(prefix_len: usize, key: &[u8]) -> Option<&str> {
@@ -241,11 +259,33 @@ pub fn pool_by_sha(sha256: &Sha256Digest, id: u64) -> Vec<u8> {
 /// Records of a type whose version is semver, in precedence order of (major, minor, patch,
 /// release after pre-release); pre-release identifiers follow (ordered exactly in memory).
 pub fn pool_by_semver(partner: &str, fw_type: u16, version: &semver::Version, id: u64) -> Vec<u8> {
-    let release = u8::from(version.pre.is_empty());
+    with_semver(Key::new().str(partner).u16(fw_type), version, id)
+}
+/// A record under its name in version order (pool_by_name_semver): the versions of one name
+/// that a requirement can match are one key range.
+pub fn pool_by_name_semver(
+    partner: &str,
+    fw_type: u16,
+    name: &str,
+    version: &semver::Version,
+    id: u64,
+) -> Vec<u8> {
+    with_semver(pool_name_key(partner, fw_type, name), version, id)
+}
+/// The start of (major, minor, patch) `triple` under a semver index prefix.
+pub fn semver_floor(prefix: &[u8], triple: (u64, u64, u64)) -> Vec<u8> {
     Key::new()
-        .str(partner)
-        .u16(fw_type)
-        .u64(version.major)
+        .bytes(prefix)
+        .u64(triple.0)
+        .u64(triple.1)
+        .u64(triple.2)
+        .build()
+}
+/// Version order: (major, minor, patch), releases after pre-releases, the pre-release text
+/// (its exact precedence is settled in memory), then the record id.
+fn with_semver(key: Key, version: &semver::Version, id: u64) -> Vec<u8> {
+    let release = u8::from(version.pre.is_empty());
+    key.u64(version.major)
         .u64(version.minor)
         .u64(version.patch)
         .bytes(&[release])
@@ -421,6 +461,10 @@ pub fn version_counter(partner: &str, fw_type: u16) -> Vec<u8> {
 /// Every version counter of a partner (one per firmware type it has published to).
 pub fn version_counters_of(partner: &str) -> Vec<u8> {
     Key::new().str("vn").str(partner).build()
+}
+/// Set once an index added after data existed has been built from the records.
+pub fn index_built_marker(cf: &str) -> Vec<u8> {
+    Key::new().str("index-built").str(cf).build()
 }
 /// A per-partner statistics counter (see `meta::stats`).
 pub fn stats_counter(partner: &str, stat: &str) -> Vec<u8> {

@@ -130,12 +130,14 @@ impl MetaStore {
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(&cache)));
         let db = DB::open_cf_descriptors(&options, path, cfs)?;
-        Ok(MetaStore {
+        let store = MetaStore {
             db,
             writer: Mutex::new(()),
             group_commit: Default::default(),
             sync_writes,
-        })
+        };
+        store.build_name_semver_index()?;
+        Ok(store)
     }
 
     fn cf(&self, name: &'static str) -> &ColumnFamily {
@@ -233,10 +235,21 @@ impl MetaStore {
         prefix: &[u8],
         direction: Direction,
     ) -> impl Iterator<Item = MetaResult<(Box<[u8]>, Box<[u8]>)>> + '_ {
+        self.scan_range(cf, prefix.to_vec(), prefix_end(prefix), direction)
+    }
+
+    /// Keys (and values) from `lower` (inclusive) to `upper` (exclusive, or the end).
+    fn scan_range(
+        &self,
+        cf: &'static str,
+        lower: Vec<u8>,
+        upper: Option<Vec<u8>>,
+        direction: Direction,
+    ) -> impl Iterator<Item = MetaResult<(Box<[u8]>, Box<[u8]>)>> + '_ {
         let mut options = rocksdb::ReadOptions::default();
-        options.set_iterate_lower_bound(prefix.to_vec());
-        if let Some(end) = prefix_end(prefix) {
-            options.set_iterate_upper_bound(end);
+        options.set_iterate_lower_bound(lower);
+        if let Some(upper) = upper {
+            options.set_iterate_upper_bound(upper);
         }
         let mode = match direction {
             Direction::Forward => IteratorMode::Start,
@@ -349,7 +362,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// The first key after every key starting with `prefix` (None when no such key exists).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < u8::MAX {

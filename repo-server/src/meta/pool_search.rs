@@ -4,11 +4,12 @@
 
 use std::cmp::Ordering;
 
-use rocksdb::{Direction, IteratorMode};
+use rocksdb::Direction;
 
 use super::keys::*;
 use super::pool::{PoolPage, MAX_SORT_WINDOW, RECORD_CHUNK};
 use super::{MetaError, MetaResult, MetaStore};
+use crate::domain::version_range::TripleRange;
 use crate::domain::{PoolQuery, PoolRecordData, SortDirection, SortField};
 
 impl MetaStore {
@@ -350,8 +351,8 @@ impl MetaStore {
         Ok(kept)
     }
 
-    /// `versionReq` / `latest` for one name of one type: its versions are in the name index's
-    /// keys, so only the answered records are decoded.
+    /// `versionReq` / `latest` for one name of one type, from the name's own version-ordered
+    /// index: only the versions in the requirement's range are read.
     fn list_pool_by_name_versions(
         &self,
         partner: &str,
@@ -360,45 +361,15 @@ impl MetaStore {
         query: &PoolQuery,
     ) -> MetaResult<PoolPage> {
         let prefix = pool_name_prefix(partner, fw_type, name);
-        let mut matched: Vec<(semver::Version, u64)> = Vec::new();
-        for item in self.scan_prefix(CF_POOL_BY_NAME, &prefix) {
-            let (key, value) = item?;
-            let version = version_of_name_key(prefix.len(), &key)
-                .and_then(|v| semver::Version::parse(v).ok());
-            let Some(version) = version else { continue };
-            if query
-                .version_req
-                .as_ref()
-                .is_none_or(|req| req.matches(&version))
-            {
-                matched.push((version, super::codec::decode_u64(CF_POOL_BY_NAME, &value)?));
-            }
-        }
-        // Newest first: precedence, then the later record.
-        matched.sort_by(|(va, ia), (vb, ib)| vb.cmp_precedence(va).then(ib.cmp(ia)));
-        if query.latest {
-            matched.truncate(1);
-        }
-        let total = matched.len() as u64;
-        if query.page.sort == SortField::Version {
-            if query.page.direction == SortDirection::Asc {
-                matched.reverse();
-            }
-            let ids: Vec<u64> = matched.iter().map(|(_, id)| *id).collect();
-            let window = query.page.window(ids.len());
-            return Ok(PoolPage {
-                records: self.load_records(&ids[window])?,
-                total,
-            });
-        }
-        let mut ids: Vec<u64> = matched.into_iter().map(|(_, id)| id).collect();
-        ids.sort_unstable();
-        self.page_by_record_sort(&ids, query, |_| true)
+        // The index guarantees the name: no record is read to check it.
+        let within_name = PoolQuery {
+            name: None,
+            ..query.clone()
+        };
+        self.page_by_semver_index(CF_POOL_BY_NAME_SEMVER, &prefix, partner, &within_name)
     }
 
-    /// `versionReq` / `latest` within one type: walks the semver index from the highest
-    /// precedence down, so `latest` stops at the first match and never decodes a record it
-    /// does not answer.
+    /// `versionReq` / `latest` within one type.
     fn list_pool_by_semver(
         &self,
         partner: &str,
@@ -406,16 +377,41 @@ impl MetaStore {
         query: &PoolQuery,
     ) -> MetaResult<PoolPage> {
         let prefix = partner_type_prefix(partner, fw_type);
-        // Types stop at 200, so the next type's prefix bounds this one from above.
-        let upper = partner_type_prefix(partner, fw_type + 1);
+        self.page_by_semver_index(CF_POOL_BY_SEMVER, &prefix, partner, query)
+    }
+
+    /// Walks a version-ordered index under `prefix` from the highest precedence down, over
+    /// the (major, minor, patch) range the requirement can match only, so `latest` stops at
+    /// the first match and versions outside the range are never read.
+    fn page_by_semver_index(
+        &self,
+        cf: &'static str,
+        prefix: &[u8],
+        partner: &str,
+        query: &PoolQuery,
+    ) -> MetaResult<PoolPage> {
+        let range = query
+            .version_req
+            .as_ref()
+            .map(TripleRange::of)
+            .unwrap_or_default();
+        if range.is_empty() {
+            return Ok(PoolPage {
+                records: Vec::new(),
+                total: 0,
+            });
+        }
+        let lower = range
+            .lower
+            .map_or_else(|| prefix.to_vec(), |t| semver_floor(prefix, t));
+        let upper = match range.upper {
+            Some(t) => Some(semver_floor(prefix, t)),
+            None => super::prefix_end(prefix),
+        };
         let tags = self.tags_rarest_first(partner, &query.tags)?;
         let mut matched = Vec::new();
         let mut group: Vec<(semver::Version, u64)> = Vec::new();
         let mut group_of: Option<Vec<u8>> = None;
-        let iterator = self.db.iterator_cf(
-            self.cf(CF_POOL_BY_SEMVER),
-            IteratorMode::From(&upper, Direction::Reverse),
-        );
         // One (major, minor, patch, release) group at a time: pre-release identifiers are
         // ordered exactly in memory, ties go to the newer record.
         let flush =
@@ -431,14 +427,11 @@ impl MetaStore {
                 }
                 Ok(false)
             };
-        for item in iterator {
+        for item in self.scan_range(cf, lower, upper, Direction::Reverse) {
             let (key, _) = item?;
-            if !key.starts_with(&prefix) {
-                break;
-            }
             let Some((version, id)) = parse_pool_by_semver(prefix.len(), &key) else {
                 return Err(MetaError::Corrupt {
-                    cf: CF_POOL_BY_SEMVER,
+                    cf,
                     reason: "malformed key".into(),
                 });
             };
