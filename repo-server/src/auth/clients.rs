@@ -68,6 +68,7 @@ impl Authenticator {
         match self.meta.client(client_id)? {
             Some(client) if client.partner == partner => {
                 self.meta.revoke_client(client_id)?;
+                self.tokens.clear();
                 Ok(())
             }
             _ => Err(AuthError::NotFound("client")),
@@ -102,24 +103,28 @@ impl Authenticator {
         })
     }
 
-    /// Resolves a bearer token.
+    /// Resolves a bearer token (from the token cache when it was resolved moments ago).
     pub fn authenticate(&self, bearer: &str) -> Result<Principal, AuthError> {
-        let token = self
-            .meta
-            .token(&sha256(bearer))?
-            .ok_or(AuthError::Unauthenticated)?;
-        if token.expires_ms <= now_ms() {
+        let hash = sha256(bearer);
+        let now = now_ms();
+        if let Some(principal) = self.tokens.get(&hash, now) {
+            return Ok(principal);
+        }
+        let token = self.meta.token(&hash)?.ok_or(AuthError::Unauthenticated)?;
+        if token.expires_ms <= now {
             return Err(AuthError::Unauthenticated);
         }
         match self.meta.client(&token.client_id)? {
             Some(client) if !client.revoked => {}
             _ => return Err(AuthError::Unauthenticated),
         }
-        Ok(Principal {
+        let principal = Principal {
             actor: Actor::Client(token.client_id),
             partner: token.partner,
             scopes: token.scopes,
-        })
+        };
+        self.tokens.put(hash, principal.clone(), token.expires_ms);
+        Ok(principal)
     }
 }
 
@@ -198,6 +203,44 @@ mod tests {
         assert!(matches!(
             auth.create_client("acme", vec![]),
             Err(AuthError::Invalid(_))
+        ));
+    }
+
+    /// Memtable lookups and seeks of this thread while `run` runs.
+    fn lookups<T>(run: impl FnOnce() -> T) -> (u64, T) {
+        use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
+        set_perf_stats(PerfStatsLevel::EnableCount);
+        let mut context = PerfContext::default();
+        context.reset();
+        let out = run();
+        let count = context.metric(PerfMetric::GetFromMemtableCount)
+            + context.metric(PerfMetric::SeekOnMemtableCount);
+        (count, out)
+    }
+
+    #[test]
+    fn a_token_resolved_moments_ago_is_not_read_again() {
+        let (_dir, auth) = authenticator(Duration::from_secs(60));
+        let (client, secret) = auth.create_client("acme", vec![Scope::Read]).unwrap();
+        let token = auth.issue_token(&client.client_id, &secret).unwrap();
+        let (first, principal) = lookups(|| auth.authenticate(&token.access_token).unwrap());
+        let (again, cached) = lookups(|| auth.authenticate(&token.access_token).unwrap());
+        assert!(first > 0, "the first resolution reads the token");
+        assert_eq!(again, 0, "the second comes from the cache");
+        assert_eq!(cached.actor_id(), principal.actor_id());
+        assert_eq!(cached.partner, "acme");
+    }
+
+    #[test]
+    fn revoking_a_client_stops_its_cached_tokens_at_once() {
+        let (_dir, auth) = authenticator(Duration::from_secs(60));
+        let (client, secret) = auth.create_client("acme", vec![Scope::Read]).unwrap();
+        let token = auth.issue_token(&client.client_id, &secret).unwrap();
+        auth.authenticate(&token.access_token).unwrap();
+        auth.revoke_client("acme", &client.client_id).unwrap();
+        assert!(matches!(
+            auth.authenticate(&token.access_token),
+            Err(AuthError::Unauthenticated)
         ));
     }
 }

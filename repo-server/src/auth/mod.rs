@@ -6,6 +6,7 @@ mod clients;
 mod passwords;
 mod sessions;
 mod throttle;
+mod token_cache;
 mod users;
 
 use std::sync::{Arc, OnceLock};
@@ -117,6 +118,7 @@ pub struct Authenticator {
     hashing: passwords::HashGate,
     /// Verified against when the username is unknown, so timing does not tell which exist.
     dummy_phc: OnceLock<String>,
+    tokens: token_cache::TokenCache,
 }
 
 impl Authenticator {
@@ -128,6 +130,7 @@ impl Authenticator {
             throttle: throttle::LoginThrottle::default(),
             hashing: passwords::HashGate::default(),
             dummy_phc: OnceLock::new(),
+            tokens: token_cache::TokenCache::default(),
         }
     }
 
