@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::page::PageInfo;
+
 /// Custom attributes of a collection, image or device: name → value.
 pub type TagMap = BTreeMap<String, String>;
 
@@ -76,6 +78,8 @@ pub struct CollectionInput {
 #[serde(deny_unknown_fields)]
 pub struct CollectionList {
     pub collections: Vec<Collection>,
+    /// fwrepo extension: this page's place in the list (`?page=&size=`).
+    pub page: PageInfo,
 }
 
 /// A firmware image of a collection.
@@ -106,6 +110,8 @@ pub struct CollectionImage {
 #[serde(deny_unknown_fields)]
 pub struct CollectionImageList {
     pub images: Vec<CollectionImage>,
+    /// fwrepo extension: this page's place in the list (`?page=&size=`).
+    pub page: PageInfo,
 }
 
 /// Body of `PATCH /collections/{collectionId}/firmware/{imageId}`; `tags` are merged (a tag
@@ -151,6 +157,9 @@ pub struct FirmwareUsage {
     pub targeted_devices: Vec<String>,
     /// Devices that report this image as installed.
     pub current_devices: Vec<String>,
+    /// fwrepo extension: which page of the collection's devices these lists cover
+    /// (`?page=&size=`); the usage of the whole collection is the union over its pages.
+    pub page: PageInfo,
 }
 
 /// What a device's last check-in concluded.
@@ -244,6 +253,8 @@ pub struct DeviceInput {
 #[serde(deny_unknown_fields)]
 pub struct DeviceList {
     pub devices: Vec<Device>,
+    /// fwrepo extension: this page's place in the list (`?page=&size=`).
+    pub page: PageInfo,
 }
 
 /// Body of `POST /collections/{collectionId}/devices/{deviceId}/checkin`: what the device has

@@ -13,11 +13,13 @@ use fwrepo_schemas::{
     CollectionImageUpdate, CollectionInput, CollectionList, FirmwareUsage, ManagementScope,
 };
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::binaries::expected_digest;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiPath, Caller};
-use crate::domain::{CollectionImageRecord, Management, Scope};
+use super::extract::{ApiPath, ApiQuery, Caller};
+use super::wire::page_info;
+use crate::domain::{CollectionImageRecord, Management, PageRequest, Scope};
 use crate::service::binaries::Upload;
 use crate::service::collections::{parse_image_id, CollectionChanges, CollectionView};
 use crate::service::Service;
@@ -139,13 +141,32 @@ pub(super) fn own_partner(principal: &crate::auth::Principal, scope: Scope) -> A
     Ok(&principal.partner)
 }
 
+/// `?page=&size=` of a Span list (its order is fixed).
+#[derive(Deserialize, Default)]
+pub struct SpanPaging {
+    page: Option<String>,
+    size: Option<String>,
+}
+
+impl SpanPaging {
+    pub(super) fn request(&self) -> ApiResult<PageRequest> {
+        Ok(PageRequest::parse_span(
+            self.page.as_deref(),
+            self.size.as_deref(),
+        )?)
+    }
+}
+
 pub async fn list(
     State(service): State<Arc<Service>>,
     Caller(principal): Caller,
+    ApiQuery(paging): ApiQuery<SpanPaging>,
 ) -> ApiResult<Json<CollectionList>> {
     let partner = own_partner(&principal, Scope::Read)?;
-    let views = service.list_collections(partner).await?;
+    let page = paging.request()?;
+    let (views, total) = service.list_collections(partner, &page).await?;
     Ok(Json(CollectionList {
+        page: page_info(views.len(), total, &page),
         collections: views.iter().map(collection_wire).collect(),
     }))
 }
@@ -294,10 +315,15 @@ pub async fn list_images(
     State(service): State<Arc<Service>>,
     Caller(principal): Caller,
     ApiPath(collection): ApiPath<String>,
+    ApiQuery(paging): ApiQuery<SpanPaging>,
 ) -> ApiResult<Json<CollectionImageList>> {
     let partner = own_partner(&principal, Scope::Read)?;
-    let records = service.list_collection_images(partner, &collection).await?;
+    let page = paging.request()?;
+    let (records, total) = service
+        .page_collection_images(partner, &collection, &page)
+        .await?;
     Ok(Json(CollectionImageList {
+        page: page_info(records.len(), total, &page),
         images: records.iter().map(|r| image_wire(&service, r)).collect(),
     }))
 }
@@ -349,15 +375,22 @@ pub async fn usage(
     State(service): State<Arc<Service>>,
     Caller(principal): Caller,
     ApiPath((collection, image)): ApiPath<(String, String)>,
+    ApiQuery(paging): ApiQuery<SpanPaging>,
 ) -> ApiResult<Json<FirmwareUsage>> {
     let partner = own_partner(&principal, Scope::Read)?;
-    let usage = service
-        .image_usage(partner, &collection, parse_image_id(&image)?)
+    let page = paging.request()?;
+    let (usage, devices) = service
+        .image_usage(partner, &collection, parse_image_id(&image)?, &page)
         .await?;
+    // The page counts devices of the collection, not usage entries.
+    let on_page = devices
+        .saturating_sub(u64::from(page.page) * u64::from(page.size))
+        .min(u64::from(page.size)) as usize;
     Ok(Json(FirmwareUsage {
         firmware_id: usage.image.to_string(),
         targeted_devices: usage.targeted,
         current_devices: usage.current,
+        page: page_info(on_page, devices, &page),
     }))
 }
 

@@ -9,7 +9,7 @@ use fwrepo_schemas::{Device, DeviceFirmware, DeviceFirmwareState, DeviceInput, D
 
 use super::collections::{own_partner, SpanJson};
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiPath, Caller};
+use super::extract::{ApiPath, ApiQuery, Caller};
 use crate::domain::{FirmwareState, Scope};
 use crate::service::devices::{DeviceChanges, DeviceView};
 use crate::service::Service;
@@ -85,10 +85,13 @@ pub async fn list(
     State(service): State<Arc<Service>>,
     Caller(principal): Caller,
     ApiPath(collection): ApiPath<String>,
+    ApiQuery(paging): ApiQuery<super::collections::SpanPaging>,
 ) -> ApiResult<Json<DeviceList>> {
     let partner = own_partner(&principal, Scope::Read)?;
-    let views = service.list_devices(partner, &collection).await?;
+    let page = paging.request()?;
+    let (views, total) = service.list_devices(partner, &collection, &page).await?;
     Ok(Json(DeviceList {
+        page: super::wire::page_info(views.len(), total, &page),
         devices: views.iter().map(device_wire).collect(),
     }))
 }

@@ -1,7 +1,8 @@
 //! Domain records → wire types of the contract crate.
 
 use fwrepo_schemas::{
-    ClientCredentials, ClientSummary, FirmwareImage, FirmwareType, Page, PoolRecord, User, UserRole,
+    ClientCredentials, ClientSummary, FirmwareImage, FirmwareType, Page, PageInfo, PoolRecord,
+    User, UserRole,
 };
 
 use crate::domain::{
@@ -70,14 +71,26 @@ pub fn firmware_image((image, pool): &ImageView) -> FirmwareImage {
 }
 
 pub fn page<T>(content: Vec<T>, total: u64, request: &PageRequest) -> Page<T> {
-    let size = u64::from(request.size);
+    let info = page_info(content.len(), total, request);
     Page {
+        number: info.number,
+        size: info.size,
+        total_pages: info.total_pages,
+        number_of_elements: info.number_of_elements,
+        total_elements: info.total_elements,
+        content,
+        sort: info.sort,
+    }
+}
+
+/// Where a Span list's page of `len` entries lies in a list of `total`.
+pub fn page_info(len: usize, total: u64, request: &PageRequest) -> PageInfo {
+    PageInfo {
         number: request.page,
         size: request.size,
-        total_pages: total.div_ceil(size),
-        number_of_elements: content.len() as u32,
+        total_pages: total.div_ceil(u64::from(request.size)),
+        number_of_elements: len as u32,
         total_elements: total,
-        content,
         sort: request.sort_label(),
     }
 }

@@ -121,6 +121,16 @@ impl PageRequest {
     }
 
     /// The applied sort as the page object shows it.
+    /// A Span list's `page` and `size` (its order is fixed). Without `size` the page is the
+    /// largest one, so a client of the unpaged Span API still gets lists of up to 1000 whole.
+    pub fn parse_span(page: Option<&str>, size: Option<&str>) -> Result<Self, DomainError> {
+        let mut request = PageRequest::parse(page, size, None)?;
+        if size.is_none() {
+            request.size = MAX_PAGE_SIZE;
+        }
+        Ok(request)
+    }
+
     pub fn sort_label(&self) -> String {
         let direction = match self.direction {
             SortDirection::Asc => "asc",

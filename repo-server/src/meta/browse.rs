@@ -1,12 +1,12 @@
 //! Read-only views the web UI shows that the API's listings do not answer cheaply: the
 //! newest records (walking the partner index backwards), one name's versions (from the name
-//! index), every device-type image of a partner, a type's record count (its counter).
+//! index), a type's record count (its counter).
 
 use rocksdb::{Direction, IteratorMode};
 
 use super::keys::*;
 use super::{MetaResult, MetaStore};
-use crate::domain::{ImageRecord, PoolRecordData};
+use crate::domain::PoolRecordData;
 
 impl MetaStore {
     /// The partner's `limit` newest pool records, newest first.
@@ -52,16 +52,6 @@ impl MetaStore {
             records.extend(self.pool_record(id)?);
         }
         Ok(records)
-    }
-
-    /// Every device-type image of a partner, in (device type, type, versionNumber) order.
-    pub fn partner_images(&self, partner: &str) -> MetaResult<Vec<ImageRecord>> {
-        let ids = self.scan_ids_from_values(CF_IMAGES_BY_DEVICE_TYPE, &partner_prefix(partner))?;
-        let mut images = Vec::with_capacity(ids.len());
-        for id in ids {
-            images.extend(self.image(id)?);
-        }
-        Ok(images)
     }
 
     /// How many records a type has: version numbers are allocated one per record and

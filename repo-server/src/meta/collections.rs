@@ -3,6 +3,7 @@
 
 use rocksdb::WriteBatch;
 
+use super::counts::ListOf;
 use super::keys::*;
 use super::{MetaError, MetaResult, MetaStore, StagedBatch};
 use crate::domain::{
@@ -48,6 +49,7 @@ impl MetaStore {
             &collection_key(partner, &record.id),
             &record,
         );
+        self.stage_count(&mut batch, partner, ListOf::Collections, 1)?;
         self.commit(guard, batch)?;
         Ok(record)
     }
@@ -63,11 +65,6 @@ impl MetaStore {
     fn collection_required(&self, partner: &str, collection: &str) -> MetaResult<CollectionRecord> {
         self.collection(partner, collection)?
             .ok_or(MetaError::NotFound("collection"))
-    }
-
-    /// A partner's collections in key order.
-    pub fn list_collections(&self, partner: &str) -> MetaResult<Vec<CollectionRecord>> {
-        self.scan_values(CF_COLLECTIONS, &collections_of(partner))
     }
 
     /// Applies `change` to a collection under the writer lock (it may read the store, e.g.
@@ -121,6 +118,7 @@ impl MetaStore {
             CF_COLLECTIONS,
             &collection_key(partner, collection),
         );
+        self.stage_count(&mut batch, partner, ListOf::Collections, -1)?;
         self.commit(guard, batch)
     }
 
@@ -180,6 +178,7 @@ impl MetaStore {
             id,
         );
         self.stage_collection_hold(&mut batch, &record.sha256, id)?;
+        self.stage_count(&mut batch, partner, ListOf::CollectionImages(collection), 1)?;
         self.commit(guard, batch)?;
         Ok(record)
     }
@@ -315,6 +314,12 @@ impl MetaStore {
             );
         }
         let refcount = self.stage_collection_release(&mut batch, &record.sha256, image)?;
+        self.stage_count(
+            &mut batch,
+            partner,
+            ListOf::CollectionImages(collection),
+            -1,
+        )?;
         self.commit(guard, batch)?;
         Ok((record, refcount))
     }

@@ -3,7 +3,7 @@
 
 use rocksdb::WriteBatch;
 
-use super::codec;
+use super::counts::ListOf;
 use super::keys::*;
 use super::{MetaError, MetaResult, MetaStore};
 use crate::domain::DeviceRecord;
@@ -70,6 +70,7 @@ impl MetaStore {
             &collection.to_string(),
         );
         self.stage_stat(&mut batch, partner, super::stats::Stat::Devices, 1)?;
+        self.stage_count(&mut batch, partner, ListOf::Devices(collection), 1)?;
         self.commit(guard, batch)?;
         Ok(device)
     }
@@ -86,13 +87,6 @@ impl MetaStore {
     /// The collection a partner's device belongs to.
     pub fn device_collection(&self, partner: &str, device: &str) -> MetaResult<Option<String>> {
         self.get(CF_DEVICES_BY_ID, &device_by_id(partner, device))
-    }
-
-    /// A collection's devices in id order.
-    pub fn list_devices(&self, partner: &str, collection: &str) -> MetaResult<Vec<DeviceRecord>> {
-        self.scan_prefix(CF_DEVICES, &in_collection(partner, collection))
-            .map(|item| item.and_then(|(_, value)| codec::decode(CF_DEVICES, &value)))
-            .collect()
     }
 
     /// Applies `change` to a device under the writer lock and commits the result.
@@ -128,6 +122,7 @@ impl MetaStore {
         self.delete(&mut batch, CF_DEVICES_BY_ID, &device_by_id(partner, device));
         self.forget_ddi_device(&mut batch, partner, device, super::now_ms())?;
         self.stage_stat(&mut batch, partner, super::stats::Stat::Devices, -1)?;
+        self.stage_count(&mut batch, partner, ListOf::Devices(collection), -1)?;
         self.commit(guard, batch)
     }
 }

@@ -1,7 +1,8 @@
 //! Device-type firmware images (pool records associated with a device type) and pushes.
 
-use rocksdb::WriteBatch;
+use rocksdb::{Direction, IteratorMode, WriteBatch};
 
+use super::counts::ListOf;
 use super::keys::*;
 use super::{MetaError, MetaResult, MetaStore};
 use crate::domain::{ImageRecord, PoolRecordData, PushRecord};
@@ -22,12 +23,14 @@ impl MetaStore {
         let mut batch = WriteBatch::default();
         let id = self.next_counter(&mut batch, &id_counter())?;
         let image = self.stage_image(&mut batch, id, device_type, pool, now_ms)?;
+        self.stage_count(&mut batch, partner, ListOf::PartnerImages, 1)?;
         self.commit(guard, batch)?;
         Ok(image)
     }
 
     /// Stages image `id` associating `pool` with a device type; one image per (device type,
-    /// type, versionNumber). Call under the writer lock.
+    /// type, versionNumber). Call under the writer lock; the caller counts it among the
+    /// partner's images (`ListOf::PartnerImages`), once for all the images of its batch.
     pub(super) fn stage_image(
         &self,
         batch: &mut WriteBatch,
@@ -63,6 +66,7 @@ impl MetaStore {
             &image_by_pool(pool.id, device_type),
             image.id,
         );
+        self.stage_image_id_order(batch, &image, 1)?;
         Ok(image)
     }
 
@@ -86,19 +90,37 @@ impl MetaStore {
         }
     }
 
-    /// A device type's images, optionally of one firmware type, in (type, versionNumber) order.
-    pub fn list_images(
+    /// The image of the highest versionNumber of each type a device type has: one backward
+    /// seek per type, whatever the number of images.
+    pub fn newest_image_per_type(
         &self,
         partner: &str,
         device_type: &str,
-        fw_type: Option<u16>,
     ) -> MetaResult<Vec<ImageRecord>> {
-        let prefix = match fw_type {
-            Some(t) => device_type_prefix(partner, device_type, Some(t)),
-            None => device_type_prefix(partner, device_type, None),
-        };
-        let ids = self.scan_ids_from_values(CF_IMAGES_BY_DEVICE_TYPE, &prefix)?;
-        ids_to_images(self, &ids)
+        let prefix = device_type_prefix(partner, device_type, None);
+        let mut upper = prefix.clone();
+        upper.extend_from_slice(&[0xFF; 11]);
+        let mut ids = Vec::new();
+        loop {
+            let mut iter = self.db.iterator_cf(
+                self.cf(CF_IMAGES_BY_DEVICE_TYPE),
+                IteratorMode::From(&upper, Direction::Reverse),
+            );
+            let Some(item) = iter.next() else { break };
+            let (key, value) = item?;
+            let Some(fw_type) = key
+                .strip_prefix(prefix.as_slice())
+                .and_then(|rest| rest.get(..2))
+                .map(|t| u16::from_be_bytes([t[0], t[1]]))
+            else {
+                break;
+            };
+            ids.push(super::codec::decode_u64(CF_IMAGES_BY_DEVICE_TYPE, &value)?);
+            // Every key of this type sorts after the bare type prefix: the next seek lands
+            // on the type below.
+            upper = device_type_prefix(partner, device_type, Some(fw_type));
+        }
+        self.get_many(CF_IMAGES, ids.iter().map(|id| image_key(*id)))
     }
 
     /// Images made from one pool record (its device-type associations).
@@ -132,8 +154,37 @@ impl MetaStore {
             CF_IMAGES_BY_POOL,
             &image_by_pool(image.pool_id, device_type),
         );
+        self.stage_image_id_order(&mut batch, &image, -1)?;
+        self.stage_count(&mut batch, partner, ListOf::PartnerImages, -1)?;
         self.commit(guard, batch)?;
         Ok(image)
+    }
+
+    /// Stages (`delta` 1) or removes (-1) an image's entries in the id-order index (under its
+    /// type and under every type) and its device type's counts.
+    pub(super) fn stage_image_id_order(
+        &self,
+        batch: &mut WriteBatch,
+        image: &ImageRecord,
+        delta: i64,
+    ) -> MetaResult<()> {
+        let (partner, dt) = (image.partner.as_str(), image.device_type.as_str());
+        for (fw_type, list) in [
+            (
+                image.fw_type,
+                ListOf::DeviceTypeImages(dt, Some(image.fw_type)),
+            ),
+            (ALL_TYPES, ListOf::DeviceTypeImages(dt, None)),
+        ] {
+            let key = image_by_device_type_id(partner, dt, fw_type, image.id);
+            if delta > 0 {
+                batch.put_cf(self.cf(CF_IMAGES_BY_DEVICE_TYPE_ID), key, []);
+            } else {
+                self.delete(batch, CF_IMAGES_BY_DEVICE_TYPE_ID, &key);
+            }
+            self.stage_count(batch, partner, list, delta)?;
+        }
+        Ok(())
     }
 
     /// Records that `device` should install `image` next.

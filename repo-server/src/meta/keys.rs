@@ -17,6 +17,7 @@ pub const CF_TAG_COUNTS: &str = "tag_counts";
 pub const CF_IMAGES: &str = "images";
 pub const CF_IMAGES_BY_DEVICE_TYPE: &str = "images_by_device_type";
 pub const CF_IMAGES_BY_POOL: &str = "images_by_pool";
+pub const CF_IMAGES_BY_DEVICE_TYPE_ID: &str = "images_by_device_type_id";
 pub const CF_PUSHES: &str = "pushes";
 pub const CF_BLOBS: &str = "blobs";
 pub const CF_PENDING: &str = "pending_uploads";
@@ -61,6 +62,7 @@ pub const ALL_CFS: &[&str] = &[
     CF_IMAGES,
     CF_IMAGES_BY_DEVICE_TYPE,
     CF_IMAGES_BY_POOL,
+    CF_IMAGES_BY_DEVICE_TYPE_ID,
     CF_PUSHES,
     CF_BLOBS,
     CF_PENDING,
@@ -329,6 +331,26 @@ pub fn image_by_device_type(
         .u64(version_number)
         .build()
 }
+/// A device type's image in id order (images_by_device_type_id): under `fw_type` and under
+/// [`ALL_TYPES`], so the id order of one type and of all types are both a prefix.
+pub fn image_by_device_type_id(partner: &str, device_type: &str, fw_type: u16, id: u64) -> Vec<u8> {
+    Key::new()
+        .str(partner)
+        .str(device_type)
+        .u16(fw_type)
+        .u64(id)
+        .build()
+}
+/// The type part of images_by_device_type_id keys that spans every type (types start at 1).
+pub const ALL_TYPES: u16 = 0;
+/// Prefix of a device type's images of one type (or [`ALL_TYPES`]) in id order.
+pub fn device_type_id_prefix(partner: &str, device_type: &str, fw_type: u16) -> Vec<u8> {
+    Key::new()
+        .str(partner)
+        .str(device_type)
+        .u16(fw_type)
+        .build()
+}
 pub fn image_by_pool(pool_id: u64, device_type: &str) -> Vec<u8> {
     Key::new().u64(pool_id).str(device_type).build()
 }
@@ -462,13 +484,25 @@ pub fn version_counter(partner: &str, fw_type: u16) -> Vec<u8> {
 pub fn version_counters_of(partner: &str) -> Vec<u8> {
     Key::new().str("vn").str(partner).build()
 }
-/// Set once an index added after data existed has been built from the records.
+/// Set once an index (or count) added after data existed has been built from the records
+/// (see `meta::backfill`).
 pub fn index_built_marker(cf: &str) -> Vec<u8> {
     Key::new().str("index-built").str(cf).build()
 }
 /// A per-partner statistics counter (see `meta::stats`).
 pub fn stats_counter(partner: &str, stat: &str) -> Vec<u8> {
     Key::new().str("stats").str(partner).str(stat).build()
+}
+/// How many entries one list holds (see `meta::counts`): `kind`, the partner, the list's owner
+/// (a collection, a device type, or "" for the partner) and a type (0 for all).
+pub fn list_count(kind: &str, partner: &str, owner: &str, fw_type: u16) -> Vec<u8> {
+    Key::new()
+        .str("count")
+        .str(kind)
+        .str(partner)
+        .str(owner)
+        .u16(fw_type)
+        .build()
 }
 /// Highest creation timestamp handed out, so timestamps never go backwards with the clock.
 pub fn clock_counter() -> Vec<u8> {

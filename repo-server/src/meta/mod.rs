@@ -7,15 +7,18 @@
 
 pub mod actions;
 pub mod auth;
+pub mod backfill;
 pub mod blobs;
 pub mod browse;
 mod codec;
 pub mod collections;
+pub mod counts;
 pub mod ddi;
 pub mod devices;
 mod group_commit;
 pub mod images;
 pub mod keys;
+pub mod lists;
 pub mod pool;
 mod pool_search;
 pub mod sessions;
@@ -136,7 +139,7 @@ impl MetaStore {
             group_commit: Default::default(),
             sync_writes,
         };
-        store.build_name_semver_index()?;
+        store.backfill_missing_indexes()?;
         Ok(store)
     }
 
@@ -186,6 +189,29 @@ impl MetaStore {
             Some(bytes) => codec::decode(cf, &bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// The records under `keys`, in their order, read in one `multi_get`; a missing one is
+    /// corruption (an index names it).
+    fn get_many<T: DeserializeOwned>(
+        &self,
+        cf: &'static str,
+        keys: impl IntoIterator<Item = Vec<u8>>,
+    ) -> MetaResult<Vec<T>> {
+        let handle = self.cf(cf);
+        let found = self
+            .db
+            .multi_get_cf(keys.into_iter().map(|key| (handle, key)));
+        found
+            .into_iter()
+            .map(|value| match value? {
+                Some(bytes) => codec::decode(cf, &bytes),
+                None => Err(MetaError::Corrupt {
+                    cf,
+                    reason: "index names a missing record".into(),
+                }),
+            })
+            .collect()
     }
 
     fn exists(&self, cf: &'static str, key: &[u8]) -> MetaResult<bool> {

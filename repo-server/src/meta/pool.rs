@@ -12,7 +12,6 @@ type TagDeltas = std::collections::BTreeMap<String, i64>;
 /// Records decoded at once while filtering or sorting: bounds memory whatever the pool size.
 pub(super) const RECORD_CHUNK: usize = 1024;
 /// Index entries written per batch when an index is built from existing records.
-const BACKFILL_CHUNK: usize = 10_000;
 /// Deepest window (page × size + size) served for a sort by a record field; such sorts keep
 /// that many records in memory. Sorts following the id order have no such limit.
 pub const MAX_SORT_WINDOW: usize = 20_000;
@@ -98,6 +97,15 @@ impl MetaStore {
                 &record,
                 created_ms,
             )?);
+        }
+        if !images.is_empty() {
+            let added = images.len() as i64;
+            self.stage_count(
+                &mut batch,
+                partner,
+                super::counts::ListOf::PartnerImages,
+                added,
+            )?;
         }
         self.commit(guard, batch)?;
         Ok((record, images))
@@ -281,13 +289,9 @@ impl MetaStore {
         self.scan_ids(CF_POOL_BY_SHA, &sha_prefix(sha256))
     }
 
-    /// Builds the name-in-version-order index from the name index, once, for data written
-    /// before it existed (new records maintain it in their own batches).
+    /// Builds the name-in-version-order index from the name index, for data written before
+    /// it existed (new records maintain it in their own batches); run once by `backfill`.
     pub(super) fn build_name_semver_index(&self) -> MetaResult<()> {
-        let marker = index_built_marker(CF_POOL_BY_NAME_SEMVER);
-        if self.exists(CF_COUNTERS, &marker)? {
-            return Ok(());
-        }
         // Chunked: re-running a chunk after a crash puts the same keys again.
         let mut batch = WriteBatch::default();
         for item in self.scan_prefix(CF_POOL_BY_NAME, &[]) {
@@ -302,17 +306,16 @@ impl MetaStore {
                 let key = pool_by_name_semver(partner, fw_type, name, &version, id);
                 self.put_u64(&mut batch, CF_POOL_BY_NAME_SEMVER, &key, id);
             }
-            if batch.len() >= BACKFILL_CHUNK {
+            if batch.len() >= super::backfill::BACKFILL_BATCH {
                 self.commit(self.lock(), std::mem::take(&mut batch))?;
             }
         }
-        self.put_u64(&mut batch, CF_COUNTERS, &marker, 1);
         self.commit(self.lock(), batch)
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::test_store;
     use super::*;
     use crate::domain::{FirmwareTypeNumber, PageRequest, PoolQuery, Sha256Digest};
@@ -728,7 +731,7 @@ mod tests {
     /// The work a query does in RocksDB (this thread's perf context): memtable lookups, seeks
     /// and entries stepped over (a test's data sits in the memtable). Key comparisons are left
     /// out: a seek's grow with the logarithm of the data, whatever the query reads.
-    fn work_done<T>(run: impl FnOnce() -> T) -> (u64, T) {
+    pub(in crate::meta) fn work_done<T>(run: impl FnOnce() -> T) -> (u64, T) {
         use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
         set_perf_stats(PerfStatsLevel::EnableCount);
         let mut context = PerfContext::default();

@@ -505,22 +505,8 @@ impl MetaStore {
             }))
     }
 
-    fn load_records(&self, ids: &[u64]) -> MetaResult<Vec<PoolRecordData>> {
-        let cf = self.cf(CF_POOL);
-        let keys: Vec<_> = ids.iter().map(|id| (cf, pool_key(*id))).collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for value in self.db.multi_get_cf(keys) {
-            match value? {
-                Some(bytes) => out.push(super::codec::decode(CF_POOL, &bytes)?),
-                None => {
-                    return Err(MetaError::Corrupt {
-                        cf: CF_POOL,
-                        reason: "index names a missing record".into(),
-                    })
-                }
-            }
-        }
-        Ok(out)
+    pub(super) fn load_records(&self, ids: &[u64]) -> MetaResult<Vec<PoolRecordData>> {
+        self.get_many(CF_POOL, ids.iter().map(|id| pool_key(*id)))
     }
 }
 

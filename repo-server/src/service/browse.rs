@@ -4,7 +4,9 @@
 use super::devices::Target;
 use super::images::ImageView;
 use super::{Service, ServiceError, ServiceResult};
-use crate::domain::{FirmwareTypeRecord, ImageRecord, Offer, PoolLink, PoolRecordData};
+use crate::domain::{
+    FirmwareTypeRecord, ImageRecord, Offer, PageRequest, PoolLink, PoolRecordData,
+};
 use crate::meta::stats::PartnerStats;
 
 /// The overview's figures.
@@ -27,6 +29,8 @@ pub struct DeviceRef {
 pub struct RecordUsage {
     pub targeted: Vec<DeviceRef>,
     pub running: Vec<DeviceRef>,
+    /// More devices than `USAGE_SHOWN` of a kind: the lists name the first ones.
+    pub more: bool,
 }
 
 impl Service {
@@ -72,24 +76,23 @@ impl Service {
             .await
     }
 
-    /// Every device-type image of the partner with its pool record, by device type.
-    pub async fn device_type_images(&self, partner: &str) -> ServiceResult<Vec<ImageView>> {
-        let owner = partner.to_string();
-        self.meta_call(move |m| {
-            let mut views = Vec::new();
-            for image in m.partner_images(&owner)? {
-                let pool = m
-                    .pool_record(image.pool_id)?
-                    .ok_or(ServiceError::NotFound("pool record"))?;
-                views.push((image, pool));
-            }
-            Ok::<_, ServiceError>(views)
-        })
-        .await
+    /// One page of the partner's device-type images with their pool records, by device
+    /// type, and how many there are.
+    pub async fn device_type_images(
+        &self,
+        partner: &str,
+        page: &PageRequest,
+    ) -> ServiceResult<(Vec<ImageView>, u64)> {
+        let (owner, page) = (partner.to_string(), page.clone());
+        let found = self
+            .meta_call(move |m| m.page_partner_images(&owner, &page))
+            .await?;
+        Ok((found.items, found.total))
     }
 
     /// Which devices target or run a pool record: through a collection image made from it,
-    /// or through an Afero push of one of its device-type images.
+    /// or through an Afero push of one of its device-type images. Walks collections, images
+    /// and devices a page at a time and names at most `USAGE_SHOWN` devices of each kind.
     pub async fn record_usage(
         &self,
         partner: &str,
@@ -102,48 +105,125 @@ impl Service {
             fw_type: record.fw_type,
             version_number: record.version_number,
         };
-        for collection in self.list_collections(partner).await? {
-            let collection = collection.record;
-            let linked: Vec<u64> = self
-                .list_collection_images(partner, &collection.id)
-                .await?
-                .into_iter()
-                .filter(|image| image.pool.is_some_and(|p| p.pool_id == record.id))
-                .map(|image| image.id)
-                .collect();
-            for view in self.list_devices(partner, &collection.id).await? {
-                let device = view.record;
-                let runs_offer =
-                    |offer: &Offer| crate::domain::runs(device.current, &device.versions, offer);
-                let runs = runs_offer(&Offer::DeviceTypeImage {
-                    id: 0,
-                    fw_type: record.fw_type,
-                    version_number: record.version_number,
-                }) || linked.iter().any(|id| {
-                    runs_offer(&Offer::CollectionImage {
-                        id: *id,
-                        pool: Some(link),
-                    })
-                });
-                let named = DeviceRef {
-                    collection: collection.id.clone(),
-                    device: device.id.clone(),
-                };
-                if runs {
-                    usage.running.push(named);
-                    continue;
-                }
-                let targets = match self.target_in_effect(&collection, &device).await? {
-                    Some((Target::CollectionImage(id), _)) => linked.contains(&id),
-                    Some((Target::DeviceTypeImage(id), _)) => images.iter().any(|i| i.id == id),
-                    None => false,
-                };
-                if targets {
-                    usage.targeted.push(named);
+        let mut collections = walk_pages();
+        while let Some(page) = collections.next() {
+            let (found, _) = self.list_collections(partner, &page).await?;
+            collections.seen(found.len());
+            for collection in found {
+                let collection = collection.record;
+                let linked = self
+                    .images_linked_to(partner, &collection.id, record.id)
+                    .await?;
+                let mut devices = walk_pages();
+                while let Some(page) = devices.next() {
+                    let (views, _) = self.list_devices(partner, &collection.id, &page).await?;
+                    devices.seen(views.len());
+                    for view in views {
+                        let device = view.record;
+                        let runs_offer = |offer: &Offer| {
+                            crate::domain::runs(device.current, &device.versions, offer)
+                        };
+                        let runs = runs_offer(&Offer::DeviceTypeImage {
+                            id: 0,
+                            fw_type: record.fw_type,
+                            version_number: record.version_number,
+                        }) || linked.iter().any(|id| {
+                            runs_offer(&Offer::CollectionImage {
+                                id: *id,
+                                pool: Some(link),
+                            })
+                        });
+                        let named = DeviceRef {
+                            collection: collection.id.clone(),
+                            device: device.id.clone(),
+                        };
+                        if runs {
+                            push_bounded(&mut usage.running, named);
+                            continue;
+                        }
+                        let targets = match self.target_in_effect(&collection, &device).await? {
+                            Some((Target::CollectionImage(id), _)) => linked.contains(&id),
+                            Some((Target::DeviceTypeImage(id), _)) => {
+                                images.iter().any(|i| i.id == id)
+                            }
+                            None => false,
+                        };
+                        if targets {
+                            push_bounded(&mut usage.targeted, named);
+                        }
+                    }
                 }
             }
         }
+        usage.more = usage.running.len() > USAGE_SHOWN || usage.targeted.len() > USAGE_SHOWN;
+        usage.running.truncate(USAGE_SHOWN);
+        usage.targeted.truncate(USAGE_SHOWN);
         Ok(usage)
+    }
+
+    /// The ids of a collection's images made from one pool record, a page at a time.
+    async fn images_linked_to(
+        &self,
+        partner: &str,
+        collection: &str,
+        pool_id: u64,
+    ) -> ServiceResult<Vec<u64>> {
+        let mut linked = Vec::new();
+        let mut pages = walk_pages();
+        while let Some(page) = pages.next() {
+            let (images, _) = self
+                .page_collection_images(partner, collection, &page)
+                .await?;
+            pages.seen(images.len());
+            linked.extend(
+                images
+                    .iter()
+                    .filter(|image| image.pool.is_some_and(|p| p.pool_id == pool_id))
+                    .map(|image| image.id),
+            );
+        }
+        Ok(linked)
+    }
+}
+
+/// Most devices of each kind the record page names.
+pub const USAGE_SHOWN: usize = 100;
+
+/// Keeps one device past `USAGE_SHOWN`, so the page can say there are more.
+fn push_bounded(list: &mut Vec<DeviceRef>, device: DeviceRef) {
+    if list.len() <= USAGE_SHOWN {
+        list.push(device);
+    }
+}
+
+/// Pages of the largest size, from the first until one comes back short.
+struct PageWalk {
+    next: Option<PageRequest>,
+}
+
+fn walk_pages() -> PageWalk {
+    PageWalk {
+        next: Some(PageRequest {
+            size: fwrepo_schemas::MAX_PAGE_SIZE,
+            ..PageRequest::default()
+        }),
+    }
+}
+
+impl PageWalk {
+    fn next(&mut self) -> Option<PageRequest> {
+        self.next.clone()
+    }
+
+    /// Records that the page just asked for held `len` entries.
+    fn seen(&mut self, len: usize) {
+        self.next = match self.next.take() {
+            Some(page) if len == page.size as usize => Some(PageRequest {
+                page: page.page + 1,
+                ..page
+            }),
+            _ => None,
+        };
     }
 }
 

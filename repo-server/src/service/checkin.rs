@@ -216,7 +216,7 @@ impl Service {
             (None, Some(device_type)) => {
                 let (owner, dt) = (collection.partner.clone(), device_type.clone());
                 let all = self
-                    .meta_call(move |m| m.list_images(&owner, &dt, None))
+                    .meta_call(move |m| m.newest_image_per_type(&owner, &dt))
                     .await?;
                 newest_per_type(&all)
             }

@@ -6,7 +6,7 @@ use super::images::parse_id;
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
     merge_tags, validate_filename, validate_tag_map, validate_version, CollectionImageRecord,
-    CollectionRecord, DeviceRecord, DomainError, FirmwareTypeNumber, Management, PoolLink, Tags,
+    CollectionRecord, DomainError, FirmwareTypeNumber, Management, PageRequest, PoolLink, Tags,
 };
 use crate::meta::collections::NewCollectionImage;
 use crate::meta::{now_ms, MetaStore};
@@ -71,22 +71,13 @@ pub(super) fn require_image(
     }
 }
 
-fn derived_current(devices: &[DeviceRecord]) -> Option<u64> {
-    let first = devices.first()?.current?;
-    devices
-        .iter()
-        .all(|d| d.current == Some(first))
-        .then_some(first)
-}
-
 impl Service {
     async fn collection_view(&self, record: CollectionRecord) -> ServiceResult<CollectionView> {
         let (owner, id) = (record.partner.clone(), record.id.clone());
-        let devices = self.meta_call(move |m| m.list_devices(&owner, &id)).await?;
-        Ok(CollectionView {
-            current: derived_current(&devices),
-            record,
-        })
+        let current = self
+            .meta_call(move |m| m.collection_current(&owner, &id))
+            .await?;
+        Ok(CollectionView { current, record })
     }
 
     pub(super) async fn collection_record(
@@ -134,14 +125,21 @@ impl Service {
         self.collection_view(record).await
     }
 
-    pub async fn list_collections(&self, partner: &str) -> ServiceResult<Vec<CollectionView>> {
-        let owner = partner.to_string();
-        let records = self.meta_call(move |m| m.list_collections(&owner)).await?;
-        let mut views = Vec::with_capacity(records.len());
-        for record in records {
+    /// One page of the partner's collections and how many it has.
+    pub async fn list_collections(
+        &self,
+        partner: &str,
+        page: &PageRequest,
+    ) -> ServiceResult<(Vec<CollectionView>, u64)> {
+        let (owner, page) = (partner.to_string(), page.clone());
+        let found = self
+            .meta_call(move |m| m.page_collections(&owner, &page))
+            .await?;
+        let mut views = Vec::with_capacity(found.items.len());
+        for record in found.items {
             views.push(self.collection_view(record).await?);
         }
-        Ok(views)
+        Ok((views, found.total))
     }
 
     pub async fn update_collection(
@@ -274,6 +272,22 @@ impl Service {
             .ok_or(ServiceError::NotFound("firmware image"))
     }
 
+    /// One page of a collection's images and how many it has.
+    pub async fn page_collection_images(
+        &self,
+        partner: &str,
+        collection: &str,
+        page: &PageRequest,
+    ) -> ServiceResult<(Vec<CollectionImageRecord>, u64)> {
+        self.collection_record(partner, collection).await?;
+        let (owner, id, page) = (partner.to_string(), collection.to_string(), page.clone());
+        let found = self
+            .meta_call(move |m| m.page_collection_images(&owner, &id, &page))
+            .await?;
+        Ok((found.items, found.total))
+    }
+
+    /// Every image of a collection: what a check-in decides among (see ARCHITECTURE.md).
     pub async fn list_collection_images(
         &self,
         partner: &str,
@@ -333,24 +347,28 @@ impl Service {
         )
     }
 
-    /// Devices that will install the image (target in effect, not yet running it) and
-    /// devices that run it.
+    /// Among one page of the collection's devices: those that will install the image
+    /// (target in effect, not yet running it) and those that run it. Answers with the number
+    /// of devices in the collection, so a client pages through them all.
     pub async fn image_usage(
         &self,
         partner: &str,
         collection: &str,
         image: u64,
-    ) -> ServiceResult<Usage> {
+        page: &PageRequest,
+    ) -> ServiceResult<(Usage, u64)> {
         let record = self.collection_image(partner, collection, image).await?;
         let collection = self.collection_record(partner, collection).await?;
-        let (owner, id) = (partner.to_string(), collection.id.clone());
-        let devices = self.meta_call(move |m| m.list_devices(&owner, &id)).await?;
+        let (owner, id, page) = (partner.to_string(), collection.id.clone(), page.clone());
+        let devices = self
+            .meta_call(move |m| m.page_devices(&owner, &id, &page))
+            .await?;
         let mut usage = Usage {
             image,
             targeted: Vec::new(),
             current: Vec::new(),
         };
-        for device in devices {
+        for device in devices.items {
             let offer = crate::domain::Offer::CollectionImage {
                 id: image,
                 pool: record.pool,
@@ -366,6 +384,6 @@ impl Service {
                 usage.targeted.push(device.id.clone());
             }
         }
-        Ok(usage)
+        Ok((usage, devices.total))
     }
 }

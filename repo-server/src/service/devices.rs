@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::collections::{parse_image_ref, require_image};
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    merge_tags, validate_id, validate_tag_map, CollectionRecord, DeviceRecord, Management, Tags,
-    TargetSource,
+    merge_tags, validate_id, validate_tag_map, CollectionRecord, DeviceRecord, Management,
+    PageRequest, Tags, TargetSource,
 };
 use crate::meta::now_ms;
 
@@ -208,21 +208,23 @@ impl Service {
             .ok_or(ServiceError::NotFound("device"))
     }
 
+    /// One page of a collection's devices and how many it has.
     pub async fn list_devices(
         &self,
         partner: &str,
         collection: &str,
-    ) -> ServiceResult<Vec<DeviceView>> {
+        page: &PageRequest,
+    ) -> ServiceResult<(Vec<DeviceView>, u64)> {
         self.collection_record(partner, collection).await?;
-        let (owner, coll) = (partner.to_string(), collection.to_string());
-        let records = self
-            .meta_call(move |m| m.list_devices(&owner, &coll))
+        let (owner, coll, page) = (partner.to_string(), collection.to_string(), page.clone());
+        let found = self
+            .meta_call(move |m| m.page_devices(&owner, &coll, &page))
             .await?;
-        let mut views = Vec::with_capacity(records.len());
-        for record in records {
+        let mut views = Vec::with_capacity(found.items.len());
+        for record in found.items {
             views.push(self.device_view(record).await?);
         }
-        Ok(views)
+        Ok((views, found.total))
     }
 
     pub async fn update_device(

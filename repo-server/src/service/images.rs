@@ -2,8 +2,8 @@
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
-    normalize_tags, validate_id, version_order, ConflictKind, DomainError, FirmwareTypeNumber,
-    ImageRecord, PageRequest, PoolRecordData, PushRecord, SortDirection, SortField,
+    normalize_tags, validate_id, ConflictKind, DomainError, FirmwareTypeNumber, ImageRecord,
+    PageRequest, PoolRecordData, PushRecord,
 };
 use crate::meta::now_ms;
 
@@ -55,7 +55,8 @@ impl Service {
         Ok((image, pool))
     }
 
-    /// A device type's images (optionally of one type) with tag filter, sort and paging.
+    /// A device type's images (optionally of one type) with tag filter, sort and paging: one
+    /// page, read in one metadata call.
     pub async fn list_images(
         &self,
         partner: &str,
@@ -65,25 +66,13 @@ impl Service {
         page: &PageRequest,
     ) -> ServiceResult<(Vec<ImageView>, u64)> {
         validate_id("deviceTypeId", device_type)?;
-        let (owner, dt) = (partner.to_string(), device_type.to_string());
-        let images = self
-            .meta_call(move |m| m.list_images(&owner, &dt, fw_type.map(|t| t.get())))
+        let (owner, dt, page) = (partner.to_string(), device_type.to_string(), page.clone());
+        let found = self
+            .meta_call(move |m| {
+                m.page_device_type_images(&owner, &dt, fw_type.map(|t| t.get()), &tags, &page)
+            })
             .await?;
-        let mut views = Vec::with_capacity(images.len());
-        for image in images {
-            let pool_id = image.pool_id;
-            let pool = self
-                .meta_call(move |m| m.pool_record(pool_id))
-                .await?
-                .ok_or(ServiceError::NotFound("pool record"))?;
-            if tags.iter().all(|t| pool.tags.contains(t)) {
-                views.push((image, pool));
-            }
-        }
-        sort_views(&mut views, page);
-        let total = views.len() as u64;
-        let window = page.window(views.len());
-        Ok((views.drain(window).collect(), total))
+        Ok((found.items, found.total))
     }
 
     pub async fn image(
@@ -147,31 +136,6 @@ impl Service {
         self.meta_call(move |m| m.push_image(&owner, &device, &image, now_ms()))
             .await
     }
-}
-
-fn sort_views(views: &mut [ImageView], page: &PageRequest) {
-    views.sort_by(|(ia, pa), (ib, pb)| {
-        let order = match page.sort {
-            SortField::Id => ia.id.cmp(&ib.id),
-            SortField::CreatedTimestamp => ia.created_ms.cmp(&ib.created_ms),
-            SortField::UpdatedTimestamp => ia.updated_ms.cmp(&ib.updated_ms),
-            SortField::VersionNumber => {
-                (ia.fw_type, ia.version_number).cmp(&(ib.fw_type, ib.version_number))
-            }
-            SortField::Name => pa.name.cmp(&pb.name),
-            SortField::Version => version_order(
-                (&pa.version, pa.version_number),
-                (&pb.version, pb.version_number),
-            ),
-            SortField::Description => pa.description.cmp(&pb.description),
-            SortField::Type => ia.fw_type.cmp(&ib.fw_type),
-        }
-        .then(ia.id.cmp(&ib.id));
-        match page.direction {
-            SortDirection::Asc => order,
-            SortDirection::Desc => order.reverse(),
-        }
-    });
 }
 
 /// Version numbers and ids travel as strings of integers.

@@ -141,13 +141,19 @@ impl Span {
         .await
     }
 
+    /// An image's usage over the whole collection (one page of up to 1000 devices), without
+    /// the page object.
     pub async fn usage(&self, collection: &str, image: &str) -> Value {
-        self.json(
-            self.get(&format!("/collections/{collection}/firmware/{image}/usage")),
-            200,
-            "FirmwareUsage",
-        )
-        .await
+        let mut usage = self
+            .json(
+                self.get(&format!("/collections/{collection}/firmware/{image}/usage")),
+                200,
+                "FirmwareUsage",
+            )
+            .await;
+        let page = usage.as_object_mut().unwrap().remove("page").unwrap();
+        assert!(page["totalPages"].as_u64().unwrap() <= 1, "{page}");
+        usage
     }
 
     /// Downloads a URL the server answered, with an optional Range; answers (status, bytes).

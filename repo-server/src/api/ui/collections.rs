@@ -48,6 +48,20 @@ pub struct CollectionRow {
 struct CollectionsPage {
     ctx: Ctx,
     rows: Vec<CollectionRow>,
+    pager: view::Pager,
+}
+
+/// `?page=N` of the collection list.
+#[derive(Deserialize, Default)]
+pub struct Paging {
+    page: Option<String>,
+}
+
+/// `?images=N&devices=M`: the pages of a collection's images and devices.
+#[derive(Deserialize, Default)]
+pub struct CollectionPaging {
+    images: Option<String>,
+    devices: Option<String>,
 }
 
 fn tags_text(tags: &Tags) -> String {
@@ -61,11 +75,12 @@ pub async fn list(
     State(service): State<Arc<Service>>,
     user: UiUser,
     Query(done): Query<Done>,
+    Query(paging): Query<Paging>,
 ) -> UiResult<Response> {
     let partner = user.partner(Scope::Read)?;
-    let rows = service
-        .list_collections(partner)
-        .await?
+    let page = view::ui_page(paging.page.as_deref());
+    let (views, total) = service.list_collections(partner, &page).await?;
+    let rows = views
         .into_iter()
         .map(|view| CollectionRow {
             management: management_label(view.record.management),
@@ -76,6 +91,7 @@ pub async fn list(
     Ok(view::page(CollectionsPage {
         ctx: Ctx::new(&user, "collections", &done),
         rows,
+        pager: view::Pager::new(page.page, total, |n| format!("/ui/collections?page={n}")),
     }))
 }
 
@@ -151,6 +167,8 @@ struct CollectionPage {
     current: Option<u64>,
     images: Vec<ImageRow>,
     devices: Vec<DeviceRow>,
+    images_pager: view::Pager,
+    devices_pager: view::Pager,
     /// Target choices for the collection, marked against what its devices all run.
     choices: Vec<TargetChoice>,
 }
@@ -199,11 +217,27 @@ pub async fn page(
     user: UiUser,
     Path(collection): Path<String>,
     Query(done): Query<Done>,
+    Query(paging): Query<CollectionPaging>,
 ) -> UiResult<Response> {
     let partner = user.partner(Scope::Read)?;
     let view = service.collection(partner, &collection).await?;
-    let images = service.list_collection_images(partner, &collection).await?;
-    let devices = service.list_devices(partner, &collection).await?;
+    let images_page = view::ui_page(paging.images.as_deref());
+    let devices_page = view::ui_page(paging.devices.as_deref());
+    let (images, images_total) = service
+        .page_collection_images(partner, &collection, &images_page)
+        .await?;
+    let (devices, devices_total) = service
+        .list_devices(partner, &collection, &devices_page)
+        .await?;
+    let url = |images: u32, devices: u32| {
+        format!("/ui/collections/{collection}?images={images}&devices={devices}")
+    };
+    let images_pager = view::Pager::new(images_page.page, images_total, |n| {
+        url(n, devices_page.page)
+    });
+    let devices_pager = view::Pager::new(devices_page.page, devices_total, |n| {
+        url(images_page.page, n)
+    });
     let device_rows = devices
         .into_iter()
         .map(|device| {
@@ -248,6 +282,8 @@ pub async fn page(
         choices: choices(&images, view.record.target, view.current),
         images: image_rows,
         devices: device_rows,
+        images_pager,
+        devices_pager,
         id: view.record.id,
     }))
 }

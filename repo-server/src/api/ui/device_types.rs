@@ -26,6 +26,13 @@ pub struct DeviceTypeGroup {
 struct DeviceTypesPage {
     ctx: Ctx,
     groups: Vec<DeviceTypeGroup>,
+    pager: view::Pager,
+}
+
+/// `?page=N` of the device-type image list.
+#[derive(Deserialize, Default)]
+pub struct Paging {
+    page: Option<String>,
 }
 
 /// Groups (device type, type, versionNumber)-ordered images by device type, then type.
@@ -63,12 +70,15 @@ pub async fn list(
     State(service): State<Arc<Service>>,
     user: UiUser,
     Query(done): Query<Done>,
+    Query(paging): Query<Paging>,
 ) -> UiResult<Response> {
     let partner = user.partner(Scope::Read)?;
-    let views = service.device_type_images(partner).await?;
+    let page = view::ui_page(paging.page.as_deref());
+    let (views, total) = service.device_type_images(partner, &page).await?;
     Ok(view::page(DeviceTypesPage {
         ctx: Ctx::new(&user, "device-types", &done),
         groups: group(views),
+        pager: view::Pager::new(page.page, total, |n| format!("/ui/device-types?page={n}")),
     }))
 }
 

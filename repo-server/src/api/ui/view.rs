@@ -276,3 +276,32 @@ mod tests {
         assert_eq!(timestamp(1_764_460_500_000), "2025-11-29 23:55 UTC");
     }
 }
+
+/// Entries a paged UI list shows at once.
+pub const UI_PAGE_SIZE: u32 = fwrepo_schemas::DEFAULT_PAGE_SIZE;
+
+/// Previous/next links of a paged list.
+pub struct Pager {
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// Links around page `page` of a list of `total` entries; `url` builds a page's address.
+    pub fn new(page: u32, total: u64, url: impl Fn(u32) -> String) -> Self {
+        let pages = total.div_ceil(u64::from(UI_PAGE_SIZE));
+        Pager {
+            prev: (page > 0).then(|| url(page - 1)),
+            next: (u64::from(page) + 1 < pages).then(|| url(page + 1)),
+        }
+    }
+}
+
+/// Page `page` (a query value; anything but a number is the first page) of a UI list.
+pub fn ui_page(page: Option<&str>) -> crate::domain::PageRequest {
+    crate::domain::PageRequest {
+        page: page.and_then(|p| p.parse().ok()).unwrap_or(0),
+        size: UI_PAGE_SIZE,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,62 @@
+//! How many entries each pageable list holds (a partner's collections, a collection's images
+//! and devices, a device type's images), kept in the counters CF in the same WriteBatch as
+//! the entries, so a page's total costs one read instead of a walk of the list.
+
+use rocksdb::WriteBatch;
+
+use super::keys::*;
+use super::{count_underflow, MetaResult, MetaStore};
+
+/// A pageable list whose length is counted.
+#[derive(Debug, Clone, Copy)]
+pub enum ListOf<'a> {
+    /// A partner's collections.
+    Collections,
+    /// One collection's images.
+    CollectionImages(&'a str),
+    /// One collection's devices.
+    Devices(&'a str),
+    /// One device type's images, of one type or (`None`) of all.
+    DeviceTypeImages(&'a str, Option<u16>),
+    /// Every device-type image of the partner.
+    PartnerImages,
+}
+
+impl ListOf<'_> {
+    pub(super) fn key(self, partner: &str) -> Vec<u8> {
+        match self {
+            ListOf::Collections => list_count("collections", partner, "", ALL_TYPES),
+            ListOf::CollectionImages(c) => list_count("collection_images", partner, c, ALL_TYPES),
+            ListOf::Devices(c) => list_count("devices", partner, c, ALL_TYPES),
+            ListOf::DeviceTypeImages(dt, t) => {
+                list_count("device_type_images", partner, dt, t.unwrap_or(ALL_TYPES))
+            }
+            ListOf::PartnerImages => list_count("partner_images", partner, "", ALL_TYPES),
+        }
+    }
+}
+
+impl MetaStore {
+    /// Stages `delta` on a list's count; call under the writer lock and commit with the
+    /// change it counts. A count that would go below zero refuses the commit.
+    pub(super) fn stage_count(
+        &self,
+        batch: &mut WriteBatch,
+        partner: &str,
+        list: ListOf<'_>,
+        delta: i64,
+    ) -> MetaResult<()> {
+        let key = list.key(partner);
+        let current = self.get_u64(CF_COUNTERS, &key)?.unwrap_or(0);
+        let next = current
+            .checked_add_signed(delta)
+            .ok_or_else(|| count_underflow(CF_COUNTERS, &format!("{list:?}"), current, delta))?;
+        self.put_u64(batch, CF_COUNTERS, &key, next);
+        Ok(())
+    }
+
+    /// How many entries a list holds.
+    pub fn count(&self, partner: &str, list: ListOf<'_>) -> MetaResult<u64> {
+        Ok(self.get_u64(CF_COUNTERS, &list.key(partner))?.unwrap_or(0))
+    }
+}
