@@ -21,7 +21,9 @@ RECORDS="${RECORDS:-1000000}"
 API_RECORDS="${API_RECORDS:-20000}"
 WRK_SECONDS="${WRK_SECONDS:-10}"
 REPEATS="${REPEATS:-3}"
-BIN="$CARGO_TARGET_DIR/release"
+# BENCH_PROFILE=dev measures the tests' profile instead (no second RocksDB build).
+PROFILE="${BENCH_PROFILE:-release}"
+BIN="$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
 RESULTS="$BENCH_DIR/results.tsv"
 
 ensure_packages() {
@@ -501,7 +503,7 @@ section_ui() {
 main() {
   ensure_packages nginx wrk postgresql openssl curl
   mkdir -p "$BENCH_DIR"
-  (cd "$root" && cargo build -q --release --workspace --bins)
+  (cd "$root" && cargo build -q --profile "$PROFILE" --workspace --bins)
   local sections=("$@")
   [ ${#sections[@]} -eq 0 ] && sections=(machine ingest rss download meta storm dedup)
   printf '# %s  sections: %s  commit %s\n' "$(date -u +%FT%TZ)" "${sections[*]}" "$(git -C "$root" rev-parse --short HEAD)" >>"$RESULTS"
