@@ -205,6 +205,9 @@ impl From<ApiError> for UiError {
             ApiError::Forbidden(what) => UiError::Forbidden(what),
             ApiError::TooLarge(limit) => UiError::TooLarge(limit),
             ApiError::Unavailable(what) => UiError::Unavailable(what),
+            error @ ApiError::StorageUnavailable(_) => {
+                UiError::Unavailable(capitalize(&error.to_string()))
+            }
             ApiError::Internal(detail) => UiError::Internal(detail),
             other => UiError::Invalid(capitalize(&other.to_string())),
         }
@@ -266,4 +269,24 @@ pub async fn method_not_allowed() -> Response {
 /// Unknown `/ui/...` paths: a real 404 page.
 pub async fn not_found(uri: Uri) -> UiError {
     UiError::NotFound(format!("There is no page at {}.", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unavailable blob store is a 503 page in the UI too, whether the error reaches it
+    /// from the service or through the API's upload helpers.
+    #[test]
+    fn an_unavailable_blob_store_is_503() {
+        let store = || crate::store::StoreError::Unavailable {
+            retry_after: std::time::Duration::from_secs(2),
+            source: "connection refused".into(),
+        };
+        let from_service = UiError::from(ServiceError::from(store()));
+        let from_api = UiError::from(ApiError::from(ServiceError::from(store())));
+        for error in [from_service, from_api] {
+            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{error:?}");
+        }
+    }
 }
