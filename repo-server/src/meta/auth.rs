@@ -2,8 +2,9 @@
 
 use rocksdb::WriteBatch;
 
+use super::expiry::SWEEP_BATCH;
 use super::keys::*;
-use super::{codec, MetaError, MetaResult, MetaStore};
+use super::{MetaError, MetaResult, MetaStore};
 use crate::domain::{ClientRecord, TokenRecord};
 
 impl MetaStore {
@@ -50,9 +51,15 @@ impl MetaStore {
         self.commit(guard, batch)
     }
 
+    /// Stores a token with its expiry index entry (tokens are never changed, only purged).
     pub fn put_token(&self, token_sha256: &[u8; 32], token: &TokenRecord) -> MetaResult<()> {
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_TOKENS, &token_key(token_sha256), token);
+        batch.put_cf(
+            self.cf(CF_TOKENS_BY_EXPIRY),
+            token_by_expiry(token.expires_ms, token_sha256),
+            [],
+        );
         self.commit_alone(batch)
     }
 
@@ -60,19 +67,26 @@ impl MetaStore {
         self.get(CF_TOKENS, &token_key(token_sha256))
     }
 
-    /// Deletes expired tokens; answers how many.
+    /// Deletes expired tokens; answers how many. Reads the expiry index from its start, so
+    /// live tokens are never visited.
     pub fn purge_expired_tokens(&self, now_ms: u64) -> MetaResult<usize> {
-        let mut batch = WriteBatch::default();
         let mut purged = 0;
-        for item in self.scan_prefix(CF_TOKENS, &[]) {
-            let (key, value) = item?;
-            let token: TokenRecord = codec::decode(CF_TOKENS, &value)?;
-            if token.expires_ms <= now_ms {
-                self.delete(&mut batch, CF_TOKENS, &key);
-                purged += 1;
+        loop {
+            let due = self.due_entries(CF_TOKENS_BY_EXPIRY, now_ms, SWEEP_BATCH)?;
+            let mut batch = WriteBatch::default();
+            for (key, _) in &due {
+                let hash = trailing_session_hash(key).ok_or(MetaError::Corrupt {
+                    cf: CF_TOKENS_BY_EXPIRY,
+                    reason: "malformed key".into(),
+                })?;
+                self.delete(&mut batch, CF_TOKENS_BY_EXPIRY, key);
+                self.delete(&mut batch, CF_TOKENS, &token_key(&hash));
+            }
+            self.commit_alone(batch)?;
+            purged += due.len();
+            if due.len() < SWEEP_BATCH {
+                return Ok(purged);
             }
         }
-        self.commit_alone(batch)?;
-        Ok(purged)
     }
 }

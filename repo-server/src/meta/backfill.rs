@@ -8,7 +8,10 @@ use rocksdb::WriteBatch;
 use super::counts::ListOf;
 use super::keys::*;
 use super::{codec, MetaResult, MetaStore};
-use crate::domain::{CollectionImageRecord, CollectionRecord, DeviceRecord, ImageRecord};
+use crate::domain::{
+    BlobRecord, CollectionImageRecord, CollectionRecord, DeviceRecord, ImageRecord, PendingUpload,
+    TokenRecord,
+};
 
 /// Most index puts one backfill batch holds.
 pub(super) const BACKFILL_BATCH: usize = 10_000;
@@ -19,6 +22,7 @@ type Backfill = (&'static str, fn(&MetaStore) -> MetaResult<()>);
 const BACKFILLS: &[Backfill] = &[
     (CF_POOL_BY_NAME_SEMVER, MetaStore::build_name_semver_index),
     ("list-counts-v1", MetaStore::backfill_list_counts),
+    ("sweep-indexes-v1", MetaStore::backfill_sweep_indexes),
 ];
 
 impl MetaStore {
@@ -36,6 +40,48 @@ impl MetaStore {
             let mut batch = WriteBatch::default();
             batch.put_cf(self.cf(CF_COUNTERS), index_built_marker(name), []);
             self.commit_alone(batch)?;
+        }
+        Ok(())
+    }
+
+    /// The expiry indexes of pending uploads and tokens and the unheld-blob index, so the
+    /// sweeper finds what an older data directory holds.
+    fn backfill_sweep_indexes(&self) -> MetaResult<()> {
+        let mut batch = WriteBatch::default();
+        for item in self.scan_prefix(CF_PENDING, &[]) {
+            let (key, value) = item?;
+            let pending: PendingUpload = codec::decode(CF_PENDING, &value)?;
+            let index = pending_by_expiry(pending.expires_ms, &key);
+            batch.put_cf(self.cf(CF_PENDING_BY_EXPIRY), index, []);
+            self.commit_full_batch(&mut batch)?;
+        }
+        for item in self.scan_prefix(CF_TOKENS, &[]) {
+            let (key, value) = item?;
+            let token: TokenRecord = codec::decode(CF_TOKENS, &value)?;
+            let hash = trailing_session_hash(&key).ok_or(super::MetaError::Corrupt {
+                cf: CF_TOKENS,
+                reason: "malformed key".into(),
+            })?;
+            let index = token_by_expiry(token.expires_ms, &hash);
+            batch.put_cf(self.cf(CF_TOKENS_BY_EXPIRY), index, []);
+            self.commit_full_batch(&mut batch)?;
+        }
+        for item in self.scan_prefix(CF_BLOBS, &[]) {
+            let (key, value) = item?;
+            let blob: BlobRecord = codec::decode(CF_BLOBS, &value)?;
+            if let (0, Some(sha)) = (blob.refcount, leading_digest(&key)) {
+                let index = blob_unheld(blob.last_uploaded_ms(), &sha);
+                batch.put_cf(self.cf(CF_BLOBS_UNHELD), index, []);
+                self.commit_full_batch(&mut batch)?;
+            }
+        }
+        self.commit_alone(batch)
+    }
+
+    /// Commits `batch` once it holds `BACKFILL_BATCH` entries.
+    fn commit_full_batch(&self, batch: &mut WriteBatch) -> MetaResult<()> {
+        if batch.len() >= BACKFILL_BATCH {
+            self.commit_alone(std::mem::take(batch))?;
         }
         Ok(())
     }
@@ -62,7 +108,6 @@ impl MetaStore {
             bump(&record.partner, ListOf::Devices(&record.collection));
         }
         let mut batch = WriteBatch::default();
-        let mut in_batch = 0;
         for item in self.scan_prefix(CF_IMAGES, &[]) {
             let image: ImageRecord = codec::decode(CF_IMAGES, &item?.1)?;
             let (partner, dt) = (image.partner.as_str(), image.device_type.as_str());
@@ -72,12 +117,8 @@ impl MetaStore {
             for fw_type in [image.fw_type, ALL_TYPES] {
                 let key = image_by_device_type_id(partner, dt, fw_type, image.id);
                 batch.put_cf(self.cf(CF_IMAGES_BY_DEVICE_TYPE_ID), key, []);
-                in_batch += 1;
             }
-            if in_batch >= BACKFILL_BATCH {
-                self.commit_alone(std::mem::take(&mut batch))?;
-                in_batch = 0;
-            }
+            self.commit_full_batch(&mut batch)?;
         }
         for (key, count) in counts {
             self.put_u64(&mut batch, CF_COUNTERS, &key, count);

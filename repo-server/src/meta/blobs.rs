@@ -2,6 +2,7 @@
 //! in the same commit that creates or removes it. A blob whose count reaches zero may be
 //! deleted from the store after a grace period.
 
+use super::expiry::SWEEP_BATCH;
 use super::keys::*;
 use super::{codec, count_underflow, MetaError, MetaResult, MetaStore, StagedBatch};
 use crate::domain::{BlobRecord, PendingUpload, RepositoryEntry, Sha256Digest};
@@ -30,9 +31,13 @@ impl MetaStore {
         let guard = self.lock();
         let key = pending_key(partner, sha256);
         let mut batch = StagedBatch::default();
-        let created = !self.exists(CF_PENDING, &key)?;
-        if created {
-            self.stage_ref_change(&mut batch, sha256, 1, Some((length, blake3, now_ms)))?;
+        let previous: Option<PendingUpload> = self.get(CF_PENDING, &key)?;
+        let created = previous.is_none();
+        match &previous {
+            None => {
+                self.stage_ref_change(&mut batch, sha256, 1, Some((length, blake3, now_ms)))?;
+            }
+            Some(previous) => self.stage_pending_removal(&mut batch, &key, previous),
         }
         self.stage_uploaded(&mut batch, sha256, now_ms)?;
         let pending = PendingUpload {
@@ -40,7 +45,7 @@ impl MetaStore {
             uploaded_ms: now_ms,
             expires_ms,
         };
-        self.put(&mut batch, CF_PENDING, &key, &pending);
+        self.stage_pending(&mut batch, &key, &pending);
         self.stage_stat(
             &mut batch,
             partner,
@@ -55,11 +60,11 @@ impl MetaStore {
     pub fn remove_pending(&self, partner: &str, sha256: &Sha256Digest) -> MetaResult<()> {
         let guard = self.lock();
         let key = pending_key(partner, sha256);
-        if !self.exists(CF_PENDING, &key)? {
+        let Some(pending) = self.get::<PendingUpload>(CF_PENDING, &key)? else {
             return Ok(());
-        }
+        };
         let mut batch = StagedBatch::default();
-        self.delete(&mut batch, CF_PENDING, &key);
+        self.stage_pending_removal(&mut batch, &key, &pending);
         self.stage_ref_change(&mut batch, sha256, -1, None)?;
         self.commit(guard, batch)
     }
@@ -80,8 +85,8 @@ impl MetaStore {
         match (pending, in_repository) {
             (None, false) => return Err(MetaError::NotFound("pending upload")),
             (None, true) => return Ok(MoveOutcome::AlreadyInRepository),
-            (Some(_), true) => {
-                self.delete(&mut batch, CF_PENDING, &pending_key);
+            (Some(pending), true) => {
+                self.stage_pending_removal(&mut batch, &pending_key, &pending);
                 self.stage_ref_change(&mut batch, sha256, -1, None)?;
                 self.commit(guard, batch)?;
                 return Ok(MoveOutcome::AlreadyInRepository);
@@ -96,7 +101,7 @@ impl MetaStore {
                     moved_ms: now_ms,
                 };
                 // The hold passes from the pending upload to the repository entry: count unchanged.
-                self.delete(&mut batch, CF_PENDING, &pending_key);
+                self.stage_pending_removal(&mut batch, &pending_key, &pending);
                 self.put(&mut batch, CF_REPOSITORY, &repo_key, &entry);
                 self.stage_stat(
                     &mut batch,
@@ -122,41 +127,51 @@ impl MetaStore {
         self.get(CF_BLOBS, &blob_key(sha256))
     }
 
-    /// Removes expired pending uploads; answers blobs left with no hold.
+    /// Removes expired pending uploads, reading only them off the expiry index (a batch at a
+    /// time under the writer lock); answers the blobs left with no hold.
     pub fn sweep_expired_uploads(&self, now_ms: u64) -> MetaResult<Vec<Sha256Digest>> {
-        let guard = self.lock();
-        let mut batch = StagedBatch::default();
-        let mut released = std::collections::BTreeMap::<Sha256Digest, i64>::new();
-        for item in self.scan_prefix(CF_PENDING, &[]) {
-            let (key, value) = item?;
-            let pending: PendingUpload = codec::decode(CF_PENDING, &value)?;
-            if pending.expires_ms <= now_ms {
-                let sha = trailing_digest(&key).ok_or_else(|| corrupt_key(CF_PENDING))?;
-                self.delete(&mut batch, CF_PENDING, &key);
-                *released.entry(sha).or_insert(0) -= 1;
-            }
-        }
         let mut unreferenced = Vec::new();
-        for (sha, delta) in released {
-            if self.stage_ref_change(&mut batch, &sha, delta, None)? == 0 {
-                unreferenced.push(sha);
+        loop {
+            let guard = self.lock();
+            let due = self.due_entries(CF_PENDING_BY_EXPIRY, now_ms, SWEEP_BATCH)?;
+            let mut batch = StagedBatch::default();
+            let mut released = std::collections::BTreeMap::<Sha256Digest, i64>::new();
+            for (index_key, _) in &due {
+                let key = &index_key[8..];
+                self.delete(&mut batch, CF_PENDING_BY_EXPIRY, index_key);
+                // Only a record this entry indexes (same expiry) is expired.
+                let expired = self
+                    .get::<PendingUpload>(CF_PENDING, key)?
+                    .is_some_and(|p| pending_by_expiry(p.expires_ms, key)[..] == index_key[..]);
+                if expired {
+                    self.delete(&mut batch, CF_PENDING, key);
+                    let sha = trailing_digest(key).ok_or_else(|| corrupt_key(CF_PENDING))?;
+                    *released.entry(sha).or_insert(0) -= 1;
+                }
+            }
+            for (sha, delta) in released {
+                if self.stage_ref_change(&mut batch, &sha, delta, None)? == 0 {
+                    unreferenced.push(sha);
+                }
+            }
+            self.commit(guard, batch)?;
+            if due.len() < SWEEP_BATCH {
+                return Ok(unreferenced);
             }
         }
-        self.commit(guard, batch)?;
-        Ok(unreferenced)
     }
 
-    /// Blobs whose refcount is zero (left by a sweep that could not delete them yet).
-    pub fn unreferenced_blobs(&self) -> MetaResult<Vec<Sha256Digest>> {
-        let mut out = Vec::new();
-        for item in self.scan_prefix(CF_BLOBS, &[]) {
-            let (key, value) = item?;
-            let blob: BlobRecord = codec::decode(CF_BLOBS, &value)?;
-            if blob.refcount == 0 {
-                out.push(leading_digest(&key).ok_or_else(|| corrupt_key(CF_BLOBS))?);
-            }
-        }
-        Ok(out)
+    /// Blobs no one holds whose last upload is at or before `cutoff_ms`, oldest first, at
+    /// most `limit`: read off the unheld index, never a walk of every blob.
+    pub fn unreferenced_blobs(
+        &self,
+        cutoff_ms: u64,
+        limit: usize,
+    ) -> MetaResult<Vec<Sha256Digest>> {
+        self.due_entries(CF_BLOBS_UNHELD, cutoff_ms, limit)?
+            .iter()
+            .map(|(key, _)| trailing_digest(key).ok_or_else(|| corrupt_key(CF_BLOBS_UNHELD)))
+            .collect()
     }
 
     /// Forgets a blob record if it still has no hold; answers whether it did. The caller
@@ -168,6 +183,7 @@ impl MetaStore {
             Some(blob) if blob.refcount == 0 => {
                 let mut batch = WriteBatch::default();
                 self.delete(&mut batch, CF_BLOBS, &key);
+                self.stage_unheld(&mut batch, sha256, Some(&blob), None);
                 self.commit(guard, batch)?;
                 Ok(true)
             }
@@ -212,12 +228,16 @@ impl MetaStore {
     pub fn set_refcount(&self, sha256: &Sha256Digest, refcount: u64) -> MetaResult<()> {
         let guard = self.lock();
         let key = blob_key(sha256);
-        let mut blob: BlobRecord = self
+        let before: BlobRecord = self
             .get(CF_BLOBS, &key)?
             .ok_or(MetaError::NotFound("blob"))?;
-        blob.refcount = refcount;
+        let blob = BlobRecord {
+            refcount,
+            ..before.clone()
+        };
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_BLOBS, &key, &blob);
+        self.stage_unheld(&mut batch, sha256, Some(&before), Some(&blob));
         self.commit(guard, batch)
     }
 
@@ -254,6 +274,52 @@ impl MetaStore {
         self.stage_ref_change(batch, sha256, -1, None)
     }
 
+    /// Stages a pending upload and its expiry index entry.
+    fn stage_pending(&self, batch: &mut WriteBatch, key: &[u8], pending: &PendingUpload) {
+        self.put(batch, CF_PENDING, key, pending);
+        batch.put_cf(
+            self.cf(CF_PENDING_BY_EXPIRY),
+            pending_by_expiry(pending.expires_ms, key),
+            [],
+        );
+    }
+
+    /// Stages the removal of a pending upload and of its expiry index entry.
+    fn stage_pending_removal(&self, batch: &mut WriteBatch, key: &[u8], pending: &PendingUpload) {
+        self.delete(batch, CF_PENDING, key);
+        self.delete(
+            batch,
+            CF_PENDING_BY_EXPIRY,
+            &pending_by_expiry(pending.expires_ms, key),
+        );
+    }
+
+    /// Keeps the unheld index in step with a blob record changing from `before` to `after`
+    /// (`None`: no record): an entry exists exactly for records with refcount 0, keyed by
+    /// their last upload.
+    fn stage_unheld(
+        &self,
+        batch: &mut WriteBatch,
+        sha256: &Sha256Digest,
+        before: Option<&BlobRecord>,
+        after: Option<&BlobRecord>,
+    ) {
+        let entry = |blob: Option<&BlobRecord>| {
+            blob.filter(|b| b.refcount == 0)
+                .map(|b| blob_unheld(b.last_uploaded_ms(), sha256))
+        };
+        let (old, new) = (entry(before), entry(after));
+        if old == new {
+            return;
+        }
+        if let Some(old) = old {
+            self.delete(batch, CF_BLOBS_UNHELD, &old);
+        }
+        if let Some(new) = new {
+            batch.put_cf(self.cf(CF_BLOBS_UNHELD), new, []);
+        }
+    }
+
     /// Stages the blob's last upload time (the sweeper's grace runs from it), against what
     /// `batch` already staged.
     fn stage_uploaded(
@@ -263,14 +329,18 @@ impl MetaStore {
         now_ms: u64,
     ) -> MetaResult<()> {
         let key = blob_key(sha256);
-        let mut blob = match batch.blobs.get(sha256) {
+        let before = match batch.blobs.get(sha256) {
             Some(blob) => blob.clone(),
             None => self
                 .get::<BlobRecord>(CF_BLOBS, &key)?
                 .ok_or(MetaError::NotFound("blob"))?,
         };
-        blob.last_uploaded_ms = now_ms;
+        let blob = BlobRecord {
+            last_uploaded_ms: now_ms,
+            ..before.clone()
+        };
         self.put(batch, CF_BLOBS, &key, &blob);
+        self.stage_unheld(batch, sha256, Some(&before), Some(&blob));
         batch.blobs.insert(*sha256, blob);
         Ok(())
     }
@@ -289,6 +359,7 @@ impl MetaStore {
             Some(blob) => Some(blob.clone()),
             None => self.get::<BlobRecord>(CF_BLOBS, &key)?,
         };
+        let before = staged.clone();
         let mut blob = match (staged, new) {
             (Some(blob), _) => blob,
             (None, Some((length, blake3, now_ms))) => BlobRecord {
@@ -304,6 +375,7 @@ impl MetaStore {
             count_underflow(CF_BLOBS, &format!("blob {sha256}"), blob.refcount, delta)
         })?;
         self.put(batch, CF_BLOBS, &key, &blob);
+        self.stage_unheld(batch, sha256, before.as_ref(), Some(&blob));
         let refcount = blob.refcount;
         batch.blobs.insert(*sha256, blob);
         Ok(refcount)

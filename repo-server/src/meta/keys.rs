@@ -21,6 +21,9 @@ pub const CF_IMAGES_BY_DEVICE_TYPE_ID: &str = "images_by_device_type_id";
 pub const CF_PUSHES: &str = "pushes";
 pub const CF_BLOBS: &str = "blobs";
 pub const CF_PENDING: &str = "pending_uploads";
+pub const CF_PENDING_BY_EXPIRY: &str = "pending_uploads_by_expiry";
+pub const CF_BLOBS_UNHELD: &str = "blobs_unheld";
+pub const CF_TOKENS_BY_EXPIRY: &str = "oauth_tokens_by_expiry";
 pub const CF_REPOSITORY: &str = "repository";
 pub const CF_CLIENTS: &str = "oauth_clients";
 pub const CF_TOKENS: &str = "oauth_tokens";
@@ -66,6 +69,9 @@ pub const ALL_CFS: &[&str] = &[
     CF_PUSHES,
     CF_BLOBS,
     CF_PENDING,
+    CF_PENDING_BY_EXPIRY,
+    CF_BLOBS_UNHELD,
+    CF_TOKENS_BY_EXPIRY,
     CF_REPOSITORY,
     CF_CLIENTS,
     CF_TOKENS,
@@ -365,6 +371,20 @@ pub fn pending_key(partner: &str, sha256: &Sha256Digest) -> Vec<u8> {
 }
 pub fn repository_key(partner: &str, sha256: &Sha256Digest) -> Vec<u8> {
     Key::new().str(partner).digest(sha256).build()
+}
+/// A pending upload in expiry order (pending_uploads_by_expiry): the expiry, then its
+/// pending_uploads key, so a sweep reads only the expired ones.
+pub fn pending_by_expiry(expires_ms: u64, pending_key: &[u8]) -> Vec<u8> {
+    Key::new().u64(expires_ms).bytes(pending_key).build()
+}
+/// A blob no one holds (refcount 0), in order of its last upload (blobs_unheld), so a sweep
+/// reads only the blobs past their grace period.
+pub fn blob_unheld(last_uploaded_ms: u64, sha256: &Sha256Digest) -> Vec<u8> {
+    Key::new().u64(last_uploaded_ms).digest(sha256).build()
+}
+/// A token in expiry order (oauth_tokens_by_expiry).
+pub fn token_by_expiry(expires_ms: u64, token_sha256: &[u8; 32]) -> Vec<u8> {
+    Key::new().u64(expires_ms).bytes(token_sha256).build()
 }
 pub fn client_key(client_id: &str) -> Vec<u8> {
     Key::new().str(client_id).build()

@@ -15,6 +15,7 @@ pub mod collections;
 pub mod counts;
 pub mod ddi;
 pub mod devices;
+mod expiry;
 mod group_commit;
 pub mod images;
 pub mod keys;

@@ -3,12 +3,10 @@
 
 use rocksdb::WriteBatch;
 
+use super::expiry::SWEEP_BATCH;
 use super::keys::*;
 use super::{MetaError, MetaResult, MetaStore};
 use crate::domain::SessionRecord;
-
-/// Most expired sessions one purge batch deletes; the sweep calls again until none is left.
-const PURGE_BATCH: usize = 1000;
 
 impl MetaStore {
     pub fn create_session(&self, hash: &[u8; 32], session: &SessionRecord) -> MetaResult<()> {
@@ -53,24 +51,18 @@ impl MetaStore {
         let mut purged = 0;
         loop {
             let guard = self.lock();
+            let due = self.due_entries(CF_SESSIONS_BY_EXPIRY, now_ms, SWEEP_BATCH)?;
             let mut batch = WriteBatch::default();
-            let mut in_batch = 0;
-            for item in self.scan_prefix(CF_SESSIONS_BY_EXPIRY, &[]) {
-                let (key, _) = item?;
-                let expiry = leading_u64(&key).ok_or_else(|| corrupt("malformed expiry key"))?;
-                if expiry > now_ms || in_batch == PURGE_BATCH {
-                    break;
-                }
+            for (key, _) in &due {
                 let hash =
-                    trailing_session_hash(&key).ok_or_else(|| corrupt("malformed expiry key"))?;
+                    trailing_session_hash(key).ok_or_else(|| corrupt("malformed expiry key"))?;
                 // The index entry goes even if the record is missing (never left dangling).
-                self.delete(&mut batch, CF_SESSIONS_BY_EXPIRY, &key);
+                self.delete(&mut batch, CF_SESSIONS_BY_EXPIRY, key);
                 self.stage_delete_session(&mut batch, &hash)?;
-                in_batch += 1;
             }
             self.commit(guard, batch)?;
-            purged += in_batch;
-            if in_batch < PURGE_BATCH {
+            purged += due.len();
+            if due.len() < SWEEP_BATCH {
                 return Ok(purged);
             }
         }

@@ -19,6 +19,9 @@ pub struct SweepReport {
     pub orphan_files_deleted: usize,
 }
 
+/// Most unheld blobs one step of a sweep reads off the index.
+const SWEEP_BLOB_BATCH: usize = 1000;
+
 /// Orphan files are looked for on the first sweep and then every this many sweeps: it walks
 /// the whole blob directory, and orphans only come from crashes and dropped connections.
 const ORPHAN_SWEEP_EVERY: u64 = 60;
@@ -28,25 +31,20 @@ impl Service {
         let now = now_ms();
         self.meta_call(move |m| m.sweep_expired_uploads(now))
             .await?;
-        let candidates = self.meta_call(|m| m.unreferenced_blobs()).await?;
         let cutoff_ms = now.saturating_sub(self.config.sweep_grace.as_millis() as u64);
         let mut report = SweepReport::default();
-        for sha in candidates {
-            let _lifecycle = self.blob_lifecycle.lock(&sha).await;
-            let still_unheld = self
-                .meta_call(move |m| m.blob_record(&sha))
-                .await?
-                .is_some_and(|b| b.refcount == 0 && b.last_uploaded_ms() <= cutoff_ms);
-            if !still_unheld {
-                continue;
+        // Unheld blobs past their grace come off an index a batch at a time; a batch in
+        // which nothing could be forgotten ends the round (the next sweep retries).
+        loop {
+            let candidates = self
+                .meta_call(move |m| m.unreferenced_blobs(cutoff_ms, SWEEP_BLOB_BATCH))
+                .await?;
+            let mut forgotten = 0;
+            for sha in &candidates {
+                forgotten += usize::from(self.sweep_blob(*sha, cutoff_ms, &mut report).await?);
             }
-            let deleted = self.blobs.delete(&sha).await?;
-            if self
-                .meta_call(move |m| m.forget_unreferenced_blob(&sha))
-                .await?
-            {
-                report.blobs_deleted += usize::from(deleted);
-                tracing::info!(blob.sha256 = %sha, "deleted unreferenced blob");
+            if candidates.len() < SWEEP_BLOB_BATCH || forgotten == 0 {
+                break;
             }
         }
         report.tokens_purged = self.meta_call(move |m| m.purge_expired_tokens(now)).await?;
@@ -54,6 +52,33 @@ impl Service {
             .meta_call(move |m| m.purge_expired_sessions(now))
             .await?;
         Ok(report)
+    }
+
+    /// Deletes one unheld blob and forgets its record, if under its lock it is still unheld
+    /// and past the grace period; answers whether the record was forgotten.
+    async fn sweep_blob(
+        &self,
+        sha: crate::domain::Sha256Digest,
+        cutoff_ms: u64,
+        report: &mut SweepReport,
+    ) -> ServiceResult<bool> {
+        let _lifecycle = self.blob_lifecycle.lock(&sha).await;
+        let still_unheld = self
+            .meta_call(move |m| m.blob_record(&sha))
+            .await?
+            .is_some_and(|b| b.refcount == 0 && b.last_uploaded_ms() <= cutoff_ms);
+        if !still_unheld {
+            return Ok(false);
+        }
+        let deleted = self.blobs.delete(&sha).await?;
+        let forgotten = self
+            .meta_call(move |m| m.forget_unreferenced_blob(&sha))
+            .await?;
+        if forgotten {
+            report.blobs_deleted += usize::from(deleted);
+            tracing::info!(blob.sha256 = %sha, "deleted unreferenced blob");
+        }
+        Ok(forgotten)
     }
 
     /// Deletes stored blobs that have no blob record, reading the store's listing as it
