@@ -210,13 +210,30 @@ impl MetaStore {
         }
     }
 
-    /// A collection's images in id (upload) order.
-    pub fn list_collection_images(
+    /// The collection's image made from pool record (`fw_type`, `version_number`), if any:
+    /// the record's binary names the one image of that digest in the collection, which
+    /// counts only if it is linked to that record. Point lookups, whatever the image count.
+    pub fn collection_image_of_pool_record(
         &self,
         partner: &str,
         collection: &str,
-    ) -> MetaResult<Vec<CollectionImageRecord>> {
-        self.scan_values(CF_COLLECTION_IMAGES, &in_collection(partner, collection))
+        fw_type: u16,
+        version_number: u64,
+    ) -> MetaResult<Option<CollectionImageRecord>> {
+        let Some(pool) = self.pool_by_version_number(partner, fw_type, version_number)? else {
+            return Ok(None);
+        };
+        let by_sha = collection_image_by_sha(partner, collection, &pool.sha256);
+        let Some(id) = self.get_u64(CF_COLLECTION_IMAGES_BY_SHA, &by_sha)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .collection_image(partner, collection, id)?
+            .filter(|image| {
+                image
+                    .pool
+                    .is_some_and(|p| (p.fw_type, p.version_number) == (fw_type, version_number))
+            }))
     }
 
     /// Changes an image's version and/or tags; a version another image has is a conflict.

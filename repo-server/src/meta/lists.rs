@@ -277,7 +277,7 @@ fn image_order((ia, pa): &ImageWithPool, (ib, pb): &ImageWithPool, page: &PageRe
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::super::test_store;
     use super::*;
     use crate::domain::{Management, PoolRecordFields, Sha256Digest};
@@ -331,7 +331,7 @@ pub(super) mod tests {
 
     /// What `f` cost RocksDB on this thread: (bytes read by gets, multi-gets and iterators,
     /// from memtable or files; lookups, seeks and steps in the memtable plus blocks read).
-    pub(in crate::meta) fn cost<T>(f: impl FnOnce() -> T) -> ((u64, u64), T) {
+    pub(crate) fn cost<T>(f: impl FnOnce() -> T) -> ((u64, u64), T) {
         let (steps, (read, blocks, out)) = crate::meta::pool::tests::work_done(|| {
             set_perf_stats(PerfStatsLevel::EnableCount);
             let mut context = PerfContext::default();

@@ -10,7 +10,7 @@ use crate::domain::{
     decide, parse_versions, CollectionImageRecord, CollectionRecord, Decision, DeviceRecord,
     DomainError, ImageRecord, Offer, PoolRecordData,
 };
-use crate::meta::{now_ms, MetaError};
+use crate::meta::{now_ms, MetaError, MetaStore};
 
 /// What the device reports; absent members leave what was known.
 #[derive(Debug, Default)]
@@ -87,10 +87,10 @@ impl Service {
             .device_record(partner, collection_id, device_id)
             .await?;
         let as_read = device.clone();
-        let images = self.list_collection_images(partner, collection_id).await?;
 
         // What the device runs: an image id beats a version string beats a pool-linked image
-        // matched by the reported version numbers; without any, the last known stays.
+        // matched by the reported version numbers; without any, the last known stays. Each
+        // is a point lookup, whatever the number of images in the collection.
         let reported_versions = match &report.versions {
             Some(raw) => Some(parse_versions(raw)?),
             None => None,
@@ -98,45 +98,36 @@ impl Service {
         if let Some(versions) = &reported_versions {
             device.versions.extend(versions);
         }
+        let (owner, coll) = (partner.to_string(), collection_id.to_string());
         let current = if let Some(text) = report.current_firmware_id.as_deref() {
             let id = super::collections::parse_image_ref("currentFirmwareId", text)?;
-            if id.is_some_and(|id| !images.iter().any(|i| i.id == id)) {
-                return Err(DomainError::field(
-                    "currentFirmwareId",
-                    format!("names no image of collection {collection_id}"),
-                )
-                .into());
+            if let Some(id) = id {
+                let found = self
+                    .meta_call(move |m| m.collection_image(&owner, &coll, id))
+                    .await?;
+                if found.is_none() {
+                    return Err(DomainError::field(
+                        "currentFirmwareId",
+                        format!("names no image of collection {collection_id}"),
+                    )
+                    .into());
+                }
             }
             id
-        } else if let Some(version) = report.firmware_version.as_deref() {
-            images.iter().find(|i| i.version == version).map(|i| i.id)
-        } else if let Some(versions) = &reported_versions {
-            images
-                .iter()
-                .rev()
-                .find(|i| {
-                    i.pool
-                        .is_some_and(|p| versions.get(&p.fw_type) == Some(&p.version_number))
-                })
+        } else if let Some(version) = report.firmware_version.clone() {
+            self.meta_call(move |m| m.collection_image_by_version(&owner, &coll, &version))
+                .await?
                 .map(|i| i.id)
-                // The last known image stays unless the report contradicts it (its type is
-                // reported with another version number: the device moved on, e.g. rolled back).
-                .or_else(|| {
-                    device.current.filter(|id| {
-                        let pool = images.iter().find(|i| i.id == *id).and_then(|i| i.pool);
-                        !pool.is_some_and(|p| {
-                            versions
-                                .get(&p.fw_type)
-                                .is_some_and(|n| *n != p.version_number)
-                        })
-                    })
-                })
+        } else if let Some(versions) = reported_versions.clone() {
+            let known = device.current;
+            self.meta_call(move |m| current_from_versions(m, &owner, &coll, &versions, known))
+                .await?
         } else {
             device.current
         };
         device.current = current;
 
-        let decision = self.decide_for(&collection, &device, &images).await?;
+        let decision = self.decide_for(&collection, &device).await?;
         let state = decision.state(collection.management);
 
         let (owner, coll, id) = (
@@ -170,7 +161,7 @@ impl Service {
             return Ok(None);
         }
 
-        let (image, reason) = self.offered_image(decision, images).await?;
+        let (image, reason) = self.offered_image(&collection, decision).await?;
         tracing::info!(
             device.id = device_id,
             collection.id = collection_id,
@@ -190,13 +181,14 @@ impl Service {
         &self,
         collection: &CollectionRecord,
         device: &DeviceRecord,
-        images: &[CollectionImageRecord],
     ) -> ServiceResult<Decision> {
         let explicit = match self.target_in_effect(collection, device).await? {
-            Some((Target::CollectionImage(id), source)) => images
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| (Offer::CollectionImage { id, pool: i.pool }, source)),
+            Some((Target::CollectionImage(id), source)) => {
+                let (owner, coll) = (collection.partner.clone(), collection.id.clone());
+                self.meta_call(move |m| m.collection_image(&owner, &coll, id))
+                    .await?
+                    .map(|i| (Offer::CollectionImage { id, pool: i.pool }, source))
+            }
             Some((Target::DeviceTypeImage(id), source)) => {
                 let image = self.meta_read(move |m| m.image(id)).await?;
                 image.map(|i| {
@@ -234,16 +226,15 @@ impl Service {
     /// The image a decision offers (with its pool record for an Afero image), and why.
     pub(super) async fn offered_image(
         &self,
+        collection: &CollectionRecord,
         decision: Decision,
-        images: Vec<CollectionImageRecord>,
     ) -> ServiceResult<(Option<OfferedImage>, String)> {
         Ok(match decision {
             Decision::None(reason) => (None, reason.to_string()),
             Decision::Update(Offer::CollectionImage { id, .. }, reason) => {
-                let image = images
-                    .into_iter()
-                    .find(|i| i.id == id)
-                    .ok_or(ServiceError::NotFound("firmware image"))?;
+                let image = self
+                    .collection_image(&collection.partner, &collection.id, id)
+                    .await?;
                 (Some(OfferedImage::Collection(image)), reason)
             }
             Decision::Update(Offer::DeviceTypeImage { id, .. }, reason) => {
@@ -260,6 +251,39 @@ impl Service {
             }
         })
     }
+}
+
+/// The collection image the reported version numbers name (the newest if several do), else
+/// the last known image unless the report contradicts it (its type is reported with another
+/// version number: the device moved on, e.g. rolled back).
+fn current_from_versions(
+    meta: &MetaStore,
+    partner: &str,
+    collection: &str,
+    versions: &BTreeMap<u16, u64>,
+    known: Option<u64>,
+) -> Result<Option<u64>, MetaError> {
+    let mut linked = None;
+    for (fw_type, version_number) in versions {
+        let image =
+            meta.collection_image_of_pool_record(partner, collection, *fw_type, *version_number)?;
+        linked = linked.max(image.map(|i| i.id));
+    }
+    if linked.is_some() {
+        return Ok(linked);
+    }
+    let Some(id) = known else {
+        return Ok(None);
+    };
+    let pool = meta
+        .collection_image(partner, collection, id)?
+        .and_then(|i| i.pool);
+    let contradicted = pool.is_some_and(|p| {
+        versions
+            .get(&p.fw_type)
+            .is_some_and(|n| *n != p.version_number)
+    });
+    Ok((!contradicted).then_some(id))
 }
 
 /// The newest image (highest version number) of each firmware type, in type order. `images`
@@ -280,4 +304,87 @@ fn newest_per_type(images: &[ImageRecord]) -> Vec<Offer> {
             version_number: i.version_number,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Management, PoolLink, PoolRecordFields, Sha256Digest};
+    use crate::meta::collections::NewCollectionImage;
+
+    /// A collection of `n` images, each made from its own pool record of type 101 (version
+    /// numbers 1..=n); answers the collection id.
+    fn collection_of(meta: &MetaStore, n: usize) -> String {
+        let collection = meta
+            .create_collection("acme", Management::Device, Default::default(), 1)
+            .unwrap()
+            .id;
+        for i in 0..n {
+            let mut bytes = [9u8; 32];
+            bytes[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            let sha = Sha256Digest(bytes);
+            meta.add_pending("acme", &sha, 1, "b3", 1, u64::MAX)
+                .unwrap();
+            meta.move_to_repository("acme", &sha, 1).unwrap();
+            let fields = PoolRecordFields {
+                fw_type: 101,
+                name: "fw".into(),
+                description: None,
+                version: format!("1.0.{i}"),
+                url: "u".into(),
+                tags: vec![],
+                sha256: sha,
+            };
+            let pool = meta.create_pool_record("acme", fields, 1).unwrap();
+            let image = NewCollectionImage {
+                version: Some(pool.version.clone()),
+                filename: "fw.bin".into(),
+                sha256: sha,
+                length: 1,
+                blake3: "b3".into(),
+                tags: Default::default(),
+                pool: Some(PoolLink {
+                    pool_id: pool.id,
+                    fw_type: 101,
+                    version_number: pool.version_number,
+                }),
+            };
+            meta.create_collection_image("acme", &collection, image, 1)
+                .unwrap();
+        }
+        collection
+    }
+
+    /// Issue 11 item 7: a check-in finds the image a device runs by point lookups, not by
+    /// loading the collection's images: the cost does not grow with their number.
+    #[test]
+    fn the_running_image_costs_the_same_among_2000_images_as_among_20() {
+        let run = |n: usize| {
+            let (_dir, meta) = crate::meta::test_store();
+            let collection = collection_of(&meta, n);
+            let versions = BTreeMap::from([(101u16, 3u64)]);
+            let (work, found) = crate::meta::lists::tests::cost(|| {
+                current_from_versions(&meta, "acme", &collection, &versions, None).unwrap()
+            });
+            let image = meta
+                .collection_image_by_version("acme", &collection, "1.0.2")
+                .unwrap()
+                .unwrap();
+            assert_eq!(found, Some(image.id), "versionNumber 3 is the third record");
+            let moved_on = BTreeMap::from([(101u16, 1_000_000u64)]);
+            let kept = current_from_versions(&meta, "acme", &collection, &moved_on, found);
+            assert_eq!(
+                kept.unwrap(),
+                None,
+                "a report of another version number contradicts it"
+            );
+            work
+        };
+        let (few_bytes, few_steps) = run(20);
+        let (many_bytes, many_steps) = run(2000);
+        assert!(
+            many_steps <= few_steps * 2 && many_bytes <= few_bytes * 2,
+            "among 2000 images: {many_bytes} bytes, {many_steps} steps; among 20: {few_bytes}, {few_steps}"
+        );
+    }
 }

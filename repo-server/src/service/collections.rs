@@ -287,18 +287,6 @@ impl Service {
         Ok((found.items, found.total))
     }
 
-    /// Every image of a collection: what a check-in decides among (see ARCHITECTURE.md).
-    pub async fn list_collection_images(
-        &self,
-        partner: &str,
-        collection: &str,
-    ) -> ServiceResult<Vec<CollectionImageRecord>> {
-        self.collection_record(partner, collection).await?;
-        let (owner, id) = (partner.to_string(), collection.to_string());
-        self.meta_call(move |m| m.list_collection_images(&owner, &id))
-            .await
-    }
-
     pub async fn update_collection_image(
         &self,
         partner: &str,

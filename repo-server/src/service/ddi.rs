@@ -283,11 +283,8 @@ impl Service {
         collection: &CollectionRecord,
         device: &DeviceRecord,
     ) -> DdiResult<Option<ActionRecord>> {
-        let images = self
-            .list_collection_images(&collection.partner, &collection.id)
-            .await?;
-        let decision = self.decide_for(collection, device, &images).await?;
-        let (offered, reason) = self.offered_image(decision, images).await?;
+        let decision = self.decide_for(collection, device).await?;
+        let (offered, reason) = self.offered_image(collection, decision).await?;
         let desired = offered.map(|o| (action_image(o), reason));
         let (device_, now) = (device.clone(), now_ms());
         let retarget_ms = device.target_set_ms.max(collection.updated_ms);
