@@ -124,6 +124,14 @@ impl MetaStore {
         if device_record != before {
             device_record.updated_ms = record.updated_ms.max(device_record.updated_ms);
             self.put(&mut batch, CF_DEVICES, &device_key, &device_record);
+            let collection = record.collection.as_str();
+            self.stage_running(
+                &mut batch,
+                partner,
+                collection,
+                before.current,
+                device_record.current,
+            )?;
         }
         if state != state_before {
             self.put(

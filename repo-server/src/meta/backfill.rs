@@ -23,6 +23,7 @@ const BACKFILLS: &[Backfill] = &[
     (CF_POOL_BY_NAME_SEMVER, MetaStore::build_name_semver_index),
     ("list-counts-v1", MetaStore::backfill_list_counts),
     ("sweep-indexes-v1", MetaStore::backfill_sweep_indexes),
+    ("running-counts-v1", MetaStore::backfill_running_counts),
 ];
 
 impl MetaStore {
@@ -74,6 +75,24 @@ impl MetaStore {
                 batch.put_cf(self.cf(CF_BLOBS_UNHELD), index, []);
                 self.commit_full_batch(&mut batch)?;
             }
+        }
+        self.commit_alone(batch)
+    }
+
+    /// How many devices of each collection run each image (`ListOf::Running`).
+    fn backfill_running_counts(&self) -> MetaResult<()> {
+        let mut counts: HashMap<Vec<u8>, u64> = HashMap::new();
+        for item in self.scan_prefix(CF_DEVICES, &[]) {
+            let device: DeviceRecord = codec::decode(CF_DEVICES, &item?.1)?;
+            if let Some(image) = device.current {
+                let key = ListOf::Running(&device.collection, image).key(&device.partner);
+                *counts.entry(key).or_default() += 1;
+            }
+        }
+        let mut batch = WriteBatch::default();
+        for (key, count) in counts {
+            self.put_u64(&mut batch, CF_COUNTERS, &key, count);
+            self.commit_full_batch(&mut batch)?;
         }
         self.commit_alone(batch)
     }
@@ -174,6 +193,11 @@ mod tests {
             "counts and the id index are back"
         );
         assert_eq!(meta.count("acme", ListOf::PartnerImages).unwrap(), 3);
+        assert_eq!(
+            meta.collection_current("acme", &collection).unwrap(),
+            Some(77),
+            "the running counts are back"
+        );
 
         // Built once: the marker stops a second build (which would restore the count).
         let mut batch = WriteBatch::default();

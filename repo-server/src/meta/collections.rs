@@ -321,6 +321,11 @@ impl MetaStore {
             &collection_image_by_version(partner, collection, &record.version),
         );
         // Devices that ran it keep running those bytes, but no longer a known image.
+        let ran_it = devices.iter().filter(|d| d.current == Some(image)).count() as i64;
+        if ran_it > 0 {
+            let running = ListOf::Running(collection, image);
+            self.stage_count(&mut batch, partner, running, -ran_it)?;
+        }
         for mut device in devices.into_iter().filter(|d| d.current == Some(image)) {
             device.current = None;
             self.put(

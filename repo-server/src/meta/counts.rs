@@ -20,6 +20,8 @@ pub enum ListOf<'a> {
     DeviceTypeImages(&'a str, Option<u16>),
     /// Every device-type image of the partner.
     PartnerImages,
+    /// The devices of a collection that run one image (whose `current` it is).
+    Running(&'a str, u64),
 }
 
 impl ListOf<'_> {
@@ -32,6 +34,7 @@ impl ListOf<'_> {
                 list_count("device_type_images", partner, dt, t.unwrap_or(ALL_TYPES))
             }
             ListOf::PartnerImages => list_count("partner_images", partner, "", ALL_TYPES),
+            ListOf::Running(c, image) => running_count(partner, c, image),
         }
     }
 }
@@ -52,6 +55,28 @@ impl MetaStore {
             .checked_add_signed(delta)
             .ok_or_else(|| count_underflow(CF_COUNTERS, &format!("{list:?}"), current, delta))?;
         self.put_u64(batch, CF_COUNTERS, &key, next);
+        Ok(())
+    }
+
+    /// Stages a device's running image changing from `before` to `after` in its collection's
+    /// per-image counts (which tell, without a walk, whether every device runs one image).
+    pub(super) fn stage_running(
+        &self,
+        batch: &mut WriteBatch,
+        partner: &str,
+        collection: &str,
+        before: Option<u64>,
+        after: Option<u64>,
+    ) -> MetaResult<()> {
+        if before == after {
+            return Ok(());
+        }
+        if let Some(image) = before {
+            self.stage_count(batch, partner, ListOf::Running(collection, image), -1)?;
+        }
+        if let Some(image) = after {
+            self.stage_count(batch, partner, ListOf::Running(collection, image), 1)?;
+        }
         Ok(())
     }
 

@@ -71,6 +71,7 @@ impl MetaStore {
         );
         self.stage_stat(&mut batch, partner, super::stats::Stat::Devices, 1)?;
         self.stage_count(&mut batch, partner, ListOf::Devices(collection), 1)?;
+        self.stage_running(&mut batch, partner, collection, None, device.current)?;
         self.commit(guard, batch)?;
         Ok(device)
     }
@@ -103,10 +104,18 @@ impl MetaStore {
         let mut record: DeviceRecord = self
             .get(CF_DEVICES, &key)?
             .ok_or(MetaError::NotFound("device"))?;
+        let running_before = record.current;
         change(self, &mut record)?;
         record.updated_ms = now_ms.max(record.updated_ms);
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_DEVICES, &key, &record);
+        self.stage_running(
+            &mut batch,
+            partner,
+            collection,
+            running_before,
+            record.current,
+        )?;
         self.commit(guard, batch)?;
         Ok(record)
     }
@@ -114,10 +123,11 @@ impl MetaStore {
     pub fn delete_device(&self, partner: &str, collection: &str, device: &str) -> MetaResult<()> {
         let guard = self.lock();
         let key = device_key(partner, collection, device);
-        if !self.exists(CF_DEVICES, &key)? {
+        let Some(record) = self.get::<DeviceRecord>(CF_DEVICES, &key)? else {
             return Err(MetaError::NotFound("device"));
-        }
+        };
         let mut batch = WriteBatch::default();
+        self.stage_running(&mut batch, partner, collection, record.current, None)?;
         self.delete(&mut batch, CF_DEVICES, &key);
         self.delete(&mut batch, CF_DEVICES_BY_ID, &device_by_id(partner, device));
         self.forget_ddi_device(&mut batch, partner, device, super::now_ms())?;

@@ -504,6 +504,16 @@ pub fn version_counter(partner: &str, fw_type: u16) -> Vec<u8> {
 pub fn version_counters_of(partner: &str) -> Vec<u8> {
     Key::new().str("vn").str(partner).build()
 }
+/// How many devices of a collection run one image (see `meta::counts`).
+pub fn running_count(partner: &str, collection: &str, image: u64) -> Vec<u8> {
+    Key::new()
+        .str("count")
+        .str("running")
+        .str(partner)
+        .str(collection)
+        .u64(image)
+        .build()
+}
 /// Set once an index (or count) added after data existed has been built from the records
 /// (see `meta::backfill`).
 pub fn index_built_marker(cf: &str) -> Vec<u8> {

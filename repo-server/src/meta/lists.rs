@@ -67,20 +67,22 @@ impl MetaStore {
         })
     }
 
-    /// The image every device of a collection runs, if they all run the same one. Streams
-    /// the devices and stops at the first that differs; holds one device at a time.
+    /// The image every device of a collection runs, if they all run the same one: the first
+    /// device's image, if as many devices run it as the collection has. Three reads.
     pub fn collection_current(&self, partner: &str, collection: &str) -> MetaResult<Option<u64>> {
-        let mut first: Option<Option<u64>> = None;
-        for item in self.scan_prefix(CF_DEVICES, &in_collection(partner, collection)) {
-            let (_, value) = item?;
-            let device: DeviceRecord = codec::decode(CF_DEVICES, &value)?;
-            match first {
-                None => first = Some(device.current),
-                Some(current) if current != device.current => return Ok(None),
-                Some(_) => {}
-            }
-        }
-        Ok(first.flatten())
+        let Some(first) = self
+            .scan_prefix(CF_DEVICES, &in_collection(partner, collection))
+            .next()
+        else {
+            return Ok(None);
+        };
+        let device: DeviceRecord = codec::decode(CF_DEVICES, &first?.1)?;
+        let Some(image) = device.current else {
+            return Ok(None);
+        };
+        let running = self.count(partner, ListOf::Running(collection, image))?;
+        let devices = self.count(partner, ListOf::Devices(collection))?;
+        Ok((running == devices).then_some(image))
     }
 
     /// A page of every device-type image of a partner with its pool record, in (device type,
@@ -299,8 +301,12 @@ pub(crate) mod tests {
         let collection = new_collection();
         for i in 0..n {
             let id = Some(format!("dev{i:06}"));
-            meta.create_device::<MetaError>("acme", &collection, id, 1, |_, _| Ok(()))
-                .unwrap();
+            // Every device runs image 77: whether all run one image is a question of counts.
+            meta.create_device::<MetaError>("acme", &collection, id, 1, |_, device| {
+                device.current = Some(77);
+                Ok(())
+            })
+            .unwrap();
             let fields = PoolRecordFields {
                 fw_type: 101,
                 name: "fw".into(),
@@ -369,6 +375,7 @@ pub(crate) mod tests {
             let partner = meta
                 .page_partner_images("acme", &page(0, 50, "id,asc"))
                 .unwrap();
+            let current = meta.collection_current("acme", collection).unwrap();
             vec![
                 (
                     devices.total,
@@ -389,6 +396,7 @@ pub(crate) mod tests {
                         .map(|(i, _)| i.id.to_string())
                         .collect(),
                 ),
+                (0, vec![format!("{current:?}")]),
             ]
         })
     }
@@ -420,14 +428,16 @@ pub(crate) mod tests {
             few_pages[4].1[0]
         );
         assert_eq!(few_pages[5].0, 200, "partner images");
-        assert!(few_pages.iter().all(|(_, items)| items.len() == 50));
+        assert!(few_pages[..6].iter().all(|(_, items)| items.len() == 50));
+        assert_eq!(few_pages[6].1, ["Some(77)"], "every device runs image 77");
 
         let (_many_dir, many, collection) = store_with(100_000);
         let ((many_bytes, many_steps), many_pages) = pages_of(&many, &collection);
         let totals: Vec<u64> = many_pages.iter().map(|(total, _)| *total).collect();
-        assert_eq!(totals, vec![100_000; 6]);
+        assert_eq!(totals[..6], [100_000; 6]);
+        assert_eq!(many_pages[6].1, ["Some(77)"]);
         assert!(many_pages[2].1[0].ends_with(":1.0.99999"));
-        assert!(many_pages.iter().all(|(_, items)| items.len() == 50));
+        assert!(many_pages[..6].iter().all(|(_, items)| items.len() == 50));
         eprintln!(
             "the same six pages: {few_bytes} bytes read, {few_steps} steps of 200 entries per list; {many_bytes} bytes, {many_steps} steps of 100,000"
         );
