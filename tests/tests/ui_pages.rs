@@ -3,7 +3,7 @@
 //! viewer's missing controls and refused writes, escaping, partner isolation, the streamed
 //! upload, the record and Span controls, access management, and sign-out.
 
-use fwrepo_e2e::{http, sha256_hex, Ota, TestServer};
+use fwrepo_e2e::{blob_files, http, sha256_hex, Ota, TestServer};
 use reqwest::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
@@ -587,6 +587,75 @@ async fn upload_through_the_ui_shows_the_sha256_and_creates_the_record() {
         "a readable fragment: {}",
         error.body
     );
+}
+
+/// Without JavaScript the upload form posts itself as multipart: `_csrf` first (a wrong or
+/// missing token stores nothing), then the type, then the file, streamed.
+#[tokio::test]
+async fn the_upload_form_works_as_a_plain_multipart_form() {
+    use reqwest::multipart::{Form, Part};
+    let (server, ota) = start().await;
+    ota.create_type(101).await;
+    let browser = Browser::signed_in(&server, "ada").await;
+    let page = browser.get("/ui/upload").await;
+    assert!(
+        page.body
+            .contains(r#"action="/ui/upload/form" enctype="multipart/form-data""#),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let bytes: Vec<u8> = (0..2 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let sha = sha256_hex(&bytes);
+    let form = |token: Option<&str>, path: &str, bytes: Vec<u8>| {
+        let mut form = Form::new();
+        if let Some(token) = token {
+            form = form.text("_csrf", token.to_string());
+        }
+        let file = Part::bytes(bytes).file_name("plain.bin");
+        let form = form.text("type", "101").part("file", file);
+        browser
+            .http
+            .post(format!("{}{path}", server.url))
+            .multipart(form)
+            .send()
+    };
+    for (token, path) in [
+        (Some("forged"), "/ui/upload/form"),
+        (None, "/ui/upload/form"),
+        // Another handler never takes a multipart form's token unread.
+        (Some(csrf.as_str()), "/ui/types"),
+        (Some(csrf.as_str()), "/ui/upload/binary?type=101&filename=x"),
+    ] {
+        // Small: a refusal is answered before the body is read.
+        let refused = Browser::read(form(token, path, b"tiny".to_vec()).await.unwrap()).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            refused.body
+        );
+    }
+    assert!(
+        blob_files(&server.data_path()).is_empty(),
+        "nothing was stored"
+    );
+
+    let stored = Browser::read(
+        form(Some(&csrf), "/ui/upload/form", bytes.clone())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    stored.assert_html();
+    assert!(stored.body.contains(&sha), "{}", stored.body);
+    assert!(stored.body.contains(r#"action="/ui/upload/record""#));
+    assert!(
+        stored.body.contains(r#"value="plain""#),
+        "name from the file"
+    );
+    assert_eq!(blob_files(&server.data_path()).len(), 1);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The CSRF check of every state-changing UI request: the session's token must come back in
-//! the `X-CSRF-Token` header (htmx, the upload script) or the `_csrf` field of a form body.
+//! the `X-CSRF-Token` header (htmx, the upload script), the `_csrf` field of a form body, or
+//! the first field of a multipart form (checked by the one handler that takes such forms).
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -37,6 +38,28 @@ pub async fn check(request: Request, expected: &str) -> Result<Request, UiError>
         }
         _ => Err(UiError::Csrf),
     }
+}
+
+/// The session of a multipart form whose token has not been checked yet: handlers see no
+/// [`super::session::UiUser`] until [`Unchecked::verify`] has read the form's first field.
+#[derive(Clone)]
+pub struct Unchecked(pub super::session::UiUser);
+
+impl Unchecked {
+    /// The user, when `sent` (the form's `_csrf` field) is the session's token.
+    pub fn verify(self, sent: &str) -> Result<super::session::UiUser, UiError> {
+        if same(sent, &self.0.session.csrf_token) {
+            Ok(self.0)
+        } else {
+            Err(UiError::Csrf)
+        }
+    }
+}
+
+/// A multipart body without the token in a header: its token is inside the body.
+pub fn token_in_multipart(headers: &axum::http::HeaderMap) -> bool {
+    !headers.contains_key("x-csrf-token")
+        && super::super::extract::media_type(headers) == "multipart/form-data"
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a guess was right.

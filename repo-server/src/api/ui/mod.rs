@@ -56,6 +56,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/ui/upload/binary",
             post(upload::binary).layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            "/ui/upload/form",
+            post(upload::form).layer(DefaultBodyLimit::disable()),
+        )
         .route("/ui/upload/record", post(upload::create_record))
         .route("/ui/device-types", get(device_types::list))
         .route(

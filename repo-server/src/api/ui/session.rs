@@ -83,6 +83,14 @@ async fn resume_and_check(state: &AppState, mut request: Request, next: Next) ->
             .map(|session| UiUser { session, cookie })
     });
     if let Some(user) = user {
+        if changes_state && super::csrf::token_in_multipart(request.headers()) {
+            // A plain multipart form carries its token as its first field, which only the
+            // handler streaming the form reads: no handler gets the user before that check.
+            request
+                .extensions_mut()
+                .insert(super::csrf::Unchecked(user));
+            return next.run(request).await;
+        }
         if changes_state {
             request = match super::csrf::check(request, &user.session.csrf_token).await {
                 Ok(request) => request,
@@ -156,6 +164,10 @@ impl<S: Send + Sync> FromRequestParts<S> for UiUser {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if parts.extensions.get::<super::csrf::Unchecked>().is_some() {
+            // A multipart form sent to a handler that does not read its token.
+            return Err(UiError::Csrf);
+        }
         if let Some(user) = parts.extensions.get::<UiUser>() {
             let actor = user.session.principal.actor_id();
             tracing::Span::current().record("client_id", actor.as_str());

@@ -1,11 +1,13 @@
 //! Page 5, upload: the browser streams a file (XHR body, progress shown by `upload.js`) into
 //! the same upload and moveToRepository code as the API, then gets the record form with the
-//! SHA-256 and whether the bytes were already stored.
+//! SHA-256 and whether the bytes were already stored. Without JavaScript the same form is
+//! posted as multipart (`_csrf`, `type`, then the file, streamed) and the page comes back
+//! with the record form.
 
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, Request, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -22,6 +24,8 @@ use crate::service::Service;
 struct UploadPage {
     ctx: Ctx,
     types: Vec<FirmwareTypeRecord>,
+    /// The record form after a plain-form upload.
+    result: Option<String>,
 }
 
 pub async fn page(
@@ -34,6 +38,7 @@ pub async fn page(
     Ok(view::page(UploadPage {
         ctx: Ctx::new(&user, "upload", &done),
         types,
+        result: None,
     }))
 }
 
@@ -91,14 +96,26 @@ async fn store(
         upload.abort().await;
         return Err(error.into());
     }
+    stored(service, user, fw_type, &params.filename, upload).await
+}
+
+/// Finishes an upload whose bytes are all written: moves it to the repository and makes the
+/// record form.
+async fn stored(
+    service: &Service,
+    user: &UiUser,
+    fw_type: crate::domain::FirmwareTypeNumber,
+    filename: &str,
+    upload: crate::service::binaries::Upload<'_>,
+) -> UiResult<UploadDone> {
+    let partner = view::require_write(user)?;
     let written = upload.finish(partner).await?.written;
     service.move_to_repository(partner, written.sha256).await?;
     tracing::info!(blob.sha256 = %written.sha256, size_bytes = written.length, created = written.created, "binary uploaded from the web UI");
     let existing = records_of(service, partner, written.sha256).await?;
-    let name = params
-        .filename
+    let name = filename
         .rsplit_once('.')
-        .map_or(params.filename.as_str(), |(stem, _)| stem)
+        .map_or(filename, |(stem, _)| stem)
         .to_string();
     Ok(UploadDone {
         csrf: user.session.csrf_token.clone(),
@@ -110,6 +127,83 @@ async fn store(
         existing,
         name,
     })
+}
+
+/// `POST /ui/upload/form`: the upload form sent without JavaScript, as multipart with its
+/// fields in page order: `_csrf` (checked before anything else is read), `type`, the file
+/// (streamed into the upload). Answers the upload page with the record form under it.
+pub async fn form(
+    State(service): State<Arc<Service>>,
+    unchecked: Option<axum::Extension<super::csrf::Unchecked>>,
+    request: Request,
+) -> UiResult<Response> {
+    let Some(axum::Extension(unchecked)) = unchecked else {
+        return Err(UiError::Csrf);
+    };
+    let limit = service.config().max_upload_bytes;
+    let request =
+        crate::api::binaries::refuse_declared_oversize(request, limit + FORM_OVERHEAD).await?;
+    let mut form = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|_| UiError::Invalid("The form could not be read.".into()))?;
+    let user = unchecked.verify(&text_field(&mut form, super::csrf::FIELD).await?)?;
+    let partner = view::require_write(&user)?;
+    let fw_type =
+        crate::domain::FirmwareTypeNumber::parse(text_field(&mut form, "type").await?.trim())?;
+    service.get_type(partner, fw_type).await?;
+    let mut file = form
+        .next_field()
+        .await
+        .map_err(malformed)?
+        .filter(|field| field.name() == Some("file"))
+        .ok_or_else(|| UiError::Invalid("Choose a file to upload.".into()))?;
+    let filename = file.file_name().unwrap_or_default().to_string();
+    let mut upload = service.begin_upload(Default::default()).await?;
+    loop {
+        match file.chunk().await {
+            Ok(Some(chunk)) => {
+                if let Err(error) = upload.write(chunk).await {
+                    upload.abort().await;
+                    return Err(error.into());
+                }
+            }
+            Ok(None) => break,
+            Err(error) => {
+                upload.abort().await;
+                return Err(malformed(error));
+            }
+        }
+    }
+    let done = stored(&service, &user, fw_type, &filename, upload).await?;
+    let types = service.list_types(partner).await?;
+    Ok(view::page(UploadPage {
+        ctx: Ctx::new(&user, "upload", &Done::default()),
+        types,
+        result: Some(
+            done.render()
+                .map_err(|e| UiError::Internal(e.to_string()))?,
+        ),
+    }))
+}
+
+/// Multipart framing and the small fields before the file.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+
+fn malformed(_: axum::extract::multipart::MultipartError) -> UiError {
+    UiError::Invalid("The form could not be read (the upload was interrupted?).".into())
+}
+
+/// The next field, which must be the small text field `name`.
+async fn text_field(form: &mut axum::extract::Multipart, name: &str) -> UiResult<String> {
+    match form.next_field().await.map_err(malformed)? {
+        Some(field) if field.name() == Some(name) && field.file_name().is_none() => {
+            field.text().await.map_err(malformed)
+        }
+        _ if name == super::csrf::FIELD => Err(UiError::Csrf),
+        _ => Err(UiError::Invalid(format!(
+            "The form's field '{name}' is missing."
+        ))),
+    }
 }
 
 /// The partner's records of a binary (a few; the sha256 index answers them).
