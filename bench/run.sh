@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fwrepo benchmarks (issue 5), one command:  bench/run.sh [section ...]
 # Sections: machine ingest rss download meta storm dedup (default: all of them, in order), and
-# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE), ui (the web UI's pool
+# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE), writers (64 concurrent
+# API writers against another build, on request: WRITERS_REF_BIN), ui (the web UI's pool
 # search page over 1,000,000 records, on request: bench/run.sh ui; UI_PAGE, UI_JSON, UI_REQUESTS).
 # Each figure is printed as "ours / reference / ratio" and appended to $BENCH_DIR/results.tsv.
 # Installs what it needs from Debian (nginx, wrk, postgresql, openssl, curl) when missing.
@@ -71,7 +72,7 @@ start_server() {
   rm -rf "$BENCH_DIR/$name"
   mkdir -p "$BENCH_DIR/$name"
   CREDS="$BENCH_DIR/$name/creds.json"
-  "$BIN/fwrepo-server" client create --data-dir "$DATA" --partner acme --scope ota:read --scope ota:write --scope admin --json >"$CREDS"
+  "${SERVER_BIN:-$BIN/fwrepo-server}" client create --data-dir "$DATA" --partner acme --scope ota:read --scope ota:write --scope admin --json >"$CREDS"
   restart_server "$name" "$@"
 }
 
@@ -85,7 +86,7 @@ restart_server() {
   API="$URL/v1/ota/partners/acme"
   DATA="$BENCH_DIR/$name/data"
   CREDS="$BENCH_DIR/$name/creds.json"
-  RUST_LOG="${RUST_LOG:-warn}" "$BIN/fwrepo-server" serve --data-dir "$DATA" --listen "127.0.0.1:$port" --public-url "$URL" "$@" \
+  RUST_LOG="${RUST_LOG:-warn}" "${SERVER_BIN:-$BIN/fwrepo-server}" serve --data-dir "$DATA" --listen "127.0.0.1:$port" --public-url "$URL" "$@" \
     2>>"$BENCH_DIR/$name/server.log" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
@@ -427,6 +428,34 @@ section_storm() {
   report storm "publishes/s (4 waves of 64; reference: nginx PUTs/s)" "$(echo "$out" | json_field '["publishes_per_s"]' | xargs printf '%.1f')" "$ng" "/s"
   report storm "p99 publish latency (token+upload+move+record); ref: nginx mean wave" "$(echo "$out" | json_field '["p99_ms"]' | xargs printf '%.0f')" "$(py "print(f'{$t/4*1000:.0f}')")" ms
   log "storm: $(echo "$out" | json_field '["errors"]') errors, $(echo "$out" | json_field '["distinct_version_numbers"]') distinct version numbers of $(echo "$out" | json_field '["publishes"]')"
+}
+
+# Concurrent writers (issue 11 item 4): 64 clients creating pool records through the API,
+# WAL sync on. The reference is another build of the server (WRITERS_REF_BIN, e.g. one from
+# before group commit), run alternately with ours, WRITERS_REPS times each.
+section_writers() {
+  local ref_bin="${WRITERS_REF_BIN:?WRITERS_REF_BIN names the reference fwrepo-server}"
+  local tiny="$BENCH_DIR/files/tiny"
+  mkdir -p "$BENCH_DIR/files"
+  printf 'the one binary every generated record points at' >"$tiny"
+  local ours=() refs=()
+  for rep in $(seq "${WRITERS_REPS:-3}"); do
+    for who in ours ref; do
+      if [ "$who" = ref ]; then SERVER_BIN="$ref_bin"; else SERVER_BIN="$BIN/fwrepo-server"; fi
+      start_server "writers-$who"
+      curl -sf -H "$(auth)" -H 'Content-Type: application/json' -d '{"name":"app","type":101}' "$API/types" >/dev/null
+      local url out rate
+      url=$(publish_file "$tiny" 101 app 0.0.1)
+      out=$("$BIN/fwrepo-bench" load-api --url "$URL" --creds "$CREDS" --records "${WRITERS_RECORDS:-5000}" --binary-url "$url" --concurrency 64)
+      rate=$(echo "$out" | json_field '["records_per_s"]')
+      log "writers rep $rep $who: $out"
+      stop_server
+      if [ "$who" = ref ]; then refs+=("$rate"); else ours+=("$rate"); fi
+    done
+  done
+  unset SERVER_BIN
+  local median='import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.0f}")'
+  report writers "records/s, 64 concurrent API writers (median; ref: WRITERS_REF_BIN)" "$(py "$median" "${ours[@]}")" "$(py "$median" "${refs[@]}")" "/s"
 }
 
 section_dedup() {
