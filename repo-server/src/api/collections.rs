@@ -98,7 +98,7 @@ pub(super) fn image_wire(service: &Service, record: &CollectionImageRecord) -> C
         created: record.created_ms,
         tags: record.tags.clone(),
         pool_record_id: record.pool.map(|p| p.pool_id.to_string()),
-        url: service.collection_image_url(record),
+        url: collection_image_url(service, record),
     }
 }
 
@@ -419,4 +419,17 @@ pub async fn download(
         },
     )
     .await
+}
+
+/// The download URL of a collection image (the route `collections/{c}/firmware/{id}/download`).
+pub(super) fn collection_image_url(
+    service: &Service,
+    record: &crate::domain::CollectionImageRecord,
+) -> String {
+    format!(
+        "{}/collections/{}/firmware/{}/download",
+        service.config().public_url.trim_end_matches('/'),
+        record.collection,
+        record.id
+    )
 }

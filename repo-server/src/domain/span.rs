@@ -162,12 +162,19 @@ pub fn parse_versions(raw: &BTreeMap<String, String>) -> Result<BTreeMap<u16, u6
     Ok(out)
 }
 
-/// A random version string for a new upload (Span: "set automatically to a random string").
-pub fn random_version() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+/// A target: an image of the device's collection, or an Afero firmware image (by push).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    CollectionImage(u64),
+    DeviceTypeImage(u64),
+}
+
+impl Target {
+    pub fn id(self) -> u64 {
+        match self {
+            Target::CollectionImage(id) | Target::DeviceTypeImage(id) => id,
+        }
+    }
 }
 
 /// A candidate an explicit target or eligibility can name, as the decision needs to see it.

@@ -13,7 +13,7 @@ use crate::domain::{
 
 /// A new collection image as the service validated it.
 pub struct NewCollectionImage {
-    pub version: Option<String>,
+    pub version: String,
     pub filename: String,
     pub sha256: Sha256Digest,
     pub length: u64,
@@ -143,7 +143,7 @@ impl MetaStore {
         let mut batch = StagedBatch::default();
         let id = self.next_counter(&mut batch, &id_counter())?;
         let created_ms = self.next_timestamp(&mut batch, now_ms)?;
-        let version = new.version.unwrap_or_else(crate::domain::random_version);
+        let version = new.version.clone();
         let version_key = collection_image_by_version(partner, collection, &version);
         if let Some(existing) = self.get_u64(CF_COLLECTION_IMAGES_BY_VERSION, &version_key)? {
             return Err(MetaError::Conflict(format!(
@@ -352,9 +352,9 @@ mod tests {
     use super::super::test_store;
     use super::*;
 
-    fn new_image(sha: Sha256Digest, version: Option<&str>) -> NewCollectionImage {
+    fn new_image(sha: Sha256Digest, version: &str) -> NewCollectionImage {
         NewCollectionImage {
-            version: version.map(str::to_string),
+            version: version.to_string(),
             filename: "a.bin".into(),
             sha256: sha,
             length: 3,
@@ -373,15 +373,15 @@ mod tests {
             .create_collection("p", Management::Device, Tags::new(), 1)
             .unwrap();
         let image = meta
-            .create_collection_image("p", &c.id, new_image(sha, Some("1.0")), 2)
+            .create_collection_image("p", &c.id, new_image(sha, "1.0"), 2)
             .unwrap();
         assert_eq!(meta.blob_record(&sha).unwrap().unwrap().refcount, 2);
         assert_eq!(meta.counted_holds().unwrap()[&sha], 2);
-        let dup = meta.create_collection_image("p", &c.id, new_image(sha, Some("2.0")), 3);
+        let dup = meta.create_collection_image("p", &c.id, new_image(sha, "2.0"), 3);
         assert!(matches!(dup, Err(MetaError::Conflict(m)) if m.contains(&image.id.to_string())));
         let other = Sha256Digest([8; 32]);
         meta.add_pending("p", &other, 3, "b3", 0, 100).unwrap();
-        let dup = meta.create_collection_image("p", &c.id, new_image(other, Some("1.0")), 3);
+        let dup = meta.create_collection_image("p", &c.id, new_image(other, "1.0"), 3);
         assert!(matches!(dup, Err(MetaError::Conflict(_))));
         assert!(matches!(
             meta.delete_collection("p", &c.id),

@@ -337,7 +337,7 @@ mod tests {
             };
             let pool = meta.create_pool_record("acme", fields, 1).unwrap();
             let image = NewCollectionImage {
-                version: Some(pool.version.clone()),
+                version: pool.version.clone(),
                 filename: "fw.bin".into(),
                 sha256: sha,
                 length: 1,

@@ -189,7 +189,7 @@ impl Service {
     ) -> ServiceResult<CollectionImageRecord> {
         validate_filename(&filename)?;
         let new = NewCollectionImage {
-            version: None,
+            version: random_version(),
             filename,
             sha256: written.sha256,
             length: written.length,
@@ -243,7 +243,7 @@ impl Service {
         let tags = tags.unwrap_or_default();
         validate_tag_map(&tags, false)?;
         let new = NewCollectionImage {
-            version: Some(version),
+            version,
             filename,
             sha256: pool.sha256,
             length: pool.length,
@@ -325,16 +325,6 @@ impl Service {
         Ok(())
     }
 
-    /// The download URL of a collection image.
-    pub fn collection_image_url(&self, record: &CollectionImageRecord) -> String {
-        format!(
-            "{}/collections/{}/firmware/{}/download",
-            self.config.public_url.trim_end_matches('/'),
-            record.collection,
-            record.id
-        )
-    }
-
     /// Among one page of the collection's devices: those that will install the image
     /// (target in effect, not yet running it) and those that run it. Answers with the number
     /// of devices in the collection, so a client pages through them all.
@@ -367,11 +357,19 @@ impl Service {
             }
             let target = self.target_in_effect(&collection, &device).await?;
             if !runs
-                && target.map(|(t, _)| t) == Some(super::devices::Target::CollectionImage(image))
+                && target.map(|(t, _)| t) == Some(crate::domain::Target::CollectionImage(image))
             {
                 usage.targeted.push(device.id.clone());
             }
         }
         Ok((usage, devices.total))
     }
+}
+
+/// A random version string for a new upload (Span: "set automatically to a random string").
+fn random_version() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }

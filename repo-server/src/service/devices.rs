@@ -12,20 +12,7 @@ use crate::domain::{
 };
 use crate::meta::now_ms;
 
-/// A target: an image of the device's collection, or an Afero firmware image (by push).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    CollectionImage(u64),
-    DeviceTypeImage(u64),
-}
-
-impl Target {
-    pub fn id(self) -> u64 {
-        match self {
-            Target::CollectionImage(id) | Target::DeviceTypeImage(id) => id,
-        }
-    }
-}
+pub use crate::domain::Target;
 
 /// A device with its own target (device target or a newer push).
 #[derive(Debug, Clone)]
