@@ -184,11 +184,25 @@ async fn linger(mut body: axum::body::BodyDataStream) {
     let _ = tokio::time::timeout(LINGER_TIME, drain).await;
 }
 
+/// Writes one multipart field's bytes into the upload, as they arrive: every multipart upload
+/// (Afero binaries, Span images, the web UI's plain form) streams through here.
+pub(crate) async fn stream_field(
+    upload: &mut Upload<'_>,
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> ApiResult<()> {
+    while let Some(chunk) = field.chunk().await.map_err(malformed_multipart)? {
+        upload.write(chunk).await?;
+    }
+    Ok(())
+}
+
+pub(crate) fn malformed_multipart(e: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text()))
+}
+
 /// Streams the one file part of a form. No file, or a second file, is a 400.
 async fn stream_multipart(upload: &mut Upload<'_>, mut multipart: Multipart) -> ApiResult<()> {
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text()))
-    };
+    let malformed = malformed_multipart;
     let mut files = 0;
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         if field.file_name().is_none() {
@@ -202,9 +216,7 @@ async fn stream_multipart(upload: &mut Upload<'_>, mut multipart: Multipart) -> 
                 "the form holds more than one file; upload one binary per request".into(),
             ));
         }
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-            upload.write(chunk).await?;
-        }
+        stream_field(upload, &mut field).await?;
     }
     if files == 0 {
         return Err(ApiError::InvalidBody(

@@ -281,9 +281,7 @@ async fn stream_image_field(
     upload: &mut Upload<'_>,
     mut multipart: Multipart,
 ) -> ApiResult<String> {
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text()))
-    };
+    let malformed = super::binaries::malformed_multipart;
     let mut filename = None;
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         if field.name() != Some("image") {
@@ -302,9 +300,7 @@ async fn stream_image_field(
                 .filter(|name| !name.is_empty())
                 .unwrap_or_else(|| "image".to_string()),
         );
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-            upload.write(chunk).await?;
-        }
+        super::binaries::stream_field(upload, &mut field).await?;
     }
     filename.ok_or_else(|| {
         ApiError::InvalidBody("the form holds no 'image' field (curl -F image=@file)".into())

@@ -159,20 +159,9 @@ pub async fn form(
         .ok_or_else(|| UiError::Invalid("Choose a file to upload.".into()))?;
     let filename = file.file_name().unwrap_or_default().to_string();
     let mut upload = service.begin_upload(Default::default()).await?;
-    loop {
-        match file.chunk().await {
-            Ok(Some(chunk)) => {
-                if let Err(error) = upload.write(chunk).await {
-                    upload.abort().await;
-                    return Err(error.into());
-                }
-            }
-            Ok(None) => break,
-            Err(error) => {
-                upload.abort().await;
-                return Err(malformed(error));
-            }
-        }
+    if let Err(error) = crate::api::binaries::stream_field(&mut upload, &mut file).await {
+        upload.abort().await;
+        return Err(error.into());
     }
     let done = stored(&service, &user, fw_type, &filename, upload).await?;
     let types = service.list_types(partner).await?;
