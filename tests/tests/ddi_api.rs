@@ -218,6 +218,67 @@ async fn deployment_download_feedback_and_success() {
     }
 }
 
+/// The web UI's collection page shows each device's open deployment.
+#[tokio::test]
+async fn the_collection_page_shows_a_devices_open_deployment() {
+    const PASSWORD: &str = "a-long-passphrase-for-qa";
+    let server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .user("acme", "qa", "viewer", PASSWORD)
+        .start();
+    let span = Span::new(&server, 0).await;
+    let c = span.collection("device").await;
+    let v1 = image(&span, &c, &bytes(1, 3000), "update-1.swu", "1.0").await;
+    let v2 = image(&span, &c, &bytes(2, 4000), "update-2.swu", "2.0").await;
+    span.device(
+        &c,
+        json!({"deviceId": "d1", "firmware": {"currentFirmwareId": v1, "targetFirmwareId": v2}}),
+    )
+    .await;
+    span.device(
+        &c,
+        json!({"deviceId": "d2", "firmware": {"currentFirmwareId": v1}}),
+    )
+    .await;
+    let ddi = Ddi::target(&server.url, "acme", &target_token(&span, &c, "d1").await);
+    let base = ddi.poll("d1").await;
+    let id = action_id(link(&base, "deploymentBase").expect("deployment offered"));
+
+    let browser = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = browser
+        .post(format!("{}/ui/login", server.url))
+        .form(&[("username", "qa"), ("password", PASSWORD), ("next", "/ui/")])
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success(), "signed in: {}", login.status());
+    let page = browser
+        .get(format!("{}/ui/collections/{c}", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = |device: &str| {
+        let start = page
+            .find(&format!(r#"<tr id="device-{device}">"#))
+            .unwrap_or_else(|| panic!("{device} listed: {page}"));
+        let end = start + page[start..].find("</tr>").unwrap();
+        page[start..end].to_string()
+    };
+    assert!(
+        row("d1").contains(&format!("action {id} · scheduled")),
+        "{}",
+        row("d1")
+    );
+    assert!(row("d2").contains("none open"), "{}", row("d2"));
+}
+
 #[tokio::test]
 async fn retarget_cancels_the_open_action() {
     let (server, span, c) = start().await;

@@ -516,6 +516,16 @@ impl Service {
             .await
     }
 
+    /// A device's open hawkBit deployment (scheduled, proceeding or canceling), as stored:
+    /// a point read, for lists that show one per device.
+    pub async fn open_deployment(
+        &self,
+        partner: &str,
+        device: &str,
+    ) -> ServiceResult<Option<crate::domain::ddi::ActionRecord>> {
+        self.meta_read(|m| m.open_action(partner, device)).await
+    }
+
     /// A page of a device's actions, after evaluating what is in effect now (so the list
     /// shows an action as soon as a target changes, without waiting for the device's poll).
     pub async fn list_device_actions(

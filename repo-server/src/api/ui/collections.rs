@@ -153,6 +153,8 @@ pub struct DeviceRow {
     pub current: String,
     pub state: &'static str,
     pub last_checkin: String,
+    /// The open hawkBit deployment: "action 7 · proceeding", or empty.
+    pub deployment: String,
     pub choices: Vec<TargetChoice>,
 }
 
@@ -238,9 +240,18 @@ pub async fn page(
     let devices_pager = view::Pager::new(devices_page.page, devices_total, |n| {
         url(images_page.page, n)
     });
+    // One point read per device of the page.
+    let mut deployments = Vec::with_capacity(devices.len());
+    for device in &devices {
+        let open = service.open_deployment(partner, &device.record.id).await?;
+        deployments.push(open.map_or_else(String::new, |action| {
+            format!("action {} · {}", action.id, action.state.as_str())
+        }));
+    }
     let device_rows = devices
         .into_iter()
-        .map(|device| {
+        .zip(deployments)
+        .map(|(device, deployment)| {
             let own = device.own_target;
             let target = match own {
                 Some(Target::CollectionImage(id)) => image_label(&images, Some(id)),
@@ -260,6 +271,7 @@ pub async fn page(
                     .last_checkin_ms
                     .map_or_else(|| "never".into(), view::ago),
                 choices: choices(&images, selected, device.record.current),
+                deployment,
                 view: device,
             }
         })
