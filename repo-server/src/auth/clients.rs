@@ -206,25 +206,15 @@ mod tests {
         ));
     }
 
-    /// Memtable lookups and seeks of this thread while `run` runs.
-    fn lookups<T>(run: impl FnOnce() -> T) -> (u64, T) {
-        use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
-        set_perf_stats(PerfStatsLevel::EnableCount);
-        let mut context = PerfContext::default();
-        context.reset();
-        let out = run();
-        let count = context.metric(PerfMetric::GetFromMemtableCount)
-            + context.metric(PerfMetric::SeekOnMemtableCount);
-        (count, out)
-    }
-
     #[test]
     fn a_token_resolved_moments_ago_is_not_read_again() {
         let (_dir, auth) = authenticator(Duration::from_secs(60));
         let (client, secret) = auth.create_client("acme", vec![Scope::Read]).unwrap();
         let token = auth.issue_token(&client.client_id, &secret).unwrap();
-        let (first, principal) = lookups(|| auth.authenticate(&token.access_token).unwrap());
-        let (again, cached) = lookups(|| auth.authenticate(&token.access_token).unwrap());
+        let (first, principal) =
+            crate::meta::pool::tests::work_done(|| auth.authenticate(&token.access_token).unwrap());
+        let (again, cached) =
+            crate::meta::pool::tests::work_done(|| auth.authenticate(&token.access_token).unwrap());
         assert!(first > 0, "the first resolution reads the token");
         assert_eq!(again, 0, "the second comes from the cache");
         assert_eq!(cached.actor_id(), principal.actor_id());

@@ -14,7 +14,7 @@ use crate::domain::{
 };
 
 /// Most index puts one backfill batch holds.
-pub(super) const BACKFILL_BATCH: usize = 10_000;
+const BACKFILL_BATCH: usize = 10_000;
 
 /// A backfill: its marker name and what it builds.
 type Backfill = (&'static str, fn(&MetaStore) -> MetaResult<()>);
@@ -98,7 +98,7 @@ impl MetaStore {
     }
 
     /// Commits `batch` once it holds `BACKFILL_BATCH` entries.
-    fn commit_full_batch(&self, batch: &mut WriteBatch) -> MetaResult<()> {
+    pub(super) fn commit_full_batch(&self, batch: &mut WriteBatch) -> MetaResult<()> {
         if batch.len() >= BACKFILL_BATCH {
             self.commit_alone(std::mem::take(batch))?;
         }

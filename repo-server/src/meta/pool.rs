@@ -306,16 +306,14 @@ impl MetaStore {
                 let key = pool_by_name_semver(partner, fw_type, name, &version, id);
                 self.put_u64(&mut batch, CF_POOL_BY_NAME_SEMVER, &key, id);
             }
-            if batch.len() >= super::backfill::BACKFILL_BATCH {
-                self.commit(self.lock(), std::mem::take(&mut batch))?;
-            }
+            self.commit_full_batch(&mut batch)?;
         }
-        self.commit(self.lock(), batch)
+        self.commit_alone(batch)
     }
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::super::test_store;
     use super::*;
     use crate::domain::{FirmwareTypeNumber, PageRequest, PoolQuery, Sha256Digest};
@@ -731,7 +729,7 @@ pub(super) mod tests {
     /// The work a query does in RocksDB (this thread's perf context): memtable lookups, seeks
     /// and entries stepped over (a test's data sits in the memtable). Key comparisons are left
     /// out: a seek's grow with the logarithm of the data, whatever the query reads.
-    pub(in crate::meta) fn work_done<T>(run: impl FnOnce() -> T) -> (u64, T) {
+    pub(crate) fn work_done<T>(run: impl FnOnce() -> T) -> (u64, T) {
         use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
         set_perf_stats(PerfStatsLevel::EnableCount);
         let mut context = PerfContext::default();
