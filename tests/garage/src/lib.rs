@@ -202,6 +202,11 @@ impl GarageCluster {
         assign.extend(short.iter().copied());
         self.garage(&assign);
         self.garage(&["layout", "apply", "--version", "1"]);
+        // A node restarted alone finds its peers again by itself; after the whole cluster was
+        // down, each needs someone to call: every config names all three from now on.
+        for node in &self.nodes {
+            node.set_bootstrap_peers(&ids);
+        }
     }
 
     fn create_bucket_and_key(&mut self) {
@@ -227,7 +232,7 @@ impl GarageCluster {
     fn wait_healthy(&self) {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            let output = self.nodes[0].command(&["json-api", "GetClusterHealth", "{}"]);
+            let output = self.nodes[0].command(&["json-api", "GetClusterHealth"]);
             let health: Option<Value> = output
                 .status
                 .success()
@@ -289,6 +294,14 @@ root_domain = ".s3.garage.localhost"
             s3_port,
             process: None,
         }
+    }
+
+    /// Read at the node's next start (a top-level key, so it goes before the tables).
+    fn set_bootstrap_peers(&self, peers: &[String]) {
+        let config = std::fs::read_to_string(&self.config).expect("read a node's config");
+        let peers = serde_json::to_string(peers).expect("peer ids as a TOML array");
+        let config = format!("bootstrap_peers = {peers}\n{config}");
+        std::fs::write(&self.config, config).expect("write a node's config");
     }
 
     fn spawn(&mut self) {
