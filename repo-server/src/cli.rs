@@ -12,7 +12,7 @@ pub use users::{run_user_command, UserCommand};
 
 use crate::api::wire;
 use crate::auth::Authenticator;
-use crate::config::Config;
+use crate::config::{Config, DownloadPolicy, StoreConfig, StoreKind};
 use crate::domain::{validate_id, Scope};
 
 #[derive(Parser)]
@@ -72,15 +72,73 @@ pub struct ServeArgs {
     pub session_idle_secs: Option<u64>,
     #[arg(long, env = "FWREPO_SESSION_MAX_SECS")]
     pub session_max_secs: Option<u64>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// The `[store]` keys a flag or its `FWREPO_*` variable overrides. The S3 credentials are
+/// deliberately absent: a flag shows in the process list.
+#[derive(Args, Default, Debug)]
+pub struct StoreArgs {
+    /// Where blobs live: fs (under the data dir) or s3.
+    #[arg(long = "store", env = "FWREPO_STORE", value_enum)]
+    pub kind: Option<StoreKind>,
+    #[arg(long, env = "FWREPO_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    #[arg(long, env = "FWREPO_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    #[arg(long, env = "FWREPO_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// TOML file with access_key_id and secret_access_key.
+    #[arg(long, env = "FWREPO_S3_CREDENTIALS_FILE")]
+    pub s3_credentials_file: Option<PathBuf>,
+    #[arg(long, env = "FWREPO_S3_PREFIX")]
+    pub s3_prefix: Option<String>,
+    #[arg(long, env = "FWREPO_S3_PART_SIZE_BYTES")]
+    pub s3_part_size_bytes: Option<u64>,
+    #[arg(long, env = "FWREPO_DOWNLOADS", value_enum)]
+    pub downloads: Option<DownloadPolicy>,
+    #[arg(long, env = "FWREPO_REDIRECT_MIN_BYTES")]
+    pub redirect_min_bytes: Option<u64>,
+    #[arg(long, env = "FWREPO_PRESIGN_TTL_SECS")]
+    pub presign_ttl_secs: Option<u64>,
+    #[arg(long, env = "FWREPO_STALE_TEMP_SECS")]
+    pub stale_temp_secs: Option<u64>,
+}
+
+impl StoreArgs {
+    /// Overrides the file's values with the ones given.
+    pub fn apply(self, store: &mut StoreConfig) {
+        store.kind = self.kind.unwrap_or(store.kind);
+        store.endpoint = self.s3_endpoint.or(store.endpoint.take());
+        store.bucket = self.s3_bucket.or(store.bucket.take());
+        if let Some(region) = self.s3_region {
+            store.region = region;
+        }
+        store.credentials_file = self.s3_credentials_file.or(store.credentials_file.take());
+        if let Some(prefix) = self.s3_prefix {
+            store.prefix = prefix;
+        }
+        store.part_size_bytes = self.s3_part_size_bytes.unwrap_or(store.part_size_bytes);
+        store.downloads = self.downloads.or(store.downloads);
+        store.redirect_min_bytes = self.redirect_min_bytes.unwrap_or(store.redirect_min_bytes);
+        store.presign_ttl_secs = self.presign_ttl_secs.unwrap_or(store.presign_ttl_secs);
+        store.stale_temp_secs = self.stale_temp_secs.unwrap_or(store.stale_temp_secs);
+    }
+}
+
+/// The config file's values, or the defaults without one.
+pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    })
 }
 
 impl ServeArgs {
     /// File values, overridden by environment and flags.
     pub fn resolve(self) -> anyhow::Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::from_file(path)?,
-            None => Config::default(),
-        };
+        let mut config = load_config(self.config.as_deref())?;
         config.data_dir = self.data_dir.unwrap_or(config.data_dir);
         config.listen = self.listen.unwrap_or(config.listen);
         config.public_url = self.public_url.or(config.public_url);
@@ -98,6 +156,7 @@ impl ServeArgs {
             .unwrap_or(config.token_lifetime_secs);
         config.session_idle_secs = self.session_idle_secs.unwrap_or(config.session_idle_secs);
         config.session_max_secs = self.session_max_secs.unwrap_or(config.session_max_secs);
+        self.store.apply(&mut config.store);
         Ok(config)
     }
 }

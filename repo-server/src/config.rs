@@ -1,5 +1,6 @@
 //! Server configuration: one typed struct, layered file < environment < flags. Secrets never
-//! live here (clients are created with the admin CLI and stored hashed).
+//! live here (clients are created with the admin CLI and stored hashed; an object store's
+//! credentials are read from the environment or a file when the store opens).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,8 @@ pub struct Config {
     pub session_max_secs: u64,
     /// fsync RocksDB's WAL on every commit (survive power loss, not only crashes).
     pub sync_writes: bool,
+    /// Where blobs live: `blobs/` under the data dir (the default) or an S3 bucket.
+    pub store: StoreConfig,
 }
 
 impl Default for Config {
@@ -52,7 +55,89 @@ impl Default for Config {
             session_idle_secs: 2 * 3600,
             session_max_secs: 12 * 3600,
             sync_writes: true,
+            store: StoreConfig::default(),
         }
+    }
+}
+
+/// The `[store]` section. The S3 keys are read only when `kind = "s3"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub kind: StoreKind,
+    /// Base URL of the S3 API, e.g. `http://127.0.0.1:3900` (path-style requests).
+    pub endpoint: Option<String>,
+    pub bucket: Option<String>,
+    /// Must equal the store's own region name (Garage: its `s3_region`).
+    pub region: String,
+    /// A TOML file with `access_key_id` and `secret_access_key`; without it they come from
+    /// `FWREPO_S3_ACCESS_KEY_ID` and `FWREPO_S3_SECRET_ACCESS_KEY`. Never a flag.
+    pub credentials_file: Option<PathBuf>,
+    /// Keys of this store start with it (several repositories may share a bucket).
+    pub prefix: String,
+    /// Bytes per part of a multipart upload (at least 5 MiB, S3's minimum); a body smaller
+    /// than one part is one PUT. Each upload holds at most a few parts in memory.
+    pub part_size_bytes: u64,
+    /// How blob downloads are served; unset means `redirect` for s3, `proxy` for fs.
+    pub downloads: Option<DownloadPolicy>,
+    /// Smaller blobs are always proxied (a redirect costs the client a round trip).
+    pub redirect_min_bytes: u64,
+    /// Lifetime of a presigned download URL, in seconds.
+    pub presign_ttl_secs: u64,
+    /// A temporary key older than this many seconds belongs to no upload in progress (a
+    /// crashed process left it): the sweeper deletes it.
+    pub stale_temp_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    #[default]
+    Fs,
+    S3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DownloadPolicy {
+    /// Bytes go through fwrepo (with `Range`).
+    Proxy,
+    /// `307` to a short-lived presigned URL of the store, after fwrepo authorised the caller.
+    Redirect,
+}
+
+/// S3's smallest part of a multipart upload (but the last).
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            kind: StoreKind::Fs,
+            endpoint: None,
+            bucket: None,
+            region: "us-east-1".into(),
+            credentials_file: None,
+            prefix: String::new(),
+            part_size_bytes: 8 * 1024 * 1024,
+            downloads: None,
+            redirect_min_bytes: 1024 * 1024,
+            presign_ttl_secs: 300,
+            stale_temp_secs: 24 * 3600,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The download policy in effect (see [`StoreConfig::downloads`]).
+    pub fn download_policy(&self) -> DownloadPolicy {
+        self.downloads.unwrap_or(match self.kind {
+            StoreKind::Fs => DownloadPolicy::Proxy,
+            StoreKind::S3 => DownloadPolicy::Redirect,
+        })
+    }
+
+    pub fn presign_ttl(&self) -> Duration {
+        Duration::from_secs(self.presign_ttl_secs.max(1))
     }
 }
 
@@ -70,6 +155,8 @@ pub enum ConfigError {
     },
     #[error("invalid public URL '{0}': it must start with http:// or https://")]
     PublicUrl(String),
+    #[error("invalid [store] configuration: {0}")]
+    Store(String),
 }
 
 impl Config {
@@ -127,6 +214,28 @@ mod tests {
         let config = Config::from_file(&example).unwrap();
         assert_eq!(config.listen.port(), 8080);
         assert!(toml::from_str::<Config>("listen_adress = \"127.0.0.1:1\"").is_err());
+        assert_eq!(config.store, StoreConfig::default(), "fs is the default");
+    }
+
+    #[test]
+    fn store_section_parses_and_picks_the_download_policy() {
+        let config: Config = toml::from_str(
+            "[store]\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:3900\"\nbucket = \"fw\"\n\
+             region = \"garage\"\npart_size_bytes = 6291456\n",
+        )
+        .unwrap();
+        assert_eq!(config.store.kind, StoreKind::S3);
+        assert_eq!(config.store.bucket.as_deref(), Some("fw"));
+        assert_eq!(config.store.part_size_bytes, 6 * 1024 * 1024);
+        assert_eq!(config.store.download_policy(), DownloadPolicy::Redirect);
+        assert_eq!(
+            StoreConfig::default().download_policy(),
+            DownloadPolicy::Proxy
+        );
+        let proxied: Config = toml::from_str("[store]\nkind = \"s3\"\ndownloads = \"proxy\"\n").unwrap();
+        assert_eq!(proxied.store.download_policy(), DownloadPolicy::Proxy);
+        // Secrets have no key in the file: they come from the environment or a file.
+        assert!(toml::from_str::<Config>("[store]\nsecret_access_key = \"x\"\n").is_err());
     }
 
     #[test]

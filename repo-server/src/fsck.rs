@@ -13,7 +13,7 @@
 //! references it; delete temp files. Everything else is reported for a human.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
@@ -24,13 +24,18 @@ use crate::config::Config;
 use crate::domain::{PageRequest, PoolQuery, PoolRecordData, Sha256Digest};
 use crate::meta::MetaStore;
 use crate::store::hashing::rehash;
-use crate::store::{BlobStore, FsBlobStore, StrayKind};
+use crate::store::{BlobStore, StrayKind};
 
 #[derive(Args, Debug)]
 pub struct FsckArgs {
-    /// The data directory of a stopped server.
-    #[arg(long, env = "FWREPO_DATA_DIR", default_value = "./fwrepo-data")]
-    pub data_dir: PathBuf,
+    /// The stopped server's config file (for its data dir and `[store]`).
+    #[arg(long, env = "FWREPO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The data directory of a stopped server (default: the config's, else ./fwrepo-data).
+    #[arg(long, env = "FWREPO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: crate::cli::StoreArgs,
     /// Fix what is safe to fix (see the module documentation); report the rest.
     #[arg(long)]
     pub repair: bool,
@@ -82,26 +87,35 @@ impl FsckReport {
     }
 }
 
-/// Runs every check on `data_dir` (which no server may be serving). The blobs are read
-/// through the `BlobStore` trait, as the server reads them.
-pub async fn check(data_dir: &Path, repair: bool) -> anyhow::Result<FsckReport> {
+impl FsckArgs {
+    /// File values, overridden by environment and flags.
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let mut config = crate::cli::load_config(self.config.as_deref())?;
+        config.data_dir = self.data_dir.unwrap_or(config.data_dir);
+        self.store.apply(&mut config.store);
+        Ok(config)
+    }
+}
+
+/// Runs every check on the data dir of `config` (which no server may be serving) and its
+/// blob store. The blobs are read through the `BlobStore` trait, as the server reads them.
+pub async fn check(config: &Config, repair: bool) -> anyhow::Result<FsckReport> {
+    let data_dir = config.data_dir.as_path();
     anyhow::ensure!(
         data_dir.is_dir(),
         "{} is not a data directory",
         data_dir.display()
     );
-    let config = Config {
-        data_dir: data_dir.to_path_buf(),
-        ..Config::default()
-    };
     let meta = MetaStore::open(&config.meta_dir(), true).with_context(|| {
         format!(
             "cannot open metadata in {} (is a server running on it?)",
             config.meta_dir().display()
         )
     })?;
-    let store = FsBlobStore::inspect(config.blob_dir());
-    let store: &dyn BlobStore = &store;
+    let store = crate::store::inspect(config)
+        .await
+        .context("cannot open the blob store")?;
+    let store: &dyn BlobStore = &*store;
     let mut report = FsckReport {
         data_dir: data_dir.display().to_string(),
         repair,
@@ -336,8 +350,9 @@ fn all_records_page(page: u32) -> PoolQuery {
 
 /// The `fsck` subcommand: prints the report; exits 1 when problems remain unrepaired.
 pub async fn run_command(args: FsckArgs) -> anyhow::Result<()> {
-    let report = check(&args.data_dir, args.repair).await?;
-    if args.json {
+    let (repair, json) = (args.repair, args.json);
+    let report = check(&args.resolve()?, repair).await?;
+    if json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(

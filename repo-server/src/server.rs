@@ -10,7 +10,6 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::meta::MetaStore;
 use crate::service::{Service, ServiceConfig};
-use crate::store::FsBlobStore;
 
 /// Opens the metadata store of a data directory (also used by the offline admin commands).
 pub fn open_meta(config: &Config) -> anyhow::Result<Arc<MetaStore>> {
@@ -29,7 +28,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     // The stores open (and clear a crash's temp files) before the port does, so a client that
     // can connect finds them ready.
     let meta = open_meta(&config)?;
-    let blobs = Arc::new(FsBlobStore::open(config.blob_dir()).context("cannot open blob store")?);
+    let blobs = crate::store::open(&config)
+        .await
+        .context("cannot open blob store")?;
     // Bound before the service is built: with `--listen 127.0.0.1:0` the kernel picks the
     // port, and the default public URL must name the real one.
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -68,7 +69,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         }
     });
     let sweeper = tokio::spawn(
-        Arc::clone(&service).run_sweeper(Config::secs(config.sweep_interval_secs.max(1))),
+        Arc::clone(&service).run_sweeper(
+            Config::secs(config.sweep_interval_secs.max(1)),
+            Config::secs(config.store.stale_temp_secs),
+        ),
     );
 
     let app = api::router(AppState {

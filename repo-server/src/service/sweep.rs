@@ -1,7 +1,8 @@
 //! Background housekeeping: expired uploads release their blobs, unheld blobs are deleted
 //! once their last upload is older than the grace period, expired tokens and sessions are
 //! purged; at startup and then hourly, blobs with no record at all (a crash or a dropped
-//! client between storing a blob and recording its hold) are deleted.
+//! client between storing a blob and recording its hold) are deleted, and so is temporary
+//! data of the store older than any upload in progress can be (a crashed process's).
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ pub struct SweepReport {
     pub tokens_purged: usize,
     pub sessions_purged: usize,
     pub orphan_files_deleted: usize,
+    pub stale_temp_deleted: u64,
 }
 
 /// Most unheld blobs one step of a sweep reads off the index.
@@ -103,21 +105,35 @@ impl Service {
         Ok(deleted)
     }
 
-    /// Runs [`Service::sweep`] every `interval` until the task is dropped.
-    pub async fn run_sweeper(self: std::sync::Arc<Self>, interval: Duration) {
+    /// The store-wide part of a sweep, run rarely: blobs no record knows, and temporary
+    /// data older than `stale_temp_age`.
+    async fn sweep_store(
+        &self,
+        report: &mut SweepReport,
+        stale_temp_age: Duration,
+    ) -> ServiceResult<()> {
+        report.orphan_files_deleted = self.sweep_orphan_files().await?;
+        report.stale_temp_deleted = self.blobs.remove_stale_temp(stale_temp_age).await?;
+        Ok(())
+    }
+
+    /// Runs [`Service::sweep`] every `interval` until the task is dropped; temporary data
+    /// older than `stale_temp_age` belongs to no live upload and goes too.
+    pub async fn run_sweeper(
+        self: std::sync::Arc<Self>,
+        interval: Duration,
+        stale_temp_age: Duration,
+    ) {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         for round in 0u64.. {
             ticker.tick().await;
             let swept = self.sweep().await;
             let swept = match (swept, round % ORPHAN_SWEEP_EVERY == 0) {
-                (Ok(mut report), true) => match self.sweep_orphan_files().await {
-                    Ok(deleted) => {
-                        report.orphan_files_deleted = deleted;
-                        Ok(report)
-                    }
-                    Err(e) => Err(e),
-                },
+                (Ok(mut report), true) => self
+                    .sweep_store(&mut report, stale_temp_age)
+                    .await
+                    .map(|()| report),
                 (other, _) => other,
             };
             match swept {
@@ -127,6 +143,7 @@ impl Service {
                         tokens_purged = report.tokens_purged,
                         sessions_purged = report.sessions_purged,
                         orphan_files_deleted = report.orphan_files_deleted,
+                        stale_temp_deleted = report.stale_temp_deleted,
                         "sweep done"
                     )
                 }

@@ -7,9 +7,11 @@ pub mod conformance;
 pub mod fs;
 pub mod hashing;
 pub mod ingest;
+pub mod s3;
 
 use std::ops::Range;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,10 +19,46 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use tokio::io::AsyncRead;
 
+use crate::config::{Config, StoreKind};
 use crate::domain::Sha256Digest;
 
 pub use fs::FsBlobStore;
 pub use ingest::{Ingest, Sealed};
+pub use s3::S3BlobStore;
+
+/// Why the configured blob store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open the blob store under {path}: {source}")]
+    Fs {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    S3(#[from] s3::S3OpenError),
+}
+
+/// The blob store `[store]` configures, ready to serve: the fs backend clears the temp files
+/// a crash left (only this process writes there); an S3 store's temporary keys are left to
+/// the sweeper, since other processes may be writing to the same bucket.
+pub async fn open(config: &Config) -> Result<Arc<dyn BlobStore>, OpenError> {
+    match config.store.kind {
+        StoreKind::Fs => {
+            let path = config.blob_dir();
+            let store = FsBlobStore::open(&path).map_err(|source| OpenError::Fs { path, source })?;
+            Ok(Arc::new(store))
+        }
+        StoreKind::S3 => Ok(Arc::new(S3BlobStore::open(&config.store).await?)),
+    }
+}
+
+/// The configured blob store as it is, changing nothing (offline checks such as fsck).
+pub async fn inspect(config: &Config) -> Result<Arc<dyn BlobStore>, OpenError> {
+    match config.store.kind {
+        StoreKind::Fs => Ok(Arc::new(FsBlobStore::inspect(config.blob_dir()))),
+        StoreKind::S3 => Ok(Arc::new(S3BlobStore::open(&config.store).await?)),
+    }
+}
 
 /// The cause of a backend failure, with its own chain of sources.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -129,6 +167,13 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Removes a stray (fsck `--repair`, offline).
     async fn remove_stray(&self, stray: &Stray) -> Result<(), StoreError>;
+
+    /// Removes temporary data older than `older_than`, which no write still in progress can
+    /// own (the sweeper, online); answers how many were removed. A backend only its own
+    /// process writes to clears it at open instead.
+    async fn remove_stale_temp(&self, _older_than: Duration) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 
     /// A URL from which a client may GET the blob directly for `ttl`, when the backend can
     /// issue one (an object store); `None` means downloads go through the server.

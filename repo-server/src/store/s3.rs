@@ -1,0 +1,643 @@
+//! S3 backend (any S3-compatible store; proven on Garage) through the `object_store` crate.
+//! Blobs live at `<prefix>sha256/<hex>`; a write in progress at `<prefix>tmp/<random>`.
+//!
+//! A body smaller than one part stays in memory and is one PUT straight to its name at
+//! commit (the digest is known by then). A larger one streams into a multipart upload of a
+//! temporary key, a few parts in flight; commit completes it, copies it to its name (a
+//! metadata-only copy on Garage) and deletes the temporary key. Nothing relies on
+//! conditional writes (Garage ignores `If-None-Match`): a HEAD answers "already stored", and
+//! two racing copies of one name write the same bytes. A writer dropped mid-way aborts its
+//! multipart upload in a spawned task; a temporary key a crash left behind is removed by the
+//! sweeper once it is older than any upload could be ([`BlobStore::remove_stale_temp`]).
+
+use std::io;
+use std::ops::Range;
+use std::path::Path as FsPath;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path;
+use object_store::signer::Signer;
+use object_store::{
+    BackoffConfig, ClientOptions, GetOptions, GetRange, MultipartUpload, ObjectStore,
+    ObjectStoreExt, PutPayload, RetryConfig,
+};
+use tokio::task::JoinSet;
+use serde::Deserialize;
+
+use super::{BlobList, BlobReader, BlobStore, BlobWriter, Expected, StoreError, Stray, StrayKind};
+use crate::config::{StoreConfig, MIN_PART_SIZE};
+use crate::domain::Sha256Digest;
+
+/// Parts of one upload being sent at once (each holds `part_size` bytes in memory).
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// What a 503 tells the client to wait before retrying when the store is unreachable.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Bounds on one request to the store, so that an unreachable store fails an upload in a
+/// few seconds rather than minutes.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const RETRIES: usize = 2;
+const RETRY_BUDGET: Duration = Duration::from_secs(4);
+
+/// The S3 key pair. Read from a file or the environment, never from flags; not printed.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why an S3 store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum S3OpenError {
+    #[error("[store] kind = \"s3\" needs {0}")]
+    Missing(&'static str),
+    #[error("[store] part_size_bytes must be at least {MIN_PART_SIZE} (S3's smallest part)")]
+    PartSize,
+    #[error("cannot read S3 credentials from {path}: {reason}")]
+    CredentialsFile { path: String, reason: String },
+    #[error(
+        "no S3 credentials: set credentials_file or FWREPO_S3_ACCESS_KEY_ID and FWREPO_S3_SECRET_ACCESS_KEY"
+    )]
+    NoCredentials,
+    #[error("cannot reach bucket {bucket}: {source}")]
+    Bucket {
+        bucket: String,
+        source: object_store::Error,
+    },
+    #[error(transparent)]
+    Client(#[from] object_store::Error),
+}
+
+impl S3Credentials {
+    /// From `credentials_file` when set, else from `FWREPO_S3_ACCESS_KEY_ID` and
+    /// `FWREPO_S3_SECRET_ACCESS_KEY`.
+    pub fn load(file: Option<&FsPath>) -> Result<Self, S3OpenError> {
+        if let Some(path) = file {
+            let unreadable = |reason: String| S3OpenError::CredentialsFile {
+                path: path.display().to_string(),
+                reason,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+            // The parse error would quote the file's text, secret included: say only where.
+            return toml::from_str(&text).map_err(|e| {
+                unreadable(format!(
+                    "expected access_key_id and secret_access_key ({})",
+                    e.span().map_or("?".into(), |s| format!("at byte {}", s.start))
+                ))
+            });
+        }
+        match (
+            std::env::var("FWREPO_S3_ACCESS_KEY_ID"),
+            std::env::var("FWREPO_S3_SECRET_ACCESS_KEY"),
+        ) {
+            (Ok(access_key_id), Ok(secret_access_key)) => Ok(S3Credentials {
+                access_key_id,
+                secret_access_key,
+            }),
+            _ => Err(S3OpenError::NoCredentials),
+        }
+    }
+}
+
+/// Where each kind of object lives under the store's prefix.
+#[derive(Clone)]
+struct Keys {
+    /// Empty, or ending in `/`.
+    prefix: String,
+}
+
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        let trimmed = prefix.trim_matches('/');
+        Keys {
+            prefix: if trimmed.is_empty() {
+                String::new()
+            } else {
+                format!("{trimmed}/")
+            },
+        }
+    }
+
+    fn blob(&self, sha256: &Sha256Digest) -> Path {
+        Path::from(format!("{}sha256/{}", self.prefix, sha256.to_hex()))
+    }
+
+    fn blobs(&self) -> Path {
+        Path::from(format!("{}sha256", self.prefix))
+    }
+
+    fn temp_dir(&self) -> Path {
+        Path::from(format!("{}tmp", self.prefix))
+    }
+
+    fn new_temp(&self) -> Path {
+        let name: [u8; 16] = rand::random();
+        Path::from(format!("{}tmp/{}", self.prefix, hex::encode(name)))
+    }
+
+    /// Everything of this store (`None`: the whole bucket).
+    fn root(&self) -> Option<Path> {
+        (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()))
+    }
+
+    /// What a key of this store is: a blob at its name, or a stray.
+    fn classify(&self, key: &Path) -> Result<Sha256Digest, StrayKind> {
+        let relative = key.as_ref().strip_prefix(&self.prefix).unwrap_or("");
+        if relative.starts_with("tmp/") {
+            return Err(StrayKind::Temp);
+        }
+        relative
+            .strip_prefix("sha256/")
+            .and_then(|hex| {
+                Sha256Digest::parse_hex("blob", hex)
+                    .ok()
+                    .filter(|sha| sha.to_hex() == hex)
+            })
+            .ok_or(StrayKind::Misplaced)
+    }
+}
+
+pub struct S3BlobStore {
+    /// Every request but the reads of a blob's bytes (each bounded by REQUEST_TIMEOUT).
+    client: Arc<AmazonS3>,
+    /// Reads of a blob's bytes: no bound on the whole request, whose body flows at the pace
+    /// of the client it is proxied to.
+    reader: Arc<AmazonS3>,
+    keys: Keys,
+    part_size: usize,
+}
+
+impl S3BlobStore {
+    /// Builds the client from `[store]` and checks the bucket answers (a store that cannot
+    /// be reached now is only logged: it may come back; a wrong bucket or key fails).
+    pub async fn open(config: &StoreConfig) -> Result<Self, S3OpenError> {
+        let credentials = S3Credentials::load(config.credentials_file.as_deref())?;
+        let store = Self::connect(config, &credentials)?;
+        store.check_bucket(config).await?;
+        Ok(store)
+    }
+
+    /// The client only, without touching the network.
+    pub fn connect(config: &StoreConfig, credentials: &S3Credentials) -> Result<Self, S3OpenError> {
+        let endpoint = config
+            .endpoint
+            .as_deref()
+            .ok_or(S3OpenError::Missing("endpoint"))?;
+        let bucket = config
+            .bucket
+            .as_deref()
+            .ok_or(S3OpenError::Missing("bucket"))?;
+        if config.part_size_bytes < MIN_PART_SIZE {
+            return Err(S3OpenError::PartSize);
+        }
+        let build = |options: ClientOptions| {
+            AmazonS3Builder::new()
+                .with_endpoint(endpoint.trim_end_matches('/'))
+                .with_bucket_name(bucket)
+                .with_region(&config.region)
+                .with_access_key_id(&credentials.access_key_id)
+                .with_secret_access_key(&credentials.secret_access_key)
+                .with_virtual_hosted_style_request(false)
+                .with_allow_http(true)
+                .with_retry(RetryConfig {
+                    backoff: BackoffConfig {
+                        init_backoff: Duration::from_millis(100),
+                        max_backoff: Duration::from_secs(1),
+                        base: 2.0,
+                    },
+                    max_retries: RETRIES,
+                    retry_timeout: RETRY_BUDGET,
+                })
+                .with_client_options(options.with_connect_timeout(CONNECT_TIMEOUT))
+                .build()
+        };
+        Ok(S3BlobStore {
+            client: Arc::new(build(
+                ClientOptions::new().with_timeout(REQUEST_TIMEOUT),
+            )?),
+            reader: Arc::new(build(ClientOptions::new().with_timeout_disabled())?),
+            keys: Keys::new(&config.prefix),
+            part_size: usize::try_from(config.part_size_bytes).unwrap_or(usize::MAX),
+        })
+    }
+
+    async fn check_bucket(&self, config: &StoreConfig) -> Result<(), S3OpenError> {
+        let probe = self.client.list(Some(&self.keys.temp_dir())).next().await;
+        match probe {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(error)) if is_unavailable(&error) => {
+                tracing::warn!(error = %error, "the S3 store does not answer yet; blob requests answer 503 until it does");
+                Ok(())
+            }
+            Some(Err(source)) => Err(S3OpenError::Bucket {
+                bucket: config.bucket.clone().unwrap_or_default(),
+                source,
+            }),
+        }
+    }
+}
+
+/// True when the store could not be reached or answered that it cannot serve now (5xx,
+/// 429, SlowDown): the same request may succeed later. The client's own error types are
+/// not all public, so the status is read from the message where no type says it.
+fn is_unavailable(error: &object_store::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.is::<object_store::client::HttpError>() {
+            return true;
+        }
+        let message = current.to_string();
+        let transient = ["status code: 5", "status code: 429", "SlowDown"]
+            .iter()
+            .any(|marker| message.contains(marker));
+        if transient {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+fn store_error(error: object_store::Error) -> StoreError {
+    if is_unavailable(&error) {
+        StoreError::Unavailable {
+            retry_after: RETRY_AFTER,
+            source: Box::new(error),
+        }
+    } else {
+        StoreError::Io(io::Error::other(error))
+    }
+}
+
+/// An object's error, where "not found" means the blob is missing.
+fn blob_error(sha256: &Sha256Digest, error: object_store::Error) -> StoreError {
+    match error {
+        object_store::Error::NotFound { .. } => StoreError::NotFound(*sha256),
+        other => store_error(other),
+    }
+}
+
+/// The bytes of a write so far.
+enum Body {
+    /// Less than one part: kept in memory, one PUT at commit.
+    Buffered { chunks: Vec<Bytes>, length: usize },
+    /// A multipart upload of a temporary key, started when the first part filled.
+    Multipart(Parts),
+}
+
+/// A multipart upload in progress: the part being filled and at most [`PARTS_IN_FLIGHT`]
+/// being sent, each by its own task.
+struct Parts {
+    upload: Box<dyn MultipartUpload>,
+    temp: Path,
+    filling: Vec<Bytes>,
+    filled: usize,
+    sending: JoinSet<object_store::Result<()>>,
+}
+
+impl Parts {
+    /// Adds bytes; a full part is sent once fewer than [`PARTS_IN_FLIGHT`] are on their way.
+    async fn put(&mut self, chunk: Bytes, part_size: usize) -> Result<(), StoreError> {
+        self.filled += chunk.len();
+        self.filling.push(chunk);
+        if self.filled >= part_size {
+            self.send_part(PARTS_IN_FLIGHT - 1).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the part being filled after waiting until at most `in_flight` others are.
+    async fn send_part(&mut self, in_flight: usize) -> Result<(), StoreError> {
+        self.wait_for(in_flight).await?;
+        let part: PutPayload = std::mem::take(&mut self.filling).into_iter().collect();
+        self.filled = 0;
+        self.sending.spawn(self.upload.put_part(part));
+        Ok(())
+    }
+
+    async fn wait_for(&mut self, in_flight: usize) -> Result<(), StoreError> {
+        while self.sending.len() > in_flight {
+            match self.sending.join_next().await {
+                Some(Ok(sent)) => sent.map_err(store_error)?,
+                Some(Err(join)) => return Err(StoreError::internal(join)),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the last part and completes the upload: the temporary key exists after it.
+    async fn complete(&mut self) -> Result<(), StoreError> {
+        if self.filled > 0 {
+            self.send_part(PARTS_IN_FLIGHT - 1).await?;
+        }
+        self.wait_for(0).await?;
+        self.upload.complete().await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Stops the parts on their way and discards the upload's parts on the store.
+    async fn abort(mut self) {
+        self.sending.shutdown().await;
+        if let Err(error) = self.upload.abort().await {
+            tracing::warn!(key = %self.temp, error = %error, "cannot abort a multipart upload; the store keeps its parts until its lifecycle rule removes them");
+        }
+    }
+}
+
+pub struct S3BlobWriter {
+    client: Arc<AmazonS3>,
+    keys: Keys,
+    part_size: usize,
+    /// `None` once committed or aborted; a multipart upload left here at drop is aborted.
+    body: Option<Body>,
+}
+
+impl S3BlobWriter {
+    /// Starts the multipart upload; the buffered bytes become its first part.
+    async fn start_multipart(&mut self, chunks: Vec<Bytes>, filled: usize) -> Result<(), StoreError> {
+        let temp = self.keys.new_temp();
+        let upload = self
+            .client
+            .put_multipart(&temp)
+            .await
+            .map_err(store_error)?;
+        let mut parts = Parts {
+            upload,
+            temp,
+            filling: chunks,
+            filled,
+            sending: JoinSet::new(),
+        };
+        let started = parts.send_part(PARTS_IN_FLIGHT - 1).await;
+        self.body = Some(Body::Multipart(parts));
+        started
+    }
+
+    /// Discards whatever was written, waiting until the store has dropped it.
+    async fn discard(&mut self) {
+        if let Some(Body::Multipart(parts)) = self.body.take() {
+            parts.abort().await;
+        }
+    }
+}
+
+/// A completed temporary key: deleted by [`TempKey::remove`], or in the background if the
+/// future that owns it is dropped first.
+struct TempKey {
+    client: Arc<AmazonS3>,
+    key: Option<Path>,
+}
+
+impl TempKey {
+    async fn remove(mut self) -> Result<(), StoreError> {
+        let key = self.key.take().expect("removed once");
+        self.client.delete(&key).await.map_err(store_error)
+    }
+}
+
+impl Drop for TempKey {
+    fn drop(&mut self) {
+        if let (Some(key), Ok(runtime)) = (self.key.take(), tokio::runtime::Handle::try_current())
+        {
+            let client = Arc::clone(&self.client);
+            runtime.spawn(async move {
+                if let Err(error) = client.delete(&key).await {
+                    tracing::warn!(key = %key, error = %error, "cannot delete a temporary key; the sweeper will");
+                }
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl BlobWriter for S3BlobWriter {
+    async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
+        match self.body.as_mut() {
+            Some(Body::Buffered { chunks, length }) => {
+                *length += chunk.len();
+                chunks.push(chunk);
+                if *length >= self.part_size {
+                    let (chunks, filled) = (std::mem::take(chunks), *length);
+                    self.start_multipart(chunks, filled).await?;
+                }
+                Ok(())
+            }
+            Some(Body::Multipart(parts)) => parts.put(chunk, self.part_size).await,
+            None => Err(StoreError::internal("blob writer already finished")),
+        }
+    }
+
+    async fn commit(mut self: Box<Self>, sha256: &Sha256Digest) -> Result<bool, StoreError> {
+        let target = self.keys.blob(sha256);
+        // On any error below the body is still here, and dropping the writer aborts it.
+        if head(&self.client, &target).await?.is_some() {
+            self.discard().await;
+            return Ok(false);
+        }
+        if let Some(Body::Multipart(parts)) = self.body.as_mut() {
+            parts.complete().await?;
+        }
+        match self.body.take().expect("commit called once") {
+            Body::Buffered { chunks, .. } => {
+                let payload: PutPayload = chunks.into_iter().collect();
+                self.client
+                    .put(&target, payload)
+                    .await
+                    .map_err(store_error)?;
+            }
+            Body::Multipart(parts) => {
+                // The temporary key exists now: it goes whatever happens to this future.
+                let temp = TempKey {
+                    client: Arc::clone(&self.client),
+                    key: Some(parts.temp),
+                };
+                let from = temp.key.as_ref().expect("just set");
+                self.client.copy(from, &target).await.map_err(store_error)?;
+                temp.remove().await?;
+            }
+        }
+        Ok(true)
+    }
+
+    async fn abort(mut self: Box<Self>) {
+        self.discard().await;
+    }
+}
+
+impl Drop for S3BlobWriter {
+    fn drop(&mut self) {
+        if let (Some(Body::Multipart(parts)), Ok(runtime)) =
+            (self.body.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(parts.abort());
+        }
+    }
+}
+
+/// The size of the object at `key`, `None` when there is none.
+async fn head(client: &AmazonS3, key: &Path) -> Result<Option<u64>, StoreError> {
+    match client.head(key).await {
+        Ok(meta) => Ok(Some(meta.size)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(error) => Err(store_error(error)),
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn begin(&self, _expected: &Expected) -> Result<Box<dyn BlobWriter>, StoreError> {
+        // A stated length below one part needs nothing more: such a body ends before the
+        // first part fills, and is one PUT.
+        Ok(Box::new(S3BlobWriter {
+            client: Arc::clone(&self.client),
+            keys: self.keys.clone(),
+            part_size: self.part_size,
+            body: Some(Body::Buffered {
+                chunks: Vec::new(),
+                length: 0,
+            }),
+        }))
+    }
+
+    async fn open(
+        &self,
+        sha256: &Sha256Digest,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobReader, StoreError> {
+        let key = self.keys.blob(sha256);
+        if range.as_ref().is_some_and(|r| r.start >= r.end) {
+            // S3 has no empty range: the size alone answers.
+            let total_length = head(&self.client, &key)
+                .await?
+                .ok_or(StoreError::NotFound(*sha256))?;
+            return Ok(BlobReader {
+                reader: Box::pin(io::Cursor::new(Vec::new())),
+                total_length,
+            });
+        }
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let got = self
+            .reader
+            .get_opts(&key, options)
+            .await
+            .map_err(|e| blob_error(sha256, e))?;
+        let total_length = got.meta.size;
+        let bytes = got.into_stream().map_err(io::Error::other);
+        Ok(BlobReader {
+            reader: Box::pin(tokio_util::io::StreamReader::new(bytes)),
+            total_length,
+        })
+    }
+
+    async fn stat(&self, sha256: &Sha256Digest) -> Result<Option<u64>, StoreError> {
+        head(&self.client, &self.keys.blob(sha256)).await
+    }
+
+    async fn delete(&self, sha256: &Sha256Digest) -> Result<bool, StoreError> {
+        // S3's DELETE answers the same whether the key was there: ask first.
+        let key = self.keys.blob(sha256);
+        if head(&self.client, &key).await?.is_none() {
+            return Ok(false);
+        }
+        self.client.delete(&key).await.map_err(store_error)?;
+        Ok(true)
+    }
+
+    fn list(&self) -> BlobList<'_> {
+        let keys = self.keys.clone();
+        self.client
+            .list(Some(&self.keys.blobs()))
+            .filter_map(move |item| {
+                std::future::ready(match item {
+                    Ok(meta) => keys.classify(&meta.location).ok().map(Ok),
+                    Err(error) => Some(Err(store_error(error))),
+                })
+            })
+            .boxed()
+    }
+
+    fn strays(&self) -> BoxStream<'_, Result<Stray, StoreError>> {
+        let keys = self.keys.clone();
+        self.client
+            .list(self.keys.root().as_ref())
+            .filter_map(move |item| {
+                std::future::ready(match item {
+                    Ok(meta) => keys.classify(&meta.location).err().map(|kind| {
+                        Ok(Stray {
+                            name: meta.location.to_string(),
+                            kind,
+                        })
+                    }),
+                    Err(error) => Some(Err(store_error(error))),
+                })
+            })
+            .boxed()
+    }
+
+    async fn remove_stray(&self, stray: &Stray) -> Result<(), StoreError> {
+        if !stray.name.starts_with(&self.keys.prefix) {
+            return Err(StoreError::internal(format!(
+                "{} is not in the blob store",
+                stray.name
+            )));
+        }
+        self.client
+            .delete(&Path::from(stray.name.as_str()))
+            .await
+            .map_err(store_error)
+    }
+
+    async fn remove_stale_temp(&self, older_than: Duration) -> Result<u64, StoreError> {
+        let cutoff = SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut temps = self.client.list(Some(&self.keys.temp_dir()));
+        let mut removed = 0;
+        while let Some(meta) = temps.next().await {
+            let meta = meta.map_err(store_error)?;
+            if SystemTime::from(meta.last_modified) < cutoff {
+                self.client
+                    .delete(&meta.location)
+                    .await
+                    .map_err(store_error)?;
+                tracing::info!(key = %meta.location, "deleted a stale temporary key");
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn presign(
+        &self,
+        sha256: &Sha256Digest,
+        ttl: Duration,
+    ) -> Result<Option<String>, StoreError> {
+        let url = self
+            .client
+            .signed_url(http::Method::GET, &self.keys.blob(sha256), ttl)
+            .await
+            .map_err(store_error)?;
+        Ok(Some(url.to_string()))
+    }
+}
