@@ -232,7 +232,8 @@ mod tests {
             StoreConfig::default().download_policy(),
             DownloadPolicy::Proxy
         );
-        let proxied: Config = toml::from_str("[store]\nkind = \"s3\"\ndownloads = \"proxy\"\n").unwrap();
+        let proxied: Config =
+            toml::from_str("[store]\nkind = \"s3\"\ndownloads = \"proxy\"\n").unwrap();
         assert_eq!(proxied.store.download_policy(), DownloadPolicy::Proxy);
         // Secrets have no key in the file: they come from the environment or a file.
         assert!(toml::from_str::<Config>("[store]\nsecret_access_key = \"x\"\n").is_err());

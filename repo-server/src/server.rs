@@ -68,12 +68,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             }
         }
     });
-    let sweeper = tokio::spawn(
-        Arc::clone(&service).run_sweeper(
-            Config::secs(config.sweep_interval_secs.max(1)),
-            Config::secs(config.store.stale_temp_secs),
-        ),
-    );
+    let sweeper = tokio::spawn(Arc::clone(&service).run_sweeper(
+        Config::secs(config.sweep_interval_secs.max(1)),
+        Config::secs(config.store.stale_temp_secs),
+    ));
 
     let app = api::router(AppState {
         service,

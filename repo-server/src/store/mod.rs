@@ -45,7 +45,8 @@ pub async fn open(config: &Config) -> Result<Arc<dyn BlobStore>, OpenError> {
     match config.store.kind {
         StoreKind::Fs => {
             let path = config.blob_dir();
-            let store = FsBlobStore::open(&path).map_err(|source| OpenError::Fs { path, source })?;
+            let store =
+                FsBlobStore::open(&path).map_err(|source| OpenError::Fs { path, source })?;
             Ok(Arc::new(store))
         }
         StoreKind::S3 => Ok(Arc::new(S3BlobStore::open(&config.store).await?)),

@@ -26,8 +26,8 @@ use object_store::{
     BackoffConfig, ClientOptions, GetOptions, GetRange, MultipartUpload, ObjectStore,
     ObjectStoreExt, PutPayload, RetryConfig,
 };
-use tokio::task::JoinSet;
 use serde::Deserialize;
+use tokio::task::JoinSet;
 
 use super::{BlobList, BlobReader, BlobStore, BlobWriter, Expected, StoreError, Stray, StrayKind};
 use crate::config::{StoreConfig, MIN_PART_SIZE};
@@ -99,7 +99,8 @@ impl S3Credentials {
             return toml::from_str(&text).map_err(|e| {
                 unreadable(format!(
                     "expected access_key_id and secret_access_key ({})",
-                    e.span().map_or("?".into(), |s| format!("at byte {}", s.start))
+                    e.span()
+                        .map_or("?".into(), |s| format!("at byte {}", s.start))
                 ))
             });
         }
@@ -229,9 +230,7 @@ impl S3BlobStore {
                 .build()
         };
         Ok(S3BlobStore {
-            client: Arc::new(build(
-                ClientOptions::new().with_timeout(REQUEST_TIMEOUT),
-            )?),
+            client: Arc::new(build(ClientOptions::new().with_timeout(REQUEST_TIMEOUT))?),
             reader: Arc::new(build(ClientOptions::new().with_timeout_disabled())?),
             keys: Keys::new(&config.prefix),
             part_size: usize::try_from(config.part_size_bytes).unwrap_or(usize::MAX),
@@ -372,7 +371,11 @@ pub struct S3BlobWriter {
 
 impl S3BlobWriter {
     /// Starts the multipart upload; the buffered bytes become its first part.
-    async fn start_multipart(&mut self, chunks: Vec<Bytes>, filled: usize) -> Result<(), StoreError> {
+    async fn start_multipart(
+        &mut self,
+        chunks: Vec<Bytes>,
+        filled: usize,
+    ) -> Result<(), StoreError> {
         let temp = self.keys.new_temp();
         let upload = self
             .client
@@ -415,8 +418,7 @@ impl TempKey {
 
 impl Drop for TempKey {
     fn drop(&mut self) {
-        if let (Some(key), Ok(runtime)) = (self.key.take(), tokio::runtime::Handle::try_current())
-        {
+        if let (Some(key), Ok(runtime)) = (self.key.take(), tokio::runtime::Handle::try_current()) {
             let client = Arc::clone(&self.client);
             runtime.spawn(async move {
                 if let Err(error) = client.delete(&key).await {
