@@ -216,7 +216,6 @@ impl S3BlobStore {
                 .with_access_key_id(&credentials.access_key_id)
                 .with_secret_access_key(&credentials.secret_access_key)
                 .with_virtual_hosted_style_request(false)
-                .with_allow_http(true)
                 .with_retry(RetryConfig {
                     backoff: BackoffConfig {
                         init_backoff: Duration::from_millis(100),
@@ -226,7 +225,13 @@ impl S3BlobStore {
                     max_retries: RETRIES,
                     retry_timeout: RETRY_BUDGET,
                 })
-                .with_client_options(options.with_connect_timeout(CONNECT_TIMEOUT))
+                .with_client_options(
+                    // The client options carry the scheme rule too (set here, not on the
+                    // builder, whose flag these options would replace).
+                    options
+                        .with_allow_http(true)
+                        .with_connect_timeout(CONNECT_TIMEOUT),
+                )
                 .build()
         };
         Ok(S3BlobStore {
@@ -259,8 +264,12 @@ impl S3BlobStore {
 fn is_unavailable(error: &object_store::Error) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = cause {
-        if current.is::<object_store::client::HttpError>() {
-            return true;
+        if let Some(http) = current.downcast_ref::<object_store::client::HttpError>() {
+            use object_store::client::HttpErrorKind as Kind;
+            return matches!(
+                http.kind(),
+                Kind::Connect | Kind::Request | Kind::Timeout | Kind::Interrupted
+            );
         }
         let message = current.to_string();
         let transient = ["status code: 5", "status code: 429", "SlowDown"]
@@ -641,5 +650,298 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(store_error)?;
         Ok(Some(url.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Instant;
+
+    use futures_util::TryStreamExt;
+    use fwrepo_garage::GarageCluster;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::store::{Ingest, StoreError};
+
+    fn credentials(cluster: &GarageCluster) -> S3Credentials {
+        S3Credentials {
+            access_key_id: cluster.access_key_id().into(),
+            secret_access_key: cluster.secret_access_key().into(),
+        }
+    }
+
+    fn config(endpoint: &str, prefix: &str) -> StoreConfig {
+        StoreConfig {
+            kind: crate::config::StoreKind::S3,
+            endpoint: Some(endpoint.into()),
+            bucket: Some(fwrepo_garage::BUCKET.into()),
+            region: fwrepo_garage::REGION.into(),
+            prefix: prefix.into(),
+            ..StoreConfig::default()
+        }
+    }
+
+    async fn start_cluster() -> GarageCluster {
+        tokio::task::spawn_blocking(GarageCluster::start)
+            .await
+            .unwrap()
+    }
+
+    /// A store under its own prefix of the cluster's bucket, with parts of `part_size`
+    /// (below S3's 5 MiB minimum only here, so that small bodies take the multipart path).
+    fn store(cluster: &GarageCluster, prefix: &str, part_size: usize) -> S3BlobStore {
+        let mut store = S3BlobStore::connect(
+            &config(&cluster.s3_endpoint(), prefix),
+            &credentials(cluster),
+        )
+        .unwrap();
+        store.part_size = part_size;
+        store
+    }
+
+    async fn put(store: &dyn BlobStore, bytes: &[u8]) -> crate::store::BlobWritten {
+        let mut ingest = Ingest::begin(store, Expected::default()).await.unwrap();
+        for chunk in bytes.chunks(64 * 1024) {
+            ingest.write(Bytes::copy_from_slice(chunk)).await.unwrap();
+        }
+        ingest.finish().await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn s3_backend_passes_the_conformance_suite_on_garage() {
+        let cluster = Arc::new(start_cluster().await);
+        // Once with parts of 1 MiB (every case of 1 MiB and more goes through a multipart
+        // upload and a copy), once with the default part size (every body is one PUT).
+        for part_size in [1 << 20, StoreConfig::default().part_size_bytes as usize] {
+            let counter = AtomicU64::new(0);
+            let cluster = Arc::clone(&cluster);
+            super::super::conformance::run_all(move || {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let prefix = format!("conformance-{part_size}/{n}");
+                let store: Arc<dyn BlobStore> = Arc::new(store(&cluster, &prefix, part_size));
+                std::future::ready(store)
+            })
+            .await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blobs_live_at_their_content_address_and_temporary_keys_go() {
+        let cluster = start_cluster().await;
+        let store = store(&cluster, "layout", 1 << 20);
+        let small = put(&store, b"one small body").await;
+        let large_bytes: Vec<u8> = (0..3 * (1 << 20) + 5).map(|i| (i % 251) as u8).collect();
+        let large = put(&store, &large_bytes).await;
+        assert!(small.created && large.created);
+        let mut keys = cluster.object_keys().await;
+        keys.sort();
+        let mut expected = vec![
+            format!("layout/sha256/{}", small.sha256.to_hex()),
+            format!("layout/sha256/{}", large.sha256.to_hex()),
+        ];
+        expected.sort();
+        assert_eq!(keys, expected, "no temporary key is left");
+        assert!(!put(&store, &large_bytes).await.created, "stored once");
+        assert_eq!(cluster.object_keys().await.len(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stale_temporary_keys_are_removed_and_fresh_ones_kept() {
+        let cluster = start_cluster().await;
+        let store = store(&cluster, "sweep", 1 << 20);
+        let raw = cluster.s3_client();
+        raw.put(&Path::from("sweep/tmp/crashed"), "half".into())
+            .await
+            .unwrap();
+        let blob = put(&store, b"a blob").await.sha256;
+        assert_eq!(
+            store
+                .remove_stale_temp(Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            0,
+            "younger than the bound: may belong to an upload in progress"
+        );
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(store.remove_stale_temp(Duration::ZERO).await.unwrap(), 1);
+        assert_eq!(
+            cluster.object_keys().await,
+            vec![format!("sweep/sha256/{}", blob.to_hex())],
+            "only the temporary key went"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_presigned_url_serves_the_blob_for_its_lifetime_only() {
+        let cluster = start_cluster().await;
+        let store = store(&cluster, "presign", 1 << 20);
+        let blob = put(&store, b"signed bytes").await.sha256;
+        let url = store
+            .presign(&blob, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .expect("an S3 store presigns");
+        let answer = reqwest::get(&url).await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.bytes().await.unwrap().as_ref(), b"signed bytes");
+        let short = store
+            .presign(&blob, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        // Garage answers an expired signature 400, a missing one 403.
+        let expired = reqwest::get(&short).await.unwrap().status();
+        assert!(expired.is_client_error(), "expired: {expired}");
+        let unsigned = url.split('?').next().unwrap();
+        let refused = reqwest::get(unsigned).await.unwrap().status();
+        assert!(refused.is_client_error(), "unsigned: {refused}");
+    }
+
+    /// A port nothing listens on.
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn offline_store(endpoint: &str) -> S3BlobStore {
+        let mut config = config(endpoint, "");
+        config.bucket = Some("fwrepo".into());
+        S3BlobStore::connect(
+            &config,
+            &S3Credentials {
+                access_key_id: "GK0000".into(),
+                secret_access_key: "secret".into(),
+            },
+        )
+        .unwrap()
+    }
+
+    fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+        match result {
+            Err(StoreError::Unavailable { retry_after, .. }) => {
+                assert_eq!(retry_after, RETRY_AFTER, "{what}")
+            }
+            other => panic!("{what}: expected Unavailable, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_unavailable_within_seconds() {
+        let store = offline_store(&format!("http://127.0.0.1:{}", closed_port()));
+        let started = Instant::now();
+        let mut ingest = Ingest::begin(&store, Expected::default()).await.unwrap();
+        ingest.write(Bytes::from_static(b"bytes")).await.unwrap();
+        assert_unavailable(ingest.finish().await, "commit");
+        assert_unavailable(store.stat(&Sha256Digest([1; 32])).await, "stat");
+        assert_unavailable(
+            store.open(&Sha256Digest([1; 32]), None).await.map(|_| ()),
+            "open",
+        );
+        let listed: Result<Vec<_>, _> = store.list().try_collect().await;
+        assert_unavailable(listed, "list");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "four requests failed in {:?}",
+            started.elapsed()
+        );
+    }
+
+    /// Answers every request with `status` and an S3 error body, forever.
+    async fn answering(status: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut request = vec![0u8; 64 * 1024];
+                    let _ = socket.read(&mut request).await;
+                    let body = "<Error><Code>Whatever</Code></Error>";
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn a_throttling_store_is_unavailable_and_a_refusing_one_is_an_error() {
+        let busy = offline_store(&answering("503 Service Unavailable").await);
+        assert_unavailable(busy.stat(&Sha256Digest([2; 32])).await, "503");
+        let throttled = offline_store(&answering("429 Too Many Requests").await);
+        assert_unavailable(throttled.stat(&Sha256Digest([2; 32])).await, "429");
+        let refusing = offline_store(&answering("403 Forbidden").await);
+        match refusing.stat(&Sha256Digest([2; 32])).await {
+            Err(StoreError::Io(_)) => {}
+            other => panic!("a 403 is no outage: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn credentials_come_from_a_file_and_never_print_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s3.toml");
+        std::fs::write(
+            &file,
+            "access_key_id = \"GKabc\"\nsecret_access_key = \"very-secret\"\n",
+        )
+        .unwrap();
+        let loaded = S3Credentials::load(Some(&file)).unwrap();
+        assert_eq!(loaded.access_key_id, "GKabc");
+        assert_eq!(loaded.secret_access_key, "very-secret");
+        assert!(!format!("{loaded:?}").contains("very-secret"));
+        std::fs::write(
+            &file,
+            "access_key_id = \"GKabc\"\nsecret = \"very-secret\"\n",
+        )
+        .unwrap();
+        let error = S3Credentials::load(Some(&file)).unwrap_err().to_string();
+        assert!(!error.contains("very-secret"), "{error}");
+    }
+
+    #[test]
+    fn part_sizes_below_the_s3_minimum_are_refused() {
+        let mut config = config("http://127.0.0.1:1", "");
+        config.part_size_bytes = MIN_PART_SIZE - 1;
+        let credentials = S3Credentials {
+            access_key_id: "a".into(),
+            secret_access_key: "b".into(),
+        };
+        assert!(matches!(
+            S3BlobStore::connect(&config, &credentials),
+            Err(S3OpenError::PartSize)
+        ));
+    }
+
+    #[test]
+    fn keys_classify_blobs_temporary_data_and_strays() {
+        let keys = Keys::new("/repo/");
+        let sha = Sha256Digest([0xab; 32]);
+        assert_eq!(
+            keys.blob(&sha).as_ref(),
+            format!("repo/sha256/{}", sha.to_hex())
+        );
+        assert_eq!(keys.classify(&keys.blob(&sha)), Ok(sha));
+        assert_eq!(keys.classify(&keys.new_temp()), Err(StrayKind::Temp));
+        let upper = Path::from(format!("repo/sha256/{}", sha.to_hex().to_uppercase()));
+        assert_eq!(keys.classify(&upper), Err(StrayKind::Misplaced));
+        assert_eq!(
+            keys.classify(&Path::from("repo/README")),
+            Err(StrayKind::Misplaced)
+        );
+        assert_eq!(
+            Keys::new("").blob(&sha).as_ref(),
+            format!("sha256/{}", sha.to_hex())
+        );
     }
 }
