@@ -188,6 +188,22 @@ pub struct StringValue {
     pub value: String,
 }
 
+/// fwrepo extension, `GET .../binaries/sha256/{sha256}`: the partner holds these bytes (an
+/// upload or a repository entry), so publishing them again needs no upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BinaryStatus {
+    /// SHA-256 of the binary (lowercase hex).
+    pub sha256: String,
+    /// Size of the binary in bytes.
+    pub length: u64,
+    /// Moved to the repository (else an upload waiting to be moved).
+    pub in_repository: bool,
+    /// The repository URL, when in the repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
 /// `{"value": <bool>}`: the exists check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

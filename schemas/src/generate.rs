@@ -72,6 +72,7 @@ wire_types! {
     Request "StringValueRequest" => StringValue,
     Response "StringValue" => StringValue,
     Response "BoolValue" => BoolValue,
+    Response "BinaryStatus" => BinaryStatus,
     Response "TagList" => Vec<String>,
     Response "TokenResponse" => TokenResponse,
     Response "Problem" => Problem,

@@ -390,6 +390,15 @@ impl TestServer {
         assert_eq!(response.status(), 200);
         response.text().await.unwrap()
     }
+
+    /// The value of an unlabelled counter in `/metrics`, 0 when absent.
+    pub async fn counter(&self, name: &str) -> u64 {
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
 }
 
 impl Drop for TestServer {

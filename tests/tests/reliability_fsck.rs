@@ -150,16 +150,6 @@ async fn fsck_refuses_a_data_dir_a_server_is_serving() {
     );
 }
 
-/// The value of a counter in the server's Prometheus text, 0 when absent.
-async fn counter(server: &TestServer, name: &str) -> u64 {
-    server
-        .metrics()
-        .await
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
-        .map_or(0, |v| v as u64)
-}
-
 /// Issue 11 item 2: a download answers from the blob itself. A truncated or deleted blob
 /// file is a 5xx for GET and HEAD alike (never a cut-off or empty 200), logged and counted,
 /// and fsck reports it.
@@ -183,7 +173,7 @@ async fn damaged_blobs_are_a_counted_5xx_and_fsck_reports_them() {
         .set_len(1000)
         .unwrap();
     std::fs::remove_file(blob_path(&data, &deleted)).unwrap();
-    assert_eq!(counter(&server, "fwrepo_blob_damaged_total").await, 0);
+    assert_eq!(server.counter("fwrepo_blob_damaged_total").await, 0);
     for url in [&truncated_url, &deleted_url] {
         let get = ota
             .http
@@ -204,7 +194,7 @@ async fn damaged_blobs_are_a_counted_5xx_and_fsck_reports_them() {
         assert_eq!(ranged.status(), 500, "a range of a damaged blob");
         assert_eq!(head(url.clone()).await.unwrap().status(), 500, "HEAD {url}");
     }
-    assert_eq!(counter(&server, "fwrepo_blob_damaged_total").await, 6);
+    assert_eq!(server.counter("fwrepo_blob_damaged_total").await, 6);
     let log = server.log();
     assert!(
         log.contains(&truncated) && log.contains("1000 bytes on storage"),

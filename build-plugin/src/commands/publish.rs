@@ -208,7 +208,8 @@ async fn choose_version(
     )))
 }
 
-/// Publishes `req`: upload (streamed, digest declared), move to the repository, create the record.
+/// Publishes `req`: upload (streamed, digest declared; skipped when the server holds the
+/// bytes), move to the repository, create the record.
 pub async fn publish(ctx: &Context, api: &Api, req: &Request) -> Result<Outcome> {
     let (sha256, len) = sha256_file(&req.file)?;
     let tags = req.tags()?;
@@ -240,17 +241,7 @@ pub async fn publish(ctx: &Context, api: &Api, req: &Request) -> Result<Outcome>
             })
         }
     };
-    let label = format!(
-        "uploading {}",
-        req.file
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    );
-    let progress = Progress::start(ctx.progress_mode(), &label, len);
-    api.upload(&req.file, &sha256, len, &progress).await?;
-    progress.finish();
-    let url = api.move_to_repository(&sha256).await?;
+    let url = store_binary(ctx, api, req, &sha256, len).await?;
     let associations = if req.device_types.is_empty() {
         None
     } else {
@@ -288,6 +279,42 @@ pub async fn publish(ctx: &Context, api: &Api, req: &Request) -> Result<Outcome>
             }
         }
     }
+}
+
+/// Gets the file's bytes into the partner's repository; answers the repository URL.
+/// Checksum-first: bytes the server already holds for the partner (a rebuild of the same
+/// binary, a retried publish) are moved without being sent again.
+async fn store_binary(
+    ctx: &Context,
+    api: &Api,
+    req: &Request,
+    sha256: &str,
+    len: u64,
+) -> Result<String> {
+    if let Some(known) = api.binary_status(sha256).await? {
+        if known.length == len {
+            match api.move_to_repository(sha256).await {
+                Ok(url) => {
+                    ctx.note("the server holds these bytes already: nothing uploaded");
+                    return Ok(url);
+                }
+                // The upload it knew expired in between: send the bytes after all.
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let label = format!(
+        "uploading {}",
+        req.file
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    let progress = Progress::start(ctx.progress_mode(), &label, len);
+    api.upload(&req.file, sha256, len, &progress).await?;
+    progress.finish();
+    api.move_to_repository(sha256).await
 }
 
 fn report(outcome: &Outcome, json: bool) {

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap};
 use axum::Json;
 use base64::Engine;
 use futures_util::StreamExt;
-use fwrepo_schemas::StringValue;
+use fwrepo_schemas::{BinaryStatus, StringValue};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, Caller};
@@ -75,6 +75,31 @@ enum UploadBody {
     Form(Multipart),
 }
 
+/// How a `POST binaries` body is framed, from its Content-Type (415 for anything else).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Raw,
+    Form,
+}
+
+fn framing(headers: &HeaderMap) -> ApiResult<Framing> {
+    match super::extract::media_type(headers).as_str() {
+        "application/octet-stream" => Ok(Framing::Raw),
+        "multipart/form-data" => Ok(Framing::Form),
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "upload with Content-Type application/octet-stream or multipart/form-data, not '{other}'"
+        ))),
+    }
+}
+
+/// The client waits for `100 Continue` before sending the body. hyper sends it only when the
+/// body is first read, so a handler that answers without reading it receives none of it.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
 pub async fn upload(
     State(service): State<Arc<Service>>,
     caller: Caller,
@@ -84,28 +109,34 @@ pub async fn upload(
     let partner = caller.partner(&partner, Scope::Write)?;
     let headers = request.headers().clone();
     let expected = expected_digest(&headers)?;
-    let limit = service.config().max_upload_bytes;
-    let request = refuse_declared_oversize(request, limit).await?;
-    let body = match super::extract::media_type(&headers).as_str() {
-        "application/octet-stream" => UploadBody::Raw(request),
-        "multipart/form-data" => UploadBody::Form(
-            Multipart::from_request(request, &())
-                .await
-                .map_err(|e| ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text())))?,
-        ),
-        other => {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "upload with Content-Type application/octet-stream or multipart/form-data, not '{other}'"
-            )))
-        }
-    };
+    let framing = framing(&headers)?;
     let stated = Expected {
         sha256: expected,
         // A raw body's length is the file's (a form's includes its framing).
-        length: match body {
-            UploadBody::Raw(_) => declared_length(&headers),
-            UploadBody::Form(_) => None,
+        length: match framing {
+            Framing::Raw => declared_length(&headers),
+            Framing::Form => None,
         },
+    };
+    if expects_continue(&headers) {
+        // Checksum-first: bytes the partner holds already are not sent again.
+        if let Some(held) = service.reupload_known(partner, stated).await? {
+            metrics::counter!("fwrepo_upload_bodies_skipped_total").increment(1);
+            tracing::info!(blob.sha256 = %held.written.sha256, size_bytes = held.written.length, "binary known by its digest, body not read");
+            return Ok(Json(StringValue {
+                value: held.written.sha256.to_hex(),
+            }));
+        }
+    }
+    let limit = service.config().max_upload_bytes;
+    let request = refuse_declared_oversize(request, limit).await?;
+    let body = match framing {
+        Framing::Raw => UploadBody::Raw(request),
+        Framing::Form => {
+            UploadBody::Form(Multipart::from_request(request, &()).await.map_err(|e| {
+                ApiError::InvalidBody(format!("malformed multipart body: {}", e.body_text()))
+            })?)
+        }
     };
     let mut upload = service.begin_upload(stated).await?;
     let streamed = match body {
@@ -123,6 +154,31 @@ pub async fn upload(
     tracing::info!(blob.sha256 = %written.sha256, size_bytes = written.length, created = written.created, "binary uploaded");
     Ok(Json(StringValue {
         value: written.sha256.to_hex(),
+    }))
+}
+
+/// `GET|HEAD .../binaries/sha256/{sha256}`: whether the partner holds these bytes (its
+/// upload or repository entry), so a client can skip sending them. Bytes only another
+/// partner holds are a 404, like bytes nobody holds.
+pub async fn lookup(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    ApiPath((partner, sha256)): ApiPath<(String, String)>,
+) -> ApiResult<Json<BinaryStatus>> {
+    let partner = caller.partner(&partner, Scope::Read)?;
+    let not_found = || ApiError::NotFound("binary not found".into());
+    let sha256 = Sha256Digest::parse_hex("sha256", &sha256).map_err(|_| not_found())?;
+    let known = service
+        .known_binary(partner, sha256)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(BinaryStatus {
+        sha256: sha256.to_hex(),
+        length: known.length,
+        in_repository: known.in_repository,
+        url: known
+            .in_repository
+            .then(|| service.repository_url(partner, &sha256)),
     }))
 }
 

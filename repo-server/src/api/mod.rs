@@ -93,6 +93,7 @@ fn ota_routes() -> Router<AppState> {
             "/binaries",
             post(binaries::upload).layer(DefaultBodyLimit::disable()),
         )
+        .route("/binaries/sha256/{sha256}", get(binaries::lookup))
         .route(
             "/binaries/moveToRepository",
             post(binaries::move_to_repository),

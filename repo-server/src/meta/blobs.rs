@@ -123,6 +123,14 @@ impl MetaStore {
         self.get(CF_REPOSITORY, &repository_key(partner, sha256))
     }
 
+    pub fn pending_upload(
+        &self,
+        partner: &str,
+        sha256: &Sha256Digest,
+    ) -> MetaResult<Option<PendingUpload>> {
+        self.get(CF_PENDING, &pending_key(partner, sha256))
+    }
+
     pub fn blob_record(&self, sha256: &Sha256Digest) -> MetaResult<Option<BlobRecord>> {
         self.get(CF_BLOBS, &blob_key(sha256))
     }

@@ -63,7 +63,86 @@ pub struct HeldUpload {
     pub new_hold: bool,
 }
 
+/// Bytes a partner holds through the binaries API (its repository entry or pending upload),
+/// found by digest. Another partner's bytes are never "known" to it.
+#[derive(Debug, Clone)]
+pub struct KnownBinary {
+    pub sha256: Sha256Digest,
+    pub length: u64,
+    pub blake3: String,
+    pub in_repository: bool,
+}
+
 impl Service {
+    /// The partner's binary with these bytes, when it holds one and the stored blob is whole
+    /// (a damaged blob is not "known": a full upload repairs it).
+    pub async fn known_binary(
+        &self,
+        partner: &str,
+        sha256: Sha256Digest,
+    ) -> ServiceResult<Option<KnownBinary>> {
+        let owner = partner.to_string();
+        let held = self
+            .meta_read(move |m| {
+                let in_repository = m.repository_entry(&owner, &sha256)?.is_some();
+                if !in_repository && m.pending_upload(&owner, &sha256)?.is_none() {
+                    return Ok(None);
+                }
+                Ok(m.blob_record(&sha256)?.map(|blob| (blob, in_repository)))
+            })
+            .await?;
+        let Some((blob, in_repository)) = held else {
+            return Ok(None);
+        };
+        if self.blobs.stat(&sha256).await? != Some(blob.length) {
+            return Ok(None);
+        }
+        Ok(Some(KnownBinary {
+            sha256,
+            length: blob.length,
+            blake3: blob.blake3,
+            in_repository,
+        }))
+    }
+
+    /// Checksum-first upload: when the client stated the digest of bytes the partner already
+    /// holds, records the hold a full upload of them would (pending upload, last upload time)
+    /// without reading a body. `None`: the body must be read.
+    pub async fn reupload_known(
+        &self,
+        partner: &str,
+        stated: Expected,
+    ) -> ServiceResult<Option<HeldUpload>> {
+        let Some(sha256) = stated.sha256 else {
+            return Ok(None);
+        };
+        // Ordered against the sweeper's delete of this digest, as `Upload::finish` is.
+        let _lifecycle = self.blob_lifecycle.lock(&sha256).await;
+        let Some(known) = self.known_binary(partner, sha256).await? else {
+            return Ok(None);
+        };
+        let fits = known.length <= self.config.max_upload_bytes
+            && stated.length.is_none_or(|length| length == known.length);
+        if !fits {
+            // A full upload decides (413, or a size mismatch).
+            return Ok(None);
+        }
+        let expires_ms = now_ms().saturating_add(self.config.pending_upload_ttl.as_millis() as u64);
+        let (owner, length, blake3) = (partner.to_string(), known.length, known.blake3.clone());
+        let new_hold = self
+            .meta_call(move |m| {
+                m.add_pending(&owner, &sha256, length, &blake3, now_ms(), expires_ms)
+            })
+            .await?;
+        let written = BlobWritten {
+            sha256,
+            blake3: known.blake3,
+            length: known.length,
+            created: false,
+        };
+        Ok(Some(HeldUpload { written, new_hold }))
+    }
+
     /// Drops a partner's pending hold on a blob (the sweeper deletes the blob once unheld).
     pub async fn release_pending(&self, partner: &str, sha256: Sha256Digest) -> ServiceResult<()> {
         let owner = partner.to_string();

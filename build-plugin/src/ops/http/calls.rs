@@ -1,11 +1,11 @@
-//! Typed calls: firmware types, binaries (streamed upload, move to the repository) and pool
-//! records (create, one page, every page).
+//! Typed calls: firmware types, binaries (lookup by digest, streamed upload, move to the
+//! repository) and pool records (create, one page, every page).
 
 use std::path::Path;
 
 use futures_util::StreamExt;
 use fwrepo_schemas::{
-    FirmwareType, FirmwareTypeCreate, Page, PoolRecord, PoolRecordCreate, StringValue,
+    BinaryStatus, FirmwareType, FirmwareTypeCreate, Page, PoolRecord, PoolRecordCreate, StringValue,
 };
 use reqwest::{header, StatusCode};
 
@@ -82,6 +82,21 @@ impl Api {
             });
         }
         Ok(answer.value)
+    }
+
+    /// Whether the partner holds these bytes already (`GET binaries/sha256/{hex}`): `None`
+    /// when not, or when the server cannot say (an older server, a client without read scope).
+    pub async fn binary_status(&self, sha256: &str) -> Result<Option<BinaryStatus>> {
+        let url = self.partner_url(&format!("binaries/sha256/{sha256}"));
+        let response = self
+            .authed("look up binary", || Ok(self.http.get(&url)))
+            .await?;
+        match response.status() {
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN | StatusCode::METHOD_NOT_ALLOWED => {
+                Ok(None)
+            }
+            _ => Self::json_ok(response, "look up binary").await.map(Some),
+        }
     }
 
     pub async fn move_to_repository(&self, sha256: &str) -> Result<String> {
