@@ -8,7 +8,9 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 use crate::api::{self, AppState};
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::config::DownloadPolicy;
 use crate::meta::MetaStore;
+use crate::service::binaries::Downloads;
 use crate::service::{Service, ServiceConfig};
 
 /// Opens the metadata store of a data directory (also used by the offline admin commands).
@@ -38,16 +40,23 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     config.listen = listener.local_addr()?;
     let public_url = config.public_url()?;
-    let service = Arc::new(Service::new(
-        Arc::clone(&meta),
-        blobs,
-        ServiceConfig {
-            public_url: public_url.clone(),
-            pending_upload_ttl: Config::secs(config.pending_upload_ttl_secs),
-            sweep_grace: Config::secs(config.sweep_grace_secs),
-            max_upload_bytes: config.max_upload_bytes,
-        },
-    ));
+    let service = Arc::new(
+        Service::new(
+            Arc::clone(&meta),
+            blobs,
+            ServiceConfig {
+                public_url: public_url.clone(),
+                pending_upload_ttl: Config::secs(config.pending_upload_ttl_secs),
+                sweep_grace: Config::secs(config.sweep_grace_secs),
+                max_upload_bytes: config.max_upload_bytes,
+            },
+        )
+        .with_downloads(Downloads {
+            redirect: config.store.download_policy() == DownloadPolicy::Redirect,
+            redirect_min_bytes: config.store.redirect_min_bytes,
+            presign_ttl: config.store.presign_ttl(),
+        }),
+    );
     let auth = Arc::new(Authenticator::new(
         meta,
         Config::secs(config.token_lifetime_secs),

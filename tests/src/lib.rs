@@ -391,6 +391,30 @@ impl TestServer {
         response.text().await.unwrap()
     }
 
+    /// The `fwrepo` CLI in `dir` with client `index`'s credentials for this server and the
+    /// local cache at `cache` (no CI variables, no config file).
+    pub fn fwrepo(&self, index: usize, dir: &Path, cache: &Path) -> Command {
+        let client = self.client(index);
+        let mut command = Command::new(bin("fwrepo"));
+        for var in [
+            "FWREPO_CONFIG",
+            "CI",
+            "GITHUB_ACTIONS",
+            "GITLAB_CI",
+            "JENKINS_URL",
+        ] {
+            command.env_remove(var);
+        }
+        command
+            .current_dir(dir)
+            .env("FWREPO_URL", &self.url)
+            .env("FWREPO_PARTNER", &client.partner_id)
+            .env("FWREPO_CLIENT_ID", &client.client_id)
+            .env("FWREPO_CLIENT_SECRET", &client.client_secret)
+            .env("FWREPO_CACHE_DIR", cache);
+        command
+    }
+
     /// The value of an unlabelled counter in `/metrics`, 0 when absent.
     pub async fn counter(&self, name: &str) -> u64 {
         self.metrics()

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use fwrepo_e2e::{
-    bin, blob_files, expect_problem, sha256_hex, validate, wait_for_blob_count, Ota, TestServer,
+    blob_files, expect_problem, sha256_hex, validate, wait_for_blob_count, Ota, TestServer,
 };
 use serde_json::{json, Value};
 
@@ -283,15 +283,8 @@ async fn cli_publish_of_a_rebuilt_binary_uploads_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (file, sha) = big_file(dir.path(), "app.bin", 8 * 1024 * 1024, 5);
     let publish = |version: &str| {
-        let client = server.client(0);
-        let output = Command::new(bin("fwrepo"))
-            .current_dir(dir.path())
-            .env_remove("FWREPO_CONFIG")
-            .env("FWREPO_URL", &server.url)
-            .env("FWREPO_PARTNER", &client.partner_id)
-            .env("FWREPO_CLIENT_ID", &client.client_id)
-            .env("FWREPO_CLIENT_SECRET", &client.client_secret)
-            .env("FWREPO_CACHE_DIR", dir.path().join("cache"))
+        let output = server
+            .fwrepo(0, dir.path(), &dir.path().join("cache"))
             .args([
                 "publish",
                 "--type",
@@ -300,8 +293,8 @@ async fn cli_publish_of_a_rebuilt_binary_uploads_nothing() {
                 "app",
                 "--version",
                 version,
+                "--json",
             ])
-            .args(["--json"])
             .arg(&file)
             .output()
             .expect("run fwrepo");

@@ -402,17 +402,17 @@ pub async fn download(
     let record = service
         .collection_image(partner, &collection, parse_image_id(&image)?)
         .await?;
+    let request = super::repository::BlobRequest {
+        method: &method,
+        headers: &headers,
+        may_redirect: true,
+    };
     super::repository::serve_blob(
-        &method,
-        &headers,
+        &service,
+        request,
         record.sha256,
         record.length,
         &record.blake3,
-        |range| async move {
-            Ok(service
-                .open_blob(record.sha256, record.length, range)
-                .await?)
-        },
     )
     .await
 }

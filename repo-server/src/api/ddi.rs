@@ -411,14 +411,11 @@ async fn download(
     if file != image.filename {
         return Err(ApiError::NotFound("artifact not found".into()));
     }
-    let (sha256, length) = (image.sha256, image.length);
-    super::repository::serve_blob(
-        &method,
-        &headers,
-        sha256,
-        image.length,
-        &image.blake3,
-        |range| async move { Ok(service.open_blob(sha256, length, range).await?) },
-    )
-    .await
+    let request = super::repository::BlobRequest {
+        method: &method,
+        headers: &headers,
+        may_redirect: true,
+    };
+    super::repository::serve_blob(&service, request, image.sha256, image.length, &image.blake3)
+        .await
 }

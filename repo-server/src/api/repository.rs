@@ -15,6 +15,22 @@ use super::extract::{ApiPath, Caller};
 use crate::domain::{Scope, Sha256Digest};
 use crate::service::Service;
 
+/// A `307` to where the store serves the blob. The client repeats its GET (and its Range)
+/// there; the URL expires soon, so nothing may cache this answer.
+fn redirect_to_store(url: &str) -> ApiResult<Response> {
+    let location = HeaderValue::from_str(url)
+        .map_err(|e| ApiError::Internal(format!("presigned URL: {e}")))?;
+    metrics::counter!("fwrepo_download_redirects_total").increment(1);
+    Ok((
+        StatusCode::TEMPORARY_REDIRECT,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+    )
+        .into_response())
+}
+
 /// Read size of the download stream.
 const STREAM_CHUNK: usize = 256 * 1024;
 
@@ -76,46 +92,52 @@ pub async fn download(
     let partner = caller.partner(&partner, Scope::Read)?;
     let sha256 = Sha256Digest::parse_hex("sha256", &sha256)
         .map_err(|_| ApiError::NotFound("binary not found".into()))?;
-    serve_repository_blob(service, &method, &headers, partner, sha256).await
+    let request = BlobRequest {
+        method: &method,
+        headers: &headers,
+        may_redirect: true,
+    };
+    serve_repository_blob(&service, request, partner, sha256).await
+}
+
+/// How a blob download was asked for.
+pub struct BlobRequest<'a> {
+    pub method: &'a Method,
+    pub headers: &'a HeaderMap,
+    /// Whether a GET may be sent to the store (`307` to a presigned URL). The web UI's
+    /// download names the file (Content-Disposition), which a presigned URL would not.
+    pub may_redirect: bool,
 }
 
 /// Answers a blob of a partner's repository (the API's and the UI's downloads).
 pub async fn serve_repository_blob(
-    service: Arc<Service>,
-    method: &Method,
-    headers: &HeaderMap,
+    service: &Service,
+    request: BlobRequest<'_>,
     partner: &str,
     sha256: Sha256Digest,
 ) -> ApiResult<Response> {
     let entry = service.repository_entry(partner, sha256).await?;
-    let length = entry.length;
-    serve_blob(
-        method,
-        headers,
-        sha256,
-        length,
-        &entry.blake3,
-        |range| async move { Ok(service.open_blob(sha256, length, range).await?) },
-    )
-    .await
+    serve_blob(service, request, sha256, entry.length, &entry.blake3).await
 }
 
-/// Answers a stored blob: validators and digests, `If-None-Match` (weak comparison), one
-/// `Range` (206) or the whole body, HEAD without a body. `open` is called for GET and HEAD
-/// alike (HEAD reads no bytes), so both answer from the blob itself: a missing or resized
-/// file is an error, not a 200 with the record's length.
-pub(super) async fn serve_blob<F, Fut>(
-    method: &Method,
-    headers: &HeaderMap,
+/// Answers a stored blob whose record the caller has been authorised for: validators and
+/// digests, `If-None-Match` (weak comparison), then either a `307` to the store (a GET of a
+/// large blob when the download policy redirects) or the bytes: one `Range` (206) or the
+/// whole body, HEAD without a body. GET and HEAD open the blob alike (HEAD reads no bytes),
+/// so both answer from the blob itself: a missing or resized file is an error, not a 200
+/// with the record's length.
+pub(super) async fn serve_blob(
+    service: &Service,
+    request: BlobRequest<'_>,
     sha256: Sha256Digest,
     length: u64,
     blake3: &str,
-    open: F,
-) -> ApiResult<Response>
-where
-    F: FnOnce(Option<std::ops::Range<u64>>) -> Fut,
-    Fut: std::future::Future<Output = ApiResult<crate::store::BlobReader>>,
-{
+) -> ApiResult<Response> {
+    let BlobRequest {
+        method,
+        headers,
+        may_redirect,
+    } = request;
     let etag = format!("\"{sha256}\"");
     let mut response_headers = HeaderMap::new();
     let header_value =
@@ -150,7 +172,19 @@ where
 
     let range = requested_range(headers, length, &etag)?;
     let head = *method == Method::HEAD;
-    let blob = open(if head { Some(0..0) } else { range.clone() }).await?;
+    if may_redirect && !head {
+        // A presigned URL is for GET only, so HEAD stays here.
+        if let Some(url) = service.direct_download_url(sha256, length).await? {
+            return redirect_to_store(&url);
+        }
+    }
+    let blob = service
+        .open_blob(
+            sha256,
+            length,
+            if head { Some(0..0) } else { range.clone() },
+        )
+        .await?;
     let length = blob.total_length;
     let (status, served) = match &range {
         Some(r) => {

@@ -63,6 +63,28 @@ pub struct HeldUpload {
     pub new_hold: bool,
 }
 
+/// How blob downloads are answered once the caller is authorised: proxied through this
+/// server (with Range), or sent to the store itself by a presigned URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloads {
+    /// Answer `307` to a presigned URL when the store issues one.
+    pub redirect: bool,
+    /// Smaller blobs are proxied: a redirect costs the client a second connection.
+    pub redirect_min_bytes: u64,
+    /// How long a presigned URL stays valid.
+    pub presign_ttl: std::time::Duration,
+}
+
+impl Default for Downloads {
+    fn default() -> Self {
+        Downloads {
+            redirect: false,
+            redirect_min_bytes: 1024 * 1024,
+            presign_ttl: std::time::Duration::from_secs(300),
+        }
+    }
+}
+
 /// Bytes a partner holds through the binaries API (its repository entry or pending upload),
 /// found by digest. Another partner's bytes are never "known" to it.
 #[derive(Debug, Clone)]
@@ -203,6 +225,21 @@ impl Service {
         metrics::counter!("fwrepo_blob_damaged_total").increment(1);
         tracing::error!(blob.sha256 = %sha256, "{damage}; run fwrepo-server fsck");
         Err(ServiceError::Internal(damage.into()))
+    }
+
+    /// Where the caller may GET a blob straight from the store instead of through this
+    /// server: a presigned URL, when the policy redirects, the blob is large enough and the
+    /// backend issues one. The caller must have authorised the request already.
+    pub async fn direct_download_url(
+        &self,
+        sha256: Sha256Digest,
+        length: u64,
+    ) -> ServiceResult<Option<String>> {
+        let policy = &self.downloads;
+        if !policy.redirect || length < policy.redirect_min_bytes {
+            return Ok(None);
+        }
+        Ok(self.blobs.presign(&sha256, policy.presign_ttl).await?)
     }
 
     /// The repository entry of a blob (for HEAD and range validation).

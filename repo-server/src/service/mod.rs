@@ -102,6 +102,7 @@ pub struct Service {
     config: ServiceConfig,
     /// Orders "add a hold on a blob" against "delete an unheld blob", per digest.
     blob_lifecycle: blob_locks::BlobLocks,
+    downloads: binaries::Downloads,
 }
 
 impl Service {
@@ -111,7 +112,14 @@ impl Service {
             blobs,
             config,
             blob_lifecycle: blob_locks::BlobLocks::new(),
+            downloads: binaries::Downloads::default(),
         }
+    }
+
+    /// Sets how blob downloads are answered (proxied unless told otherwise).
+    pub fn with_downloads(mut self, downloads: binaries::Downloads) -> Self {
+        self.downloads = downloads;
+        self
     }
 
     pub fn config(&self) -> &ServiceConfig {

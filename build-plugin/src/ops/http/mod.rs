@@ -55,6 +55,11 @@ impl Api {
         let http = reqwest::Client::builder()
             .user_agent(concat!("fwrepo/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(15))
+            // Downloads may be sent to the blob store (a presigned URL). reqwest drops the
+            // Authorization header when a redirect leaves the host and port; the store
+            // needs no Referer naming our URLs either.
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .referer(false)
             .build()
             .map_err(|e| Error::Network(format!("building HTTP client: {e}")))?;
         let token_file = token_dir.map(|dir| {

@@ -113,14 +113,14 @@ pub async fn download(
     let record = service
         .pool_record(partner, fw_type, version_number)
         .await?;
-    let mut response = crate::api::repository::serve_repository_blob(
-        service,
-        &method,
-        &headers,
-        partner,
-        record.sha256,
-    )
-    .await?;
+    let request = crate::api::repository::BlobRequest {
+        method: &method,
+        headers: &headers,
+        may_redirect: false,
+    };
+    let mut response =
+        crate::api::repository::serve_repository_blob(&service, request, partner, record.sha256)
+            .await?;
     let disposition = format!("attachment; filename=\"{}\"", file_name(&record));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         response
