@@ -172,8 +172,51 @@ async fn actions(span: &Span, c: &str) -> Value {
 
 #[tokio::test]
 async fn swupdate_installs_a_signed_swu_from_fwrepo() {
-    let server = TestServer::start();
-    let span = Span::new(&server, 0).await;
+    installs_and_confirms(&TestServer::start()).await;
+}
+
+/// Issue 10 item 3: with blobs on the 3-node Garage cluster and downloads redirected, the
+/// artifact download is a `307` to a presigned URL that swupdate follows; no byte of the
+/// artifact passes through fwrepo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swupdate_installs_through_a_redirect_to_garage() {
+    let cluster = fwrepo_garage::GarageCluster::start();
+    let keys = tempfile::tempdir().unwrap();
+    let credentials = keys.path().join("s3.toml");
+    std::fs::write(
+        &credentials,
+        format!(
+            "access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+            cluster.access_key_id(),
+            cluster.secret_access_key()
+        ),
+    )
+    .unwrap();
+    let server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .args(["--store", "s3", "--s3-endpoint", &cluster.s3_endpoint()])
+        .args([
+            "--s3-bucket",
+            cluster.bucket(),
+            "--s3-region",
+            cluster.region(),
+        ])
+        .arg("--s3-credentials-file")
+        .arg(credentials.display().to_string())
+        .args(["--downloads", "redirect", "--redirect-min-bytes", "65536"])
+        .start();
+    installs_and_confirms(&server).await;
+    assert!(server.counter("fwrepo_download_redirects_total").await >= 1);
+    assert_eq!(
+        server.counter("fwrepo_download_bytes_total").await,
+        0,
+        "the artifact came from the store"
+    );
+}
+
+/// Publishes a signed `.swu`, lets swupdate install it and confirm it after the "reboot".
+async fn installs_and_confirms(server: &TestServer) {
+    let span = Span::new(server, 0).await;
     let work = tempfile::tempdir().unwrap();
     let installed = work.path().join("out/installed.bin");
     std::fs::create_dir_all(installed.parent().unwrap()).unwrap();
