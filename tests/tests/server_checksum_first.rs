@@ -1,7 +1,8 @@
 //! Checksum-first publish (issue 10 item 4): an upload stating the digest of bytes the partner
 //! already holds is answered before its body is read (curl with `Expect: 100-continue` sends
 //! none of it), the lookup by digest respects partner isolation, and the CLI's publish of a
-//! rebuilt binary uploads nothing.
+//! rebuilt binary uploads nothing. A republish to the S3 store (the 3-node Garage cluster)
+//! sends no body either.
 
 use std::path::Path;
 use std::process::Command;
@@ -271,6 +272,57 @@ async fn a_damaged_blob_is_not_known_and_a_full_upload_repairs_it() {
     assert_eq!(repaired.size_upload, 2 * 1024 * 1024, "the body was read");
     assert_eq!(sha256_hex(&std::fs::read(&stored).unwrap()), sha);
     assert_eq!(lookup(&ota, &sha).await.status(), 200);
+}
+
+/// The same on the S3 store (the 3-node Garage cluster): the server asks the store whether
+/// the bytes are whole (a HEAD of the object), and the republish sends no body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_bytes_on_garage_are_not_sent_again() {
+    let cluster = fwrepo_garage::GarageCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("s3.toml");
+    std::fs::write(
+        &credentials,
+        format!(
+            "access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+            cluster.access_key_id(),
+            cluster.secret_access_key()
+        ),
+    )
+    .unwrap();
+    let server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .args(["--store", "s3", "--s3-endpoint", &cluster.s3_endpoint()])
+        .args([
+            "--s3-bucket",
+            cluster.bucket(),
+            "--s3-region",
+            cluster.region(),
+        ])
+        .arg("--s3-credentials-file")
+        .arg(credentials.display().to_string())
+        .start();
+    let ota = Ota::new(&server, 0).await;
+    let (file, sha) = big_file(dir.path(), "app.bin", 12 * 1024 * 1024, 6);
+    let first = tokio::task::block_in_place(|| curl_upload(&ota, &file, &sha));
+    assert_eq!((first.status, first.size_upload), (200, 12 * 1024 * 1024));
+    ota.move_to_repository(&sha).await;
+    let again = tokio::task::block_in_place(|| curl_upload(&ota, &file, &sha));
+    assert_eq!(
+        (again.status, again.size_upload),
+        (200, 0),
+        "{}",
+        again.body
+    );
+    let lookup: Value = lookup(&ota, &sha).await.json().await.unwrap();
+    assert_eq!(lookup["inRepository"], true);
+    let blobs = cluster
+        .object_keys()
+        .await
+        .into_iter()
+        .filter(|key| key.contains(&sha))
+        .count();
+    assert_eq!(blobs, 1, "one object for the blob");
 }
 
 /// The CLI's publish of a rebuilt binary (same bytes, a new version) sends no body: the
