@@ -135,7 +135,7 @@ async fn a_skipped_body_refreshes_the_pending_upload_as_a_full_upload_would() {
         .client("acme", &["ota:read", "ota:write", "admin"])
         .args([
             "--pending-upload-ttl-secs",
-            "6",
+            "10",
             "--sweep-interval-secs",
             "1",
             "--sweep-grace-secs",
@@ -151,7 +151,7 @@ async fn a_skipped_body_refreshes_the_pending_upload_as_a_full_upload_would() {
     let control = ota
         .upload(b"uploaded beside it, never refreshed".to_vec())
         .await;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     let refresh = curl_upload(&ota, &file, &sha);
     assert_eq!((refresh.status, refresh.size_upload), (200, 0));
     wait_for_blob_count(&server.data_path(), 1).await;
