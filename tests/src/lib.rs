@@ -150,6 +150,47 @@ pub struct TestServerBuilder {
     clients: Vec<(String, Vec<String>)>,
     users: Vec<User>,
     data_dir: Option<tempfile::TempDir>,
+    s3: Option<S3Store>,
+}
+
+/// An S3 bucket a server keeps its blobs in (`[store] kind = "s3"`).
+#[derive(Clone, Debug)]
+pub struct S3Store {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl S3Store {
+    /// The store flags of `serve` and `fsck`; the key pair goes to a credentials file in
+    /// `dir`, as a deployment keeps it (never a flag).
+    fn args(&self, dir: &Path) -> Vec<String> {
+        let credentials = dir.join("s3-credentials.toml");
+        std::fs::write(
+            &credentials,
+            format!(
+                "access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+                self.access_key_id, self.secret_access_key
+            ),
+        )
+        .unwrap();
+        [
+            "--store",
+            "s3",
+            "--s3-endpoint",
+            &self.endpoint,
+            "--s3-region",
+            &self.region,
+            "--s3-bucket",
+            &self.bucket,
+            "--s3-credentials-file",
+            credentials.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
 }
 
 impl TestServerBuilder {
@@ -186,10 +227,21 @@ impl TestServerBuilder {
         self
     }
 
-    pub fn start(self) -> TestServer {
+    /// Keeps the blobs in an S3 bucket instead of the data dir.
+    pub fn s3(mut self, store: S3Store) -> Self {
+        self.s3 = Some(store);
+        self
+    }
+
+    pub fn start(mut self) -> TestServer {
         let data_dir = self
             .data_dir
             .unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let store_args = self
+            .s3
+            .map(|store| store.args(data_dir.path()))
+            .unwrap_or_default();
+        self.args.extend(store_args.iter().cloned());
         for user in &self.users {
             create_user(
                 &data_dir.path().join("data"),
@@ -215,6 +267,7 @@ impl TestServerBuilder {
             url: String::new(),
             clients,
             users: self.users,
+            store_args,
         };
         server.spawn();
         server
@@ -230,6 +283,8 @@ pub struct TestServer {
     pub users: Vec<User>,
     args: Vec<String>,
     child: Option<Child>,
+    /// The flags naming the server's blob store (none for the default fs store).
+    store_args: Vec<String>,
 }
 
 impl TestServer {
@@ -240,7 +295,13 @@ impl TestServer {
             clients: Vec::new(),
             users: Vec::new(),
             data_dir: None,
+            s3: None,
         }
+    }
+
+    /// The flags naming this server's blob store, for the offline commands (`fsck`).
+    pub fn store_args(&self) -> &[String] {
+        &self.store_args
     }
 
     pub fn start() -> TestServer {
