@@ -910,6 +910,58 @@ mod tests {
     }
 
     #[test]
+    fn credentials_come_from_the_environment_without_a_file() {
+        // The only test that touches these variables.
+        std::env::set_var("FWREPO_S3_ACCESS_KEY_ID", "GKenv");
+        std::env::set_var("FWREPO_S3_SECRET_ACCESS_KEY", "env-secret");
+        let loaded = S3Credentials::load(None).unwrap();
+        assert_eq!(
+            (
+                loaded.access_key_id.as_str(),
+                loaded.secret_access_key.as_str()
+            ),
+            ("GKenv", "env-secret")
+        );
+        std::env::remove_var("FWREPO_S3_SECRET_ACCESS_KEY");
+        assert!(matches!(
+            S3Credentials::load(None),
+            Err(S3OpenError::NoCredentials)
+        ));
+        std::env::remove_var("FWREPO_S3_ACCESS_KEY_ID");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn opening_checks_the_bucket_and_the_key() {
+        let cluster = start_cluster().await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s3.toml");
+        let write = |secret: &str| {
+            let text = format!(
+                "access_key_id = \"{}\"\nsecret_access_key = \"{secret}\"\n",
+                cluster.access_key_id()
+            );
+            std::fs::write(&file, text).unwrap();
+        };
+        let mut config = config(&cluster.s3_endpoint(), "");
+        config.credentials_file = Some(file.clone());
+        write(cluster.secret_access_key());
+        S3BlobStore::open(&config)
+            .await
+            .expect("the right key opens");
+        write("0000000000000000000000000000000000000000000000000000000000000000");
+        assert!(matches!(
+            S3BlobStore::open(&config).await,
+            Err(S3OpenError::Bucket { .. })
+        ));
+        write(cluster.secret_access_key());
+        config.bucket = Some("no-such-bucket".into());
+        assert!(matches!(
+            S3BlobStore::open(&config).await,
+            Err(S3OpenError::Bucket { .. })
+        ));
+    }
+
+    #[test]
     fn part_sizes_below_the_s3_minimum_are_refused() {
         let mut config = config("http://127.0.0.1:1", "");
         config.part_size_bytes = MIN_PART_SIZE - 1;
