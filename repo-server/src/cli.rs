@@ -1,5 +1,7 @@
-//! Command line of `fwrepo-server`: `serve`, the offline `client` and `user` admin commands.
+//! Command line of `fwrepo-server`: `serve`, the offline `client`, `user`, `fsck` and
+//! `restore` commands, and `backup` of a running server.
 
+mod backup;
 mod users;
 
 use std::path::PathBuf;
@@ -8,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use fwrepo_schemas::ClientSummary;
 
+pub use backup::{run_backup_command, BackupArgs};
 pub use users::{run_user_command, UserCommand};
 
 use crate::api::wire;
@@ -42,6 +45,11 @@ pub enum Command {
     User(UserCommand),
     /// Verify a stopped server's blobs and metadata; `--repair` fixes what is safe.
     Fsck(crate::fsck::FsckArgs),
+    /// Write an online backup of the server running on the data dir (metadata checkpoint,
+    /// and the blobs of a filesystem store).
+    Backup(BackupArgs),
+    /// Make a fresh data dir from a backup (the server must not be running on it).
+    Restore(crate::restore::RestoreArgs),
 }
 
 #[derive(Args, Default)]

@@ -1,5 +1,5 @@
 use clap::Parser;
-use fwrepo_server::cli::{run_client_command, run_user_command, Cli, Command};
+use fwrepo_server::cli::{run_backup_command, run_client_command, run_user_command, Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -15,6 +15,8 @@ async fn main() -> std::process::ExitCode {
         Command::Client(command) => run_client_command(command),
         Command::User(command) => run_user_command(command),
         Command::Fsck(args) => fwrepo_server::fsck::run_command(args).await,
+        Command::Backup(args) => run_backup_command(args).await,
+        Command::Restore(args) => fwrepo_server::restore::run_command(args).await,
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,9 +9,12 @@ use crate::api::{self, AppState};
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::config::DownloadPolicy;
+use crate::config::StoreKind;
 use crate::meta::MetaStore;
+use crate::service::backup::{BackupBlobs, StoreRef};
 use crate::service::binaries::Downloads;
 use crate::service::{Service, ServiceConfig};
+use crate::store::FsBlobStore;
 
 /// Opens the metadata store of a data directory (also used by the offline admin commands).
 pub fn open_meta(config: &Config) -> anyhow::Result<Arc<MetaStore>> {
@@ -33,6 +36,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let blobs = crate::store::open(&config)
         .await
         .context("cannot open blob store")?;
+    let backup_blobs = Arc::new(backup_blobs(&config));
+    let control = crate::control::bind(&config.data_dir)?;
     // Bound before the service is built: with `--listen 127.0.0.1:0` the kernel picks the
     // port, and the default public URL must name the real one.
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -77,6 +82,11 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             }
         }
     });
+    let control = tokio::spawn(crate::control::serve(
+        control,
+        Arc::clone(&service),
+        backup_blobs,
+    ));
     let sweeper = tokio::spawn(Arc::clone(&service).run_sweeper(
         Config::secs(config.sweep_interval_secs.max(1)),
         Config::secs(config.store.stale_temp_secs),
@@ -92,8 +102,24 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     api::serve(listener, app, shutdown_signal()).await?;
     sweeper.abort();
     upkeep.abort();
+    control.abort();
+    let _ = std::fs::remove_file(crate::control::socket_path(&config.data_dir));
     tracing::info!("fwrepo-server stopped");
     Ok(())
+}
+
+/// Where a backup of this server puts the blobs: a filesystem store's go into the backup;
+/// an object store's stay in its bucket, which the backup's manifest names.
+fn backup_blobs(config: &Config) -> BackupBlobs {
+    match config.store.kind {
+        StoreKind::Fs => BackupBlobs::Fs(Arc::new(FsBlobStore::inspect(config.blob_dir()))),
+        StoreKind::S3 => BackupBlobs::External(StoreRef::S3 {
+            endpoint: config.store.endpoint.clone().unwrap_or_default(),
+            bucket: config.store.bucket.clone().unwrap_or_default(),
+            region: config.store.region.clone(),
+            prefix: config.store.prefix.clone(),
+        }),
+    }
 }
 
 /// Prints `listening on <address>` as the one line on stdout once requests are served, so

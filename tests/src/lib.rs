@@ -206,6 +206,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Serves `dir/data` (e.g. a data directory restored from a backup) instead of a new one.
+    pub fn data_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.data_dir = Some(dir);
+        self
+    }
+
     /// Adds a client; clients are available as `server.clients[i]` in the order added.
     pub fn client(mut self, partner: &str, scopes: &[&str]) -> Self {
         self.clients.push((
@@ -605,6 +611,31 @@ impl Ota {
         let body: Value = response.json().await.unwrap();
         validate("FirmwareType", &body);
         body
+    }
+
+    /// Every pool record of a type, by version string, paging through the list.
+    pub async fn all_records(&self, fw_type: i64) -> std::collections::HashMap<String, Value> {
+        let mut records = std::collections::HashMap::new();
+        for page in 0.. {
+            let body: Value = self
+                .get(&format!("/pool/types/{fw_type}?size=1000&page={page}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for record in body["content"].as_array().unwrap() {
+                records.insert(
+                    record["version"].as_str().unwrap().to_string(),
+                    record.clone(),
+                );
+            }
+            if page + 1 >= body["totalPages"].as_u64().unwrap() {
+                break;
+            }
+        }
+        records
     }
 
     /// Uploads bytes as application/octet-stream; answers the SHA-256 the server reports.

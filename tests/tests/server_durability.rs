@@ -86,7 +86,7 @@ async fn sigkill_mid_traffic_loses_nothing_acknowledged() {
             assert_eq!(name, hash, "every visible blob hashes to its name");
         }
         let ota = Ota::new(&server, 0).await;
-        let stored = all_records(&ota).await;
+        let stored = ota.all_records(120).await;
         let acked_now = acked.lock().unwrap().clone();
         assert!(
             !acked_now.is_empty(),
@@ -132,31 +132,6 @@ async fn sigkill_mid_traffic_loses_nothing_acknowledged() {
         );
         highest_before = next_number;
     }
-}
-
-/// Every type-120 record, by version string, paging through the list.
-async fn all_records(ota: &Ota) -> std::collections::HashMap<String, Value> {
-    let mut records = std::collections::HashMap::new();
-    for page in 0.. {
-        let body: Value = ota
-            .get(&format!("/pool/types/120?size=1000&page={page}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for record in body["content"].as_array().unwrap() {
-            records.insert(
-                record["version"].as_str().unwrap().to_string(),
-                record.clone(),
-            );
-        }
-        if page + 1 >= body["totalPages"].as_u64().unwrap() {
-            break;
-        }
-    }
-    records
 }
 
 /// Peak resident set of a process (VmHWM), in bytes.

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod auth;
 pub mod backfill;
+mod backup;
 pub mod blobs;
 pub mod browse;
 mod codec;

@@ -1,6 +1,7 @@
 //! Operations of the repository, composed from the metadata and blob layers: what each API
 //! call does, without HTTP. Metadata calls run on the blocking pool (RocksDB commits fsync).
 
+pub mod backup;
 pub mod binaries;
 pub mod blob_locks;
 pub mod browse;
@@ -103,6 +104,11 @@ pub struct Service {
     /// Orders "add a hold on a blob" against "delete an unheld blob", per digest.
     blob_lifecycle: blob_locks::BlobLocks,
     downloads: binaries::Downloads,
+    /// The sweeper deletes blobs under a read guard; a backup holds the write guard from
+    /// before its checkpoint until its last blob is copied, so none it refers to vanishes.
+    blob_deletes: tokio::sync::RwLock<()>,
+    /// Held by the one backup that may run.
+    backup_running: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -113,6 +119,8 @@ impl Service {
             config,
             blob_lifecycle: blob_locks::BlobLocks::new(),
             downloads: binaries::Downloads::default(),
+            blob_deletes: Default::default(),
+            backup_running: Default::default(),
         }
     }
 

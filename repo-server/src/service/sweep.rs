@@ -64,6 +64,7 @@ impl Service {
         cutoff_ms: u64,
         report: &mut SweepReport,
     ) -> ServiceResult<bool> {
+        let _deletes = self.blob_deletes.read().await;
         let _lifecycle = self.blob_lifecycle.lock(&sha).await;
         let still_unheld = self
             .meta_call(move |m| m.blob_record(&sha))
@@ -94,6 +95,7 @@ impl Service {
             if self.meta_read(|m| m.blob_record(&sha)).await?.is_some() {
                 continue;
             }
+            let _deletes = self.blob_deletes.read().await;
             let _lifecycle = self.blob_lifecycle.lock(&sha).await;
             if self.meta_read(|m| m.blob_record(&sha)).await?.is_none()
                 && self.blobs.delete(&sha).await?

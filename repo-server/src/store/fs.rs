@@ -79,6 +79,23 @@ impl FsBlobStore {
     fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }
+
+    /// Hard-links `source`'s blob into this store (blocking). Blobs are immutable files, so
+    /// two stores may share one; the link is durable when this returns. Answers false when
+    /// the blob was here already. Fails (e.g. across filesystems) without leaving anything:
+    /// the caller then copies the bytes through the ingest path.
+    pub fn link_from(&self, source: &FsBlobStore, sha256: &Sha256Digest) -> io::Result<bool> {
+        let target = self.blob_path(sha256);
+        self.shards.ensure(&self.root.join("sha256"), sha256)?;
+        match fs::hard_link(source.blob_path(sha256), &target) {
+            Ok(()) => {
+                sync_dir(target.parent().expect("blob path has a parent"))?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// What the network side sends the writing thread.

@@ -8,6 +8,7 @@ pub mod fs;
 pub mod hashing;
 pub mod ingest;
 pub mod s3;
+pub mod transfer;
 
 use std::ops::Range;
 use std::pin::Pin;
