@@ -50,6 +50,9 @@ pub enum Command {
     Backup(BackupArgs),
     /// Make a fresh data dir from a backup (the server must not be running on it).
     Restore(crate::restore::RestoreArgs),
+    /// Blob store maintenance: `migrate --to s3` (server stopped).
+    #[command(subcommand)]
+    Blobs(crate::migrate::BlobsCommand),
 }
 
 #[derive(Args, Default)]

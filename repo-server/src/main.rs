@@ -17,6 +17,7 @@ async fn main() -> std::process::ExitCode {
         Command::Fsck(args) => fwrepo_server::fsck::run_command(args).await,
         Command::Backup(args) => run_backup_command(args).await,
         Command::Restore(args) => fwrepo_server::restore::run_command(args).await,
+        Command::Blobs(command) => fwrepo_server::migrate::run_command(command).await,
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -178,3 +178,77 @@ mod tests {
         assert_eq!((again.copied, again.present), (0, 5));
     }
 }
+
+/// `fwrepo-server blobs ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum BlobsCommand {
+    /// Copy every blob of a stopped server's filesystem store into the object store
+    /// `[store]` configures; resumable (blobs already there with their size are skipped).
+    Migrate(MigrateArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MigrateArgs {
+    /// The destination backend (its settings come from `[store]` and the store flags).
+    #[arg(long, value_enum)]
+    pub to: crate::config::StoreKind,
+    /// The stopped server's config file (its data dir and `[store]`).
+    #[arg(long, env = "FWREPO_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+    /// The data directory of the stopped server (default: the config's, else ./fwrepo-data).
+    #[arg(long, env = "FWREPO_DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub store: crate::cli::StoreArgs,
+    /// One JSON report on stdout instead of a line per blob.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run_command(command: BlobsCommand) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let BlobsCommand::Migrate(args) = command;
+    anyhow::ensure!(
+        args.to == crate::config::StoreKind::S3,
+        "blobs migrate copies from the filesystem store into an object store: --to s3"
+    );
+    let mut config = crate::cli::load_config(args.config.as_deref())?;
+    config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+    args.store.apply(&mut config.store);
+    config.store.kind = args.to;
+    // Read-write open: RocksDB's lock refuses a data dir a server is serving.
+    let meta = crate::server::open_meta(&config)?;
+    let from = crate::store::FsBlobStore::inspect(config.blob_dir());
+    let to = crate::store::open(&config)
+        .await
+        .context("cannot open the destination store")?;
+    let json = args.json;
+    let report = migrate(&meta, &from, to.as_ref(), |moved| {
+        if !json {
+            match moved {
+                Moved::Copied { sha256, bytes } => println!("copied\t{sha256}\t{bytes}"),
+                Moved::Present { sha256 } => println!("present\t{sha256}"),
+                Moved::Missing { sha256 } => println!("MISSING\t{sha256}"),
+            }
+        }
+    })
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "migrated {} blob records: {} copied ({} bytes), {} already there, {} missing from the source",
+            report.blob_records,
+            report.copied,
+            report.bytes_copied,
+            report.present,
+            report.missing.len()
+        );
+    }
+    anyhow::ensure!(
+        report.missing.is_empty(),
+        "{} blobs are missing from the filesystem store (run fsck)",
+        report.missing.len()
+    );
+    Ok(())
+}

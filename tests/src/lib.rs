@@ -164,9 +164,20 @@ pub struct S3Store {
 }
 
 impl S3Store {
+    /// The bucket and key of a test Garage cluster.
+    pub fn of(cluster: &fwrepo_garage::GarageCluster) -> S3Store {
+        S3Store {
+            endpoint: cluster.s3_endpoint(),
+            region: cluster.region().into(),
+            bucket: cluster.bucket().into(),
+            access_key_id: cluster.access_key_id().into(),
+            secret_access_key: cluster.secret_access_key().into(),
+        }
+    }
+
     /// The store flags of `serve` and `fsck`; the key pair goes to a credentials file in
     /// `dir`, as a deployment keeps it (never a flag).
-    fn args(&self, dir: &Path) -> Vec<String> {
+    pub fn args(&self, dir: &Path) -> Vec<String> {
         let credentials = dir.join("s3-credentials.toml");
         std::fs::write(
             &credentials,

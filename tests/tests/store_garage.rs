@@ -20,20 +20,10 @@ async fn start_cluster() -> GarageCluster {
         .unwrap()
 }
 
-fn s3(cluster: &GarageCluster) -> S3Store {
-    S3Store {
-        endpoint: cluster.s3_endpoint(),
-        region: cluster.region().into(),
-        bucket: cluster.bucket().into(),
-        access_key_id: cluster.access_key_id().into(),
-        secret_access_key: cluster.secret_access_key().into(),
-    }
-}
-
 fn server_on(cluster: &GarageCluster, args: &[&str]) -> TestServer {
     let mut builder = TestServer::builder()
         .client("acme", &["ota:read", "ota:write", "admin"])
-        .s3(s3(cluster));
+        .s3(S3Store::of(cluster));
     for arg in args {
         builder = builder.arg(*arg);
     }
