@@ -131,3 +131,76 @@ async fn a_populated_repository_migrates_to_garage_resumes_and_serves() {
         assert_eq!(sha256_hex(&response.bytes().await.unwrap()), sha);
     }
 }
+
+/// A backup of a server on Garage holds only the metadata and names the bucket its records
+/// refer to; restored, a server on the same bucket serves every record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_on_garage_names_its_bucket_and_restores() {
+    let cluster = GarageCluster::start();
+    let store = S3Store::of(&cluster);
+    let server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .s3(store.clone())
+        .start();
+    let ota = Ota::new(&server, 0).await;
+    ota.create_type(120).await;
+    let mut published = Vec::new();
+    for i in 0..5 {
+        let bytes = format!("on garage {i} ").repeat(1000).into_bytes();
+        published.push(
+            ota.publish(120, "bk", &format!("1.{i}.0"), &[], bytes)
+                .await,
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("backup");
+    let out = Command::new(bin("fwrepo-server"))
+        .args(["backup", "--json", "--to"])
+        .arg(&target)
+        .arg("--data-dir")
+        .arg(server.data_path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(manifest["store"]["kind"], "s3", "{manifest}");
+    assert_eq!(manifest["store"]["bucket"], store.bucket.as_str());
+    assert_eq!(manifest["store"]["endpoint"], store.endpoint.as_str());
+    assert_eq!(manifest["blob_records"], published.len());
+    assert!(
+        !target.join("blobs").exists(),
+        "the blobs stay in the bucket"
+    );
+
+    let restored = tempfile::tempdir().unwrap();
+    let out = Command::new(bin("fwrepo-server"))
+        .args(["restore", "--from"])
+        .arg(&target)
+        .arg("--data-dir")
+        .arg(restored.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&store.bucket));
+    let mut second = TestServer::builder().data_dir(restored).s3(store).start();
+    second.clients.push(server.client(0).clone());
+    let ota = Ota::new(&second, 0).await;
+    for record in &published {
+        let sha = record["sha256"].as_str().unwrap();
+        let response = ota
+            .get(&format!("/repository/sha256/{sha}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(sha256_hex(&response.bytes().await.unwrap()), sha);
+    }
+}
