@@ -22,11 +22,31 @@ use super::hashing::{send_blocking_when_full, CHANNEL_DEPTH};
 use super::{BlobList, BlobReader, BlobStore, BlobWriter, Expected, StoreError, Stray, StrayKind};
 use crate::domain::Sha256Digest;
 
-/// Answers up to this size are read whole in the same blocking call that opens the file.
+/// Answers up to this size are read whole, on the worker, when the file is opened.
 const SMALL_READ: u64 = 64 * 1024;
 
 /// Listed names in flight between the directory walk and its reader.
 const LIST_DEPTH: usize = 256;
+
+/// Opens a blob, sizes it and positions it at the start of `range`; an answer of at most
+/// SMALL_READ bytes is read whole. `None` when the blob is absent.
+fn open_positioned(path: &Path, range: Option<Range<u64>>) -> io::Result<Option<(Opened, u64)>> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let total_length = file.metadata()?.len();
+    let (start, end) = range.map(|r| (r.start, r.end)).unwrap_or((0, total_length));
+    file.seek(SeekFrom::Start(start))?;
+    let wanted = end.saturating_sub(start);
+    if wanted <= SMALL_READ {
+        let mut bytes = Vec::with_capacity(wanted as usize);
+        (&mut file).take(wanted).read_to_end(&mut bytes)?;
+        return Ok(Some((Opened::Small(bytes), total_length)));
+    }
+    Ok(Some((Opened::Large(file, wanted), total_length)))
+}
 
 /// An opened blob: a small answer already read, or a positioned file and the bytes wanted.
 enum Opened {
@@ -316,31 +336,13 @@ impl BlobStore for FsBlobStore {
         sha256: &Sha256Digest,
         range: Option<Range<u64>>,
     ) -> Result<BlobReader, StoreError> {
-        let path = self.blob_path(sha256);
-        let missing = *sha256;
-        // One trip to the blocking pool opens, sizes and positions the file, and reads a
-        // small answer whole (bounded by SMALL_READ, so memory stays flat).
-        let opened = tokio::task::spawn_blocking(move || -> io::Result<Option<(Opened, u64)>> {
-            let mut file = match File::open(&path) {
-                Ok(file) => file,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            let total_length = file.metadata()?.len();
-            let (start, end) = range.map(|r| (r.start, r.end)).unwrap_or((0, total_length));
-            file.seek(SeekFrom::Start(start))?;
-            let wanted = end.saturating_sub(start);
-            if wanted <= SMALL_READ {
-                let mut bytes = Vec::with_capacity(wanted as usize);
-                (&mut file).take(wanted).read_to_end(&mut bytes)?;
-                return Ok(Some((Opened::Small(bytes), total_length)));
-            }
-            Ok(Some((Opened::Large(file, wanted), total_length)))
-        })
-        .await
-        .map_err(StoreError::internal)??;
-        let Some((opened, total_length)) = opened else {
-            return Err(StoreError::NotFound(missing));
+        // Opening, sizing and reading a small answer are page-cache syscalls of microseconds,
+        // made on the worker (as nginx reads in its event loop): a trip to the blocking pool
+        // costs a thread wake-up that is most of a small download's time. A page-cache miss
+        // stalls one worker for one read of at most SMALL_READ bytes; large reads stream
+        // through tokio's file, off the worker.
+        let Some((opened, total_length)) = open_positioned(&self.blob_path(sha256), range)? else {
+            return Err(StoreError::NotFound(*sha256));
         };
         let reader: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> = match opened {
             Opened::Small(bytes) => Box::pin(std::io::Cursor::new(bytes)),
@@ -353,7 +355,8 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn stat(&self, sha256: &Sha256Digest) -> Result<Option<u64>, StoreError> {
-        match tokio::fs::metadata(self.blob_path(sha256)).await {
+        // One metadata syscall, on the worker for the reason given in `open`.
+        match std::fs::metadata(self.blob_path(sha256)) {
             Ok(meta) => Ok(Some(meta.len())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
