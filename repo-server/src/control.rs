@@ -102,7 +102,7 @@ pub async fn request(data_dir: &Path, request: &Request) -> anyhow::Result<Answe
     let path = socket_path(data_dir);
     let stream = UnixStream::connect(&path).await.with_context(|| {
         format!(
-            "no server is running on {} (cannot connect to {}); a stopped server's data directory can be copied as it is",
+            "cannot reach a server running on {} through {} (is it running? a stopped server's data directory can be copied as it is)",
             data_dir.display(),
             path.display()
         )

@@ -37,7 +37,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         .await
         .context("cannot open blob store")?;
     let backup_blobs = Arc::new(backup_blobs(&config));
-    let control = crate::control::bind(&config.data_dir)?;
+    // Without its socket the server still serves; only online backups are unavailable.
+    let control = crate::control::bind(&config.data_dir)
+        .inspect_err(|error| tracing::error!(error = %format!("{error:#}"), "no control socket: online backups are unavailable"))
+        .ok();
     // Bound before the service is built: with `--listen 127.0.0.1:0` the kernel picks the
     // port, and the default public URL must name the real one.
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -83,11 +86,13 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             }
         }
     });
-    let control = tokio::spawn(crate::control::serve(
-        control,
-        Arc::clone(&service),
-        backup_blobs,
-    ));
+    let control = control.map(|listener| {
+        tokio::spawn(crate::control::serve(
+            listener,
+            Arc::clone(&service),
+            backup_blobs,
+        ))
+    });
     let sweeper = tokio::spawn(Arc::clone(&service).run_sweeper(
         Config::secs(config.sweep_interval_secs.max(1)),
         Config::secs(config.store.stale_temp_secs),
@@ -103,8 +108,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     api::serve(listener, app, shutdown_signal()).await?;
     sweeper.abort();
     upkeep.abort();
-    control.abort();
-    let _ = std::fs::remove_file(crate::control::socket_path(&config.data_dir));
+    if let Some(control) = control {
+        control.abort();
+        let _ = std::fs::remove_file(crate::control::socket_path(&config.data_dir));
+    }
     tracing::info!("fwrepo-server stopped");
     Ok(())
 }

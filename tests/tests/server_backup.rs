@@ -235,11 +235,7 @@ async fn bad_targets_incomplete_backups_and_non_empty_dirs_are_refused() {
         );
     }
     let out = backup(dir.path(), &dir.path().join("b")).await;
-    assert!(
-        stderr(&out).contains("no server is running on"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("is it running?"), "{}", stderr(&out));
 
     let target = dir.path().join("backup");
     let out = backup(&server.data_path(), &target).await;
@@ -275,4 +271,25 @@ async fn bad_targets_incomplete_backups_and_non_empty_dirs_are_refused() {
         stderr(&out)
     );
     assert_eq!(std::fs::read_dir(dir.path().join("r2")).unwrap().count(), 0);
+}
+
+/// A data dir too deep for a Unix socket address still serves; only online backups are
+/// unavailable, and the command says why.
+#[tokio::test]
+async fn a_data_dir_too_deep_for_the_control_socket_still_serves() {
+    let deep = tempfile::Builder::new()
+        .prefix(&"d".repeat(120))
+        .tempdir()
+        .unwrap();
+    let server = TestServer::builder()
+        .client("acme", &["ota:read", "ota:write", "admin"])
+        .data_dir(deep)
+        .start();
+    let ota = Ota::new(&server, 0).await;
+    ota.create_type(120).await;
+    assert!(server.log().contains("online backups are unavailable"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = backup(&server.data_path(), &dir.path().join("b")).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is it running?"), "{}", stderr(&out));
 }
