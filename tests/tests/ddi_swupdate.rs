@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ddi_common::{action_id, link, Ddi};
-use fwrepo_e2e::{sha256_hex, TestServer};
+use fwrepo_e2e::{sha256_hex, S3Store, TestServer};
 use serde_json::{json, Value};
 use span_common::{bytes, Span};
 
@@ -181,28 +181,9 @@ async fn swupdate_installs_a_signed_swu_from_fwrepo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swupdate_installs_through_a_redirect_to_garage() {
     let cluster = fwrepo_garage::GarageCluster::start();
-    let keys = tempfile::tempdir().unwrap();
-    let credentials = keys.path().join("s3.toml");
-    std::fs::write(
-        &credentials,
-        format!(
-            "access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
-            cluster.access_key_id(),
-            cluster.secret_access_key()
-        ),
-    )
-    .unwrap();
     let server = TestServer::builder()
         .client("acme", &["ota:read", "ota:write", "admin"])
-        .args(["--store", "s3", "--s3-endpoint", &cluster.s3_endpoint()])
-        .args([
-            "--s3-bucket",
-            cluster.bucket(),
-            "--s3-region",
-            cluster.region(),
-        ])
-        .arg("--s3-credentials-file")
-        .arg(credentials.display().to_string())
+        .s3(S3Store::of(&cluster))
         .args(["--downloads", "redirect", "--redirect-min-bytes", "65536"])
         .start();
     installs_and_confirms(&server).await;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use fwrepo_e2e::{
-    blob_files, expect_problem, sha256_hex, validate, wait_for_blob_count, Ota, TestServer,
+    blob_files, expect_problem, sha256_hex, validate, wait_for_blob_count, Ota, S3Store, TestServer,
 };
 use serde_json::{json, Value};
 
@@ -280,27 +280,9 @@ async fn a_damaged_blob_is_not_known_and_a_full_upload_repairs_it() {
 async fn held_bytes_on_garage_are_not_sent_again() {
     let cluster = fwrepo_garage::GarageCluster::start();
     let dir = tempfile::tempdir().unwrap();
-    let credentials = dir.path().join("s3.toml");
-    std::fs::write(
-        &credentials,
-        format!(
-            "access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
-            cluster.access_key_id(),
-            cluster.secret_access_key()
-        ),
-    )
-    .unwrap();
     let server = TestServer::builder()
         .client("acme", &["ota:read", "ota:write", "admin"])
-        .args(["--store", "s3", "--s3-endpoint", &cluster.s3_endpoint()])
-        .args([
-            "--s3-bucket",
-            cluster.bucket(),
-            "--s3-region",
-            cluster.region(),
-        ])
-        .arg("--s3-credentials-file")
-        .arg(credentials.display().to_string())
+        .s3(S3Store::of(&cluster))
         .start();
     let ota = Ota::new(&server, 0).await;
     let (file, sha) = big_file(dir.path(), "app.bin", 12 * 1024 * 1024, 6);

@@ -48,24 +48,9 @@ async fn bucket(cluster: &GarageCluster) -> (Vec<String>, Vec<String>) {
 
 /// `fwrepo` run in `dir` with the server's first client.
 fn fwrepo(server: &TestServer, cache: &Path, dir: &Path, args: &[&str]) -> Output {
-    let client = server.client(0);
-    let mut command = Command::new(bin("fwrepo"));
-    for var in [
-        "CI",
-        "GITHUB_ACTIONS",
-        "GITLAB_CI",
-        "FWREPO_CONFIG",
-        "FWREPO_TYPE",
-    ] {
-        command.env_remove(var);
-    }
-    command
-        .current_dir(dir)
-        .env("FWREPO_URL", &server.url)
-        .env("FWREPO_PARTNER", &client.partner_id)
-        .env("FWREPO_CLIENT_ID", &client.client_id)
-        .env("FWREPO_CLIENT_SECRET", &client.client_secret)
-        .env("FWREPO_CACHE_DIR", cache)
+    server
+        .fwrepo(0, dir, cache)
+        .env_remove("FWREPO_TYPE")
         .args(args)
         .output()
         .expect("run fwrepo")
