@@ -133,3 +133,15 @@ pub fn run(cli: FwrepoCli) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// The completions and man pages the Debian package installs describe this command line.
+    #[test]
+    fn cli_docs_are_current() {
+        let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dist");
+        fwrepo_clidoc::assert_current(super::FwrepoCli::command(), &dist);
+    }
+}

@@ -218,6 +218,19 @@ mod tests {
     }
 
     #[test]
+    fn debian_package_config_parses_with_the_package_paths() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/fwrepo-server.toml");
+        let config = Config::from_file(&path).unwrap();
+        assert_eq!(config.data_dir, Path::new("/var/lib/fwrepo"));
+        // Everything else is the default, as the file's comments say.
+        let rest = Config {
+            data_dir: Config::default().data_dir,
+            ..config
+        };
+        assert_eq!(rest, Config::default());
+    }
+
+    #[test]
     fn store_section_parses_and_picks_the_download_policy() {
         let config: Config = toml::from_str(
             "[store]\nkind = \"s3\"\nendpoint = \"http://127.0.0.1:3900\"\nbucket = \"fw\"\n\

@@ -1,0 +1,158 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_fwrepo_global_optspecs
+    string join \n url= partner= client-id= client-secret= config= cache-dir= retries= q/quiet h/help V/version
+end
+
+function __fish_fwrepo_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_fwrepo_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_fwrepo_using_subcommand
+    set -l cmd (__fish_fwrepo_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -s V -l version -d 'Print version'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "list" -d 'List pool records matching a query (alias: query)'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "verify" -d 'Check a binary against its pool record'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l type -d 'Firmware type number' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l name -d 'Record name (default: the cargo binary / the file name without extension)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l description -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l version -d 'The semver to publish (default: the cargo package version)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l version-source -d 'Names where --version came from, for error messages (e.g. "CMake PROJECT_VERSION")' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l tag -d 'Extra tag (repeatable)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l device-type -d 'Associate the record with a device type id (repeatable)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l format -d 'Convert the artifact first: bin (objcopy -O binary), hex, or elf (as is)' -r -f -a "bin\t'Raw binary image (`objcopy -O binary`)'
+hex\t'Intel hex (`objcopy -O ihex`)'
+elf\t'The ELF as linked'"
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l untracked -d 'Whether untracked files make the tree dirty' -r -f -a "ignore\t'Untracked files do not count, as with `git describe --dirty` (default)'
+dirty\t'Any untracked file makes the tree dirty'"
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l source-dir -d 'Directory whose git repository is stamped (default: the package / working directory)' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -s p -l package -d 'Package to publish' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l bin -d 'Binary target (default: the package\'s only binary)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l profile -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l target -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l features -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l manifest-path -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l allow-republish -d 'Different bytes under an existing name+version become a new record `<version>+r<N>`'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l allow-failure -d 'Print a warning and exit 0 when publishing fails'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l skip-if-unconfigured -d 'Exit 0 with a one-line notice when no server URL is configured (for build hooks)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l create-type -d 'Create the firmware type when missing (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l json -d 'Print the outcome as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l release
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l build -d 'Run `cargo build` first (with the stamp in FWREPO_* environment variables)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l type -d 'Firmware type number' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l tag -d 'Only records carrying this tag (repeatable; all must match)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l name -d 'Exact record name' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l version -d 'Exact version string' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l version-req -d 'Semver requirement, e.g. \'^1.2\' (records whose version is not semver are left out)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l commit -d 'Records built from a commit (hex prefix of at least 7 digits)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l sort -d 'Sort, `field,asc|desc` (id, createdTimestamp, updatedTimestamp, versionNumber, name, version, type)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l limit -d 'Stop after this many records' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l page-size -d 'Records per request (the server allows up to 1000)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l latest -d 'Only the newest record by semver precedence (ties: the higher versionNumber)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -l json -d 'Print a JSON array of pool records'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand list" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l type -d 'Firmware type number' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l tag -d 'Only records carrying this tag (repeatable; all must match)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l name -d 'Exact record name' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l version -d 'Exact version string' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l version-req -d 'Semver requirement, e.g. \'^1.2\' (records whose version is not semver are left out)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l commit -d 'Records built from a commit (hex prefix of at least 7 digits)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l version-number -d 'Exact record: its version number within --type' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -s o -l output -d 'Where to write the binary' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l latest -d 'Only the newest record by semver precedence (ties: the higher versionNumber)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l no-cache -d 'Neither read nor fill the local cache'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l json -d 'Print the outcome as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l format -r -f -a "rustc-env\t'`cargo:rustc-env=KEY=VALUE` lines for a build script'
+cmake\t'`set(KEY "VALUE")` lines to `include()` from CMake'
+c-header\t'A C header of `#define`s'
+env\t'`KEY=VALUE` lines (shell, GitHub `$GITHUB_ENV`)'
+json\t'Every fact as JSON'"
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l version -d 'The semver (default: the cargo package\'s version)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l version-source -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -s p -l package -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l manifest-path -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l source-dir -d 'Directory whose git repository is stamped (default: the working directory)' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l untracked -r -f -a "ignore\t'Untracked files do not count, as with `git describe --dirty` (default)'
+dirty\t'Any untracked file makes the tree dirty'"
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -s o -l output -d 'Write to this file (only when the content changed, so builds stay incremental)' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l type -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l version-number -d 'Compare against this exact record (needs --type)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l offline -d 'Only read the embedded stamp; do not ask the server'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l json
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "list" -d 'List pool records matching a query (alias: query)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "verify" -d 'Check a binary against its pool record'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
