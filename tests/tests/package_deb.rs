@@ -1,17 +1,22 @@
 //! The Debian packages (`fwrepo-server`, `fwrepo`) as an operator meets them: cargo-deb packs
 //! the binaries this test profile built, dpkg installs them, the unit verifies, the server
-//! answers `/healthz` as the `fwrepo` user, and a purge leaves the machine as it was found.
+//! answers `/healthz` and the packaged CLI as the `fwrepo` user within the unit's system-call
+//! filter, and a purge leaves the machine as it was found.
 //!
 //! Runs as root (dpkg). cargo-deb is installed once by `./run test` into
 //! `$HOME/.cache/fwrepo/cargo-deb-<version>` or named by `FWREPO_CARGO_DEB`; missing is a
 //! failure. One test function: the packages are machine-wide, so nothing may run beside it.
 
+mod package_common;
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use fwrepo_e2e::{bin_dir, http, workspace_root};
+use package_common::{allowed_syscalls, TracedServer};
+use serde_json::Value;
 
 /// The cargo-deb release `./run` installs; the cache path depends on it.
 const CARGO_DEB_VERSION: &str = "3.8.0";
@@ -34,7 +39,7 @@ async fn packages_install_verify_serve_as_fwrepo_and_purge_clean() {
 
     assert_unit_verifies_and_is_hardened();
     assert_user_config_and_data_dir();
-    serves_healthz_as_fwrepo().await;
+    serves_as_fwrepo_within_its_syscall_filter().await;
     assert_man_pages_and_completions("fwrepo-server", "cl", "client", &["serve", "fsck"]);
     assert_man_pages_and_completions("fwrepo", "pu", "publish", &["pull", "stamp"]);
 
@@ -182,117 +187,128 @@ fn assert_user_config_and_data_dir() {
     );
 }
 
-/// The server started as the unit starts it (its user, its config; only the port differs),
-/// answering `/healthz` and writing its data directory as `fwrepo`.
-async fn serves_healthz_as_fwrepo() {
-    let mut server = PackagedServer::start();
-    let response = http()
-        .get(format!("http://{}/healthz", server.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", server.log());
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+/// The packaged server as its unit runs it (user `fwrepo`, the packaged config; only the port
+/// differs), set up with the offline command the README gives, serving `/healthz` and a
+/// publish and pull by the packaged CLI, making no system call the unit's filter refuses.
+async fn serves_as_fwrepo_within_its_syscall_filter() {
+    let client = run(Command::new("runuser").args([
+        "-u",
+        "fwrepo",
+        "--",
+        "/usr/bin/fwrepo-server",
+        "client",
+        "create",
+        "--data-dir",
+        DATA_DIR,
+        "--partner",
+        "acme",
+        "--scope",
+        "ota:read",
+        "--scope",
+        "ota:write",
+        "--scope",
+        "admin",
+        "--json",
+    ]));
+    let client: Value = serde_json::from_slice(&client.stdout).unwrap();
     let uid = getent("passwd", "fwrepo").unwrap()[2].clone();
+    let meta = std::fs::metadata(Path::new(DATA_DIR).join("meta")).unwrap();
+    assert_eq!(
+        meta.uid().to_string(),
+        uid,
+        "the offline command ran as fwrepo"
+    );
+
+    let mut server = TracedServer::start(CONFIG);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid)).unwrap();
     assert!(
         status
             .lines()
             .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(&uid)),
         "the server runs as fwrepo: {status}"
     );
-    let meta = std::fs::metadata(Path::new(DATA_DIR).join("meta")).unwrap();
-    assert_eq!(
-        meta.uid().to_string(),
-        uid,
-        "the server made its metadata as fwrepo"
-    );
+    let response = http()
+        .get(format!("http://{}/healthz", server.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", server.log());
+    publish_and_pull_with_the_packaged_cli(&format!("http://{}", server.address), &client);
     let exit = server.stop();
     assert!(
         exit.success(),
         "clean stop on SIGTERM: {exit} {}",
         server.log()
     );
+
+    let allowed = allowed_syscalls(Path::new(UNIT));
+    let used = server.syscalls();
+    assert!(
+        used.contains("openat") && used.contains("accept4"),
+        "{used:?}"
+    );
+    let refused: Vec<_> = used.difference(&allowed).collect();
+    assert!(
+        refused.is_empty(),
+        "the unit's SystemCallFilter refuses {refused:?}"
+    );
 }
 
-/// `fwrepo-server serve` run as the `fwrepo` user by `setpriv`, which execs (no parent in
-/// between), so SIGTERM reaches the server itself. Killed on drop.
-struct PackagedServer {
-    child: Child,
-    address: String,
-    log: tempfile::NamedTempFile,
-}
-
-impl PackagedServer {
-    fn start() -> PackagedServer {
-        let log = tempfile::NamedTempFile::new().unwrap();
-        let mut child = Command::new("setpriv")
-            .args(["--reuid=fwrepo", "--regid=fwrepo", "--init-groups", "--"])
-            .args(["/usr/bin/fwrepo-server", "serve", "--config", CONFIG])
-            .args(["--listen", "127.0.0.1:0"])
-            .env_remove("FWREPO_CONFIG")
-            .env_remove("FWREPO_DATA_DIR")
-            .env_remove("FWREPO_LISTEN")
-            .current_dir("/")
-            .stdout(Stdio::piped())
-            .stderr(log.reopen().unwrap())
-            .spawn()
-            .expect("spawn setpriv");
-        let stdout = child.stdout.take().unwrap();
-        let mut server = PackagedServer {
-            child,
-            address: String::new(),
-            log,
-        };
-        server.address = server.wait_for_address(stdout);
-        server
-    }
-
-    /// The address of the server's `listening on <address>` line (within 30 s).
-    fn wait_for_address(&mut self, stdout: std::process::ChildStdout) -> String {
-        let (sender, announced) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    let _ = sender.send(address.to_string());
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(address) = announced.recv_timeout(Duration::from_millis(100)) {
-                return address;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("the packaged server exited ({status}): {}", self.log());
-            }
+/// `/usr/bin/fwrepo publish` a file and `pull` it back, byte for byte.
+fn publish_and_pull_with_the_packaged_cli(url: &str, client: &Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let firmware: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.path().join("fw.bin"), &firmware).unwrap();
+    let fwrepo = |args: &[&str]| {
+        let mut command = Command::new("/usr/bin/fwrepo");
+        for var in [
+            "FWREPO_CONFIG",
+            "CI",
+            "GITHUB_ACTIONS",
+            "GITLAB_CI",
+            "JENKINS_URL",
+        ] {
+            command.env_remove(var);
         }
-        panic!(
-            "the packaged server did not listen within 30 s: {}",
-            self.log()
-        );
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-
-    fn stop(&mut self) -> std::process::ExitStatus {
-        run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for PackagedServer {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            self.child.kill().ok();
-            self.child.wait().ok();
-        }
-    }
+        command
+            .args(args)
+            .current_dir(dir.path())
+            .env("FWREPO_URL", url)
+            .env("FWREPO_PARTNER", "acme")
+            .env("FWREPO_CLIENT_ID", client["client_id"].as_str().unwrap())
+            .env(
+                "FWREPO_CLIENT_SECRET",
+                client["client_secret"].as_str().unwrap(),
+            )
+            .env("FWREPO_CACHE_DIR", dir.path().join("cache"));
+        run(&mut command)
+    };
+    let published = fwrepo(&[
+        "publish",
+        "fw.bin",
+        "--type",
+        "101",
+        "--create-type",
+        "--name",
+        "fw",
+        "--version",
+        "1.0.0",
+        "--json",
+    ]);
+    let published: Value = serde_json::from_slice(&published.stdout).unwrap();
+    assert_eq!(published["status"], "published", "{published}");
+    fwrepo(&[
+        "pull",
+        "--type",
+        "101",
+        "--name",
+        "fw",
+        "--version",
+        "1.0.0",
+        "-o",
+        "back.bin",
+    ]);
+    assert!(std::fs::read(dir.path().join("back.bin")).unwrap() == firmware);
 }
 
 /// The man pages render, and bash completes `partial` to `expected` with the installed file.
