@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{list, publish, pull, stamp, verify, Context};
+use crate::commands::{audit, list, publish, pull, stamp, verify, Context};
 use crate::config::Layer;
 use crate::error::{exit, Result};
 use crate::ops::env::Env;
@@ -51,6 +51,8 @@ pub enum Command {
     Stamp(stamp::StampArgs),
     /// Check a binary against its pool record.
     Verify(verify::VerifyArgs),
+    /// Print the partner's audit log, newest first (needs the admin scope).
+    Audit(audit::AuditArgs),
 }
 
 /// `fwrepo ...`
@@ -103,6 +105,7 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
         Command::Pull(args) => pull::run(ctx, args).await,
         Command::Stamp(args) => stamp::run(ctx, args),
         Command::Verify(args) => verify::run(ctx, args).await,
+        Command::Audit(args) => audit::run(ctx, args).await,
     }
 }
 

@@ -111,6 +111,7 @@ wire_types! {
     Request "DdiPartnerSettingsInput" => DdiPartnerSettingsInput,
     Response "DdiPartnerSettings" => DdiPartnerSettings,
     Response "DdiAttributes" => DdiAttributes,
+    Response "AuditPage" => AuditPage,
 }
 
 /// The standalone schema of one wire type by its file stem.

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod afero;
+pub mod audit;
 pub mod ddi;
 pub mod generate;
 pub mod oauth;
@@ -14,6 +15,7 @@ pub mod span;
 
 pub use admin::*;
 pub use afero::*;
+pub use audit::*;
 pub use ddi::*;
 pub use oauth::*;
 pub use page::*;

@@ -1,6 +1,7 @@
-//! What users invoke: publish, list/query, pull, stamp, verify. Each command resolves its
+//! What users invoke: publish, list/query, pull, stamp, verify, audit. Each command resolves its
 //! configuration layers, gathers facts through `ops/`, and prints table lines or JSON.
 
+pub mod audit;
 pub mod list;
 pub mod publish;
 pub mod pull;

@@ -30,7 +30,7 @@ async fn blocking<T: Send + 'static>(
     call: impl FnOnce(&Authenticator) -> Result<T, AuthError> + Send + 'static,
 ) -> ApiResult<T> {
     let auth = Arc::clone(auth);
-    Ok(tokio::task::spawn_blocking(move || call(&auth))
+    Ok(crate::service::spawn_blocking(move || call(&auth))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??)
 }

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod audit;
 pub mod binaries;
 pub mod checkin;
 pub mod collections;
@@ -133,6 +134,8 @@ fn ota_routes() -> Router<AppState> {
             "/admin/users/{username}",
             axum::routing::patch(admin::update_user),
         )
+        // The audit log.
+        .route("/audit", get(audit::list))
 }
 
 /// The Span FOTA routes (the partner is the token's) and the device check-in.
@@ -194,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -65,9 +65,10 @@ pub async fn token(
         (None, Some(id), Some(secret)) => (id, secret),
         _ => return Err(ApiError::InvalidClient),
     };
-    let issued = tokio::task::spawn_blocking(move || auth.issue_token(&client_id, &client_secret))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let issued =
+        crate::service::spawn_blocking(move || auth.issue_token(&client_id, &client_secret))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
     let body = TokenResponse {
         access_token: issued.access_token,
         token_type: "Bearer".into(),

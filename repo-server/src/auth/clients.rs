@@ -7,7 +7,7 @@ use rand::RngCore;
 
 use super::{random_secret, same_hash, sha256, Actor, AuthError, Authenticator, Principal};
 use crate::domain::{validate_description, validate_id, ClientRecord, Scope, TokenRecord};
-use crate::meta::now_ms;
+use crate::meta::{audit, now_ms};
 
 /// An issued token: shown once to the client, stored only as a hash.
 pub struct IssuedToken {
@@ -88,6 +88,7 @@ impl Authenticator {
         if client.revoked || !same_hash(&client.secret_sha256, &sha256(client_secret)) {
             return Err(AuthError::InvalidClient);
         }
+        audit::attribute(&client.partner, format!("client:{}", client.client_id));
         let access_token = random_secret();
         let record = TokenRecord {
             client_id: client.client_id,
@@ -108,6 +109,7 @@ impl Authenticator {
         let hash = sha256(bearer);
         let now = now_ms();
         if let Some(principal) = self.tokens.get(&hash, now) {
+            audit::attribute(&principal.partner, principal.actor_id());
             return Ok(principal);
         }
         let token = self.meta.token(&hash)?.ok_or(AuthError::Unauthenticated)?;
@@ -124,6 +126,7 @@ impl Authenticator {
             scopes: token.scopes,
         };
         self.tokens.put(hash, principal.clone(), token.expires_ms);
+        audit::attribute(&principal.partner, principal.actor_id());
         Ok(principal)
     }
 }

@@ -89,6 +89,7 @@ impl Authenticator {
         let cookie_value = random_secret();
         let now = now_ms();
         let absolute_expires_ms = now.saturating_add(millis(self.sessions.absolute));
+        crate::meta::audit::attribute(&user.partner, format!("user:{}", user.username));
         let record = SessionRecord {
             username: user.username.clone(),
             partner: user.partner.clone(),
@@ -138,6 +139,8 @@ impl Authenticator {
                 return Err(AuthError::Unauthenticated);
             }
         }
+        // After the touch: a sliding expiry is no change of the actor's.
+        crate::meta::audit::attribute(&user.partner, format!("user:{}", user.username));
         Ok(user_session(&user, cookie_value, record.expires_ms))
     }
 

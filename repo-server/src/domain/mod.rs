@@ -2,6 +2,7 @@
 //! name, tag, digest or page request is, and the records the metadata layer persists.
 
 pub mod accounts;
+pub mod audit;
 pub mod conflict;
 pub mod ddi;
 pub mod digest;

@@ -19,6 +19,7 @@ impl MetaStore {
         }
         let mut batch = WriteBatch::default();
         self.put(&mut batch, CF_CLIENTS, &key, client);
+        super::audit::note_created(format!("admin/clients/{}", client.client_id));
         self.commit(guard, batch)
     }
 

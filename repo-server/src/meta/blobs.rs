@@ -52,6 +52,7 @@ impl MetaStore {
             super::stats::Stat::UploadedBytes,
             length as i64,
         )?;
+        super::audit::note_created(format!("binaries/sha256/{sha256}"));
         self.commit(guard, batch)?;
         Ok(created)
     }

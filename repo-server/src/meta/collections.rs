@@ -50,6 +50,7 @@ impl MetaStore {
             &record,
         );
         self.stage_count(&mut batch, partner, ListOf::Collections, 1)?;
+        super::audit::note_created(format!("collections/{id}"));
         self.commit(guard, batch)?;
         Ok(record)
     }
@@ -179,6 +180,7 @@ impl MetaStore {
         );
         self.stage_collection_hold(&mut batch, &record.sha256, id)?;
         self.stage_count(&mut batch, partner, ListOf::CollectionImages(collection), 1)?;
+        super::audit::note_created(format!("collections/{collection}/firmware/{id}"));
         self.commit(guard, batch)?;
         Ok(record)
     }

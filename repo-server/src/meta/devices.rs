@@ -72,6 +72,7 @@ impl MetaStore {
         self.stage_stat(&mut batch, partner, super::stats::Stat::Devices, 1)?;
         self.stage_count(&mut batch, partner, ListOf::Devices(collection), 1)?;
         self.stage_running(&mut batch, partner, collection, None, device.current)?;
+        super::audit::note_created(format!("collections/{collection}/devices/{id}"));
         self.commit(guard, batch)?;
         Ok(device)
     }

@@ -49,6 +49,8 @@ pub const CF_DDI_GATEWAY_BY_PARTNER: &str = "ddi_gateway_by_partner";
 pub const CF_DDI_SETTINGS: &str = "ddi_settings";
 pub const CF_DDI_DEVICES: &str = "ddi_devices";
 pub const CF_BLOB_LEGACY_DIGESTS: &str = "blob_legacy_digests";
+// The audit log.
+pub const CF_AUDIT: &str = "audit";
 
 pub const ALL_CFS: &[&str] = &[
     CF_TYPES,
@@ -97,6 +99,8 @@ pub const ALL_CFS: &[&str] = &[
     CF_DDI_SETTINGS,
     CF_DDI_DEVICES,
     CF_BLOB_LEGACY_DIGESTS,
+    // The audit log.
+    CF_AUDIT,
 ];
 
 /// Builds a key part by part.
@@ -139,6 +143,10 @@ impl Key {
     }
 }
 
+/// An audit entry of a partner (audit): time order, then the entry's sequence number.
+pub fn audit_key(partner: &str, at_ms: u64, seq: u64) -> Vec<u8> {
+    Key::new().str(partner).u64(at_ms).u64(seq).build()
+}
 /// Every key of a partner in a family whose keys start with the partner.
 pub fn partner_prefix(partner: &str) -> Vec<u8> {
     Key::new().str(partner).build()

@@ -6,6 +6,7 @@
 //! Knows nothing of HTTP; answers domain records.
 
 pub mod actions;
+pub mod audit;
 pub mod auth;
 pub mod backfill;
 mod backup;
@@ -168,7 +169,9 @@ impl MetaStore {
     /// them durable (a group commit). A caller answers only after the sync, so an answered
     /// write survives power loss; a write another request saw before the sync may not.
     fn commit(&self, guard: WriterGuard<'_>, batch: impl Into<WriteBatch>) -> MetaResult<()> {
-        self.db.write_opt(batch.into(), &WriteOptions::default())?;
+        let mut batch = batch.into();
+        self.stage_audit(&mut batch);
+        self.db.write_opt(batch, &WriteOptions::default())?;
         let written = self.db.latest_sequence_number();
         drop(guard);
         if self.sync_writes {
@@ -180,9 +183,11 @@ impl MetaStore {
     /// Commits a batch that needs no read-check-write (blind puts): RocksDB groups
     /// concurrent synced writes of this kind itself.
     fn commit_alone(&self, batch: impl Into<WriteBatch>) -> MetaResult<()> {
+        let mut batch = batch.into();
+        self.stage_audit(&mut batch);
         let mut options = WriteOptions::default();
         options.set_sync(self.sync_writes);
-        self.db.write_opt(batch.into(), &options)?;
+        self.db.write_opt(batch, &options)?;
         Ok(())
     }
 

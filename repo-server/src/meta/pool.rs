@@ -107,6 +107,10 @@ impl MetaStore {
                 added,
             )?;
         }
+        super::audit::note_created(format!(
+            "pool/types/{}/versionNumbers/{version_number}",
+            record.fw_type
+        ));
         self.commit(guard, batch)?;
         Ok((record, images))
     }

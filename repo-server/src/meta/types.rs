@@ -33,6 +33,7 @@ impl MetaStore {
             updated_ms: now_ms,
         };
         self.put(&mut batch, CF_TYPES, &key, &record);
+        super::audit::note_created(format!("types/{fw_type}"));
         self.commit(guard, batch)?;
         Ok(record)
     }

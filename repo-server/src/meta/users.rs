@@ -25,6 +25,7 @@ impl MetaStore {
             user_by_partner(&user.partner, &user.username),
             [],
         );
+        super::audit::note_created(format!("admin/users/{}", user.username));
         self.commit(guard, batch)
     }
 

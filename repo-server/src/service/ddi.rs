@@ -19,7 +19,7 @@ use crate::domain::{
     CollectionRecord, DeviceRecord, FirmwareState, Management, PoolLink, Sha256Digest, Tags,
 };
 use crate::meta::actions::ActionPage;
-use crate::meta::now_ms;
+use crate::meta::{audit, now_ms};
 
 /// Name of the collection gateway-registered devices join (created on demand per partner).
 pub const DEFAULT_COLLECTION_TAG: &str = "ddi-default";
@@ -152,7 +152,7 @@ impl Service {
         op: impl FnOnce(&crate::meta::MetaStore) -> DdiResult<T> + Send + 'static,
     ) -> DdiResult<T> {
         let meta = std::sync::Arc::clone(&self.meta);
-        tokio::task::spawn_blocking(move || op(&meta))
+        audit::spawn_blocking(move || op(&meta))
             .await
             .map_err(|e| ServiceError::Internal(Box::new(e)))?
     }
@@ -168,12 +168,16 @@ impl Service {
         match credential.ok_or(DdiError::Unauthorized)? {
             DdiCredential::Target(token) => match self.meta.target_token(&token_hash(&token))? {
                 Some(r) if r.partner == tenant && r.device == controller => {
+                    audit::attribute(tenant, format!("device:{controller}"));
                     Ok(DdiCredentialKind::Target)
                 }
                 _ => Err(DdiError::Unauthorized),
             },
             DdiCredential::Gateway(token) => match self.meta.gateway_token(&token_hash(&token))? {
-                Some(r) if r.partner == tenant => Ok(DdiCredentialKind::Gateway),
+                Some(r) if r.partner == tenant => {
+                    audit::attribute(tenant, format!("gateway:{}", r.id));
+                    Ok(DdiCredentialKind::Gateway)
+                }
                 _ => Err(DdiError::Unauthorized),
             },
         }

@@ -1,6 +1,7 @@
 //! Operations of the repository, composed from the metadata and blob layers: what each API
 //! call does, without HTTP. Metadata calls run on the blocking pool (RocksDB commits fsync).
 
+pub mod audit;
 pub mod backup;
 pub mod binaries;
 pub mod blob_locks;
@@ -84,6 +85,10 @@ impl From<StoreError> for ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// `spawn_blocking` that carries the request's audit entry to the thread: the metadata
+/// commits made there are logged with the request's actor (`meta::audit`).
+pub use crate::meta::audit::{spawn_blocking, AuditScope};
+
 /// Tunables of the service layer (from the server configuration).
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -157,7 +162,7 @@ impl Service {
         F: FnOnce(&MetaStore) -> Result<T, E> + Send + 'static,
     {
         let meta = Arc::clone(&self.meta);
-        tokio::task::spawn_blocking(move || op(&meta))
+        crate::meta::audit::spawn_blocking(move || op(&meta))
             .await
             .map_err(|e| ServiceError::Internal(Box::new(e)))?
             .map_err(Into::into)

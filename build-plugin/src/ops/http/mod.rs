@@ -3,6 +3,7 @@
 //! honouring `Retry-After`; `problem`: problem+json answers as typed errors; `calls`: types,
 //! binaries and pool records; `download`: streamed, resumable, verified downloads.
 
+mod audit;
 mod calls;
 mod download;
 mod problem;
@@ -19,6 +20,7 @@ use sha2::Digest;
 
 use crate::config::Connection;
 use crate::error::{Error, Result};
+pub use audit::AuditQuery;
 pub use problem::error_from;
 use token::CachedToken;
 

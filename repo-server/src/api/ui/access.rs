@@ -46,7 +46,7 @@ async fn blocking<T: Send + 'static>(
     op: impl FnOnce(&Authenticator) -> Result<T, AuthError> + Send + 'static,
 ) -> UiResult<T> {
     let auth = Arc::clone(auth);
-    tokio::task::spawn_blocking(move || op(&auth))
+    crate::service::spawn_blocking(move || op(&auth))
         .await
         .map_err(|e| UiError::Internal(format!("access task failed: {e}")))?
         .map_err(UiError::from)

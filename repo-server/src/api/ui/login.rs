@@ -72,7 +72,7 @@ pub async fn submit(
     let attempt = {
         let (auth, username) = (Arc::clone(&auth), username.clone());
         // argon2 is deliberately slow: off the async threads.
-        tokio::task::spawn_blocking(move || auth.login(&username, &form.password, peer.ip()))
+        crate::service::spawn_blocking(move || auth.login(&username, &form.password, peer.ip()))
             .await
             .map_err(|e| UiError::Internal(format!("login task failed: {e}")))?
     };
