@@ -39,6 +39,7 @@ async fn packages_install_verify_serve_as_fwrepo_and_purge_clean() {
 
     assert_unit_verifies_and_is_hardened();
     assert_user_config_and_data_dir();
+    reinstall_keeps_config_edits(&debs[0]);
     serves_as_fwrepo_within_its_syscall_filter().await;
     assert_man_pages_and_completions("fwrepo-server", "cl", "client", &["serve", "fsck"]);
     assert_man_pages_and_completions("fwrepo", "pu", "publish", &["pull", "stamp"]);
@@ -185,6 +186,18 @@ fn assert_user_config_and_data_dir() {
         config.contains("data_dir = \"/var/lib/fwrepo\""),
         "{config}"
     );
+}
+
+/// Installing the package again (as an upgrade does) keeps the operator's edit of the conffile,
+/// and the owners and modes.
+fn reinstall_keeps_config_edits(deb: &Path) {
+    let edit = "\n# listen on the site network (an operator's edit)\n";
+    let mut config = std::fs::read_to_string(CONFIG).unwrap();
+    config.push_str(edit);
+    std::fs::write(CONFIG, &config).unwrap();
+    dpkg(&["-i"], &[deb]);
+    assert_eq!(std::fs::read_to_string(CONFIG).unwrap(), config);
+    assert_user_config_and_data_dir();
 }
 
 /// The packaged server as its unit runs it (user `fwrepo`, the packaged config; only the port
