@@ -247,6 +247,7 @@ async fn every_page_is_html_with_the_security_headers() {
         "/ui/collections",
         &format!("/ui/collections/{collection}"),
         "/ui/access",
+        "/ui/audit",
     ];
     for path in pages {
         let page = browser.get(path).await;
@@ -421,6 +422,68 @@ async fn a_viewer_sees_no_write_controls_and_a_forged_post_is_refused() {
         .contains(&json!("released")));
     assert_eq!(ota.get("/types/130").send().await.unwrap().status(), 404);
     assert_eq!(viewer.get("/ui/access").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(viewer.get("/ui/audit").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_audit_page_shows_who_changed_what_with_filters_and_older_pages() {
+    let (server, ota) = start().await;
+    let admin = Browser::signed_in(&server, "ada").await;
+    // A change made in the UI is logged with the person's name.
+    let created = admin
+        .submit(
+            "/ui/types",
+            "/ui/types",
+            &[("number", "120"), ("name", "ui-made")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let page = admin.get("/ui/audit?actor=user:ada&method=POST").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_html();
+    assert!(
+        page.body.contains("<code>POST /ui/types</code>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("created types/120"),
+        "the created record"
+    );
+    // A refused write shows its status; the outcome filter keeps only those.
+    let refused = ota
+        .post("/types")
+        .json(&json!({"name": "again", "type": 120}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    let only_refused = admin.get("/ui/audit?outcome=refused").await;
+    assert!(
+        only_refused.body.contains("refused (409)"),
+        "{}",
+        only_refused.body
+    );
+    assert!(!only_refused.body.contains("<code>POST /ui/types</code>"));
+    // More entries than a page: "Older entries" keeps the filters and goes on.
+    for n in 130..190 {
+        ota.create_type(n).await;
+    }
+    let first = admin.get("/ui/audit?method=POST&record=%2Ftypes").await;
+    let marker = r#"<a href="/ui/audit?"#;
+    let start = first.body.find(marker).expect("an older page") + r#"<a href=""#.len();
+    let end = start + first.body[start..].find('"').unwrap();
+    let older = first.body[start..end].replace("&amp;", "&");
+    assert!(
+        older.contains("record=%2Ftypes") && older.contains("cursor="),
+        "{older}"
+    );
+    let second = admin.get(&older).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert!(second.body.contains("/v1/ota/partners/acme/types</code>"));
+    let bad = admin.get("/ui/audit?outcome=maybe").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    bad.assert_html();
 }
 
 #[tokio::test]

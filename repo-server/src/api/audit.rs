@@ -128,28 +128,17 @@ fn parse_limit(text: Option<&str>) -> ApiResult<usize> {
 }
 
 fn parse_outcome(text: &str) -> ApiResult<audit::AuditOutcome> {
-    match text {
-        "applied" => Ok(audit::AuditOutcome::Applied),
-        "refused" => Ok(audit::AuditOutcome::Refused),
-        "failed" => Ok(audit::AuditOutcome::Failed),
-        _ => Err(invalid("outcome", "must be applied, refused or failed")),
-    }
+    audit::AuditOutcome::parse(text)
+        .ok_or_else(|| invalid("outcome", "must be applied, refused or failed"))
 }
 
-/// Milliseconds since the epoch, or an RFC 3339 time.
 fn parse_time(field: &str, text: &str) -> ApiResult<u64> {
-    if let Ok(ms) = text.parse::<u64>() {
-        return Ok(ms);
-    }
-    let at = humantime::parse_rfc3339_weak(text).map_err(|_| {
+    audit::parse_time(text).ok_or_else(|| {
         invalid(
             field,
             "must be RFC 3339 (2026-11-30T08:00:00Z) or milliseconds since the epoch",
         )
-    })?;
-    Ok(at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64))
+    })
 }
 
 fn wire_entry(entry: &audit::AuditEntry) -> AuditEntry {

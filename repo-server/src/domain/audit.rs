@@ -21,6 +21,24 @@ pub enum AuditOutcome {
 
 impl AuditOutcome {
     /// The outcome of a request that changed nothing, from its status.
+    /// `applied`, `refused` or `failed`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "applied" => Some(AuditOutcome::Applied),
+            "refused" => Some(AuditOutcome::Refused),
+            "failed" => Some(AuditOutcome::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Applied => "applied",
+            AuditOutcome::Refused => "refused",
+            AuditOutcome::Failed => "failed",
+        }
+    }
+
     pub fn of_unapplied(status: u16) -> Self {
         match status {
             500.. => AuditOutcome::Failed,
@@ -63,6 +81,17 @@ impl AuditEntry {
 pub fn parse_entry_id(id: &str) -> Option<(u64, u64)> {
     let (at, seq) = id.split_once('-')?;
     Some((at.parse().ok()?, seq.parse().ok()?))
+}
+
+/// A filter's time: milliseconds since the epoch, or RFC 3339 (`2026-11-30T08:00:00Z`).
+pub fn parse_time(text: &str) -> Option<u64> {
+    if let Ok(ms) = text.parse::<u64>() {
+        return Some(ms);
+    }
+    let at = humantime::parse_rfc3339_weak(text).ok()?;
+    at.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_millis() as u64)
 }
 
 /// Largest page of entries one listing answers.
@@ -184,5 +213,10 @@ mod tests {
         assert_eq!(AuditOutcome::of_unapplied(409), AuditOutcome::Refused);
         assert_eq!(AuditOutcome::of_unapplied(503), AuditOutcome::Failed);
         assert_eq!(AuditOutcome::of_unapplied(204), AuditOutcome::Applied);
+        assert_eq!(AuditOutcome::parse("refused"), Some(AuditOutcome::Refused));
+        assert_eq!(AuditOutcome::parse("maybe"), None);
+        assert_eq!(parse_time("1500"), Some(1500));
+        assert_eq!(parse_time("1970-01-01T00:00:02Z"), Some(2000));
+        assert_eq!(parse_time("yesterday"), None);
     }
 }

@@ -59,6 +59,7 @@ test('every page as an admin: accessible, and shot at both widths', async ({ pag
     ['collections', '/ui/collections', 'Collections'],
     ['collection', collectionPath, /^Collection /],
     ['access', '/ui/access', 'Access'],
+    ['audit', '/ui/audit', 'Audit log'],
   ];
   for (const [name, path, heading] of pages) {
     const r = await page.goto(path);

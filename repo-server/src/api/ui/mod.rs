@@ -3,6 +3,7 @@
 
 mod access;
 mod assets;
+mod audit;
 mod collections;
 mod csrf;
 mod device_types;
@@ -61,6 +62,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(upload::form).layer(DefaultBodyLimit::disable()),
         )
         .route("/ui/upload/record", post(upload::create_record))
+        .route("/ui/audit", get(audit::page))
         .route("/ui/device-types", get(device_types::list))
         .route(
             "/ui/device-types/{deviceTypeId}/dissociate",
