@@ -16,6 +16,9 @@ _fwrepo() {
             ",$1")
                 cmd="fwrepo"
                 ;;
+            fwrepo,audit)
+                cmd="fwrepo__subcmd__audit"
+                ;;
             fwrepo,help)
                 cmd="fwrepo__subcmd__help"
                 ;;
@@ -33,6 +36,9 @@ _fwrepo() {
                 ;;
             fwrepo,verify)
                 cmd="fwrepo__subcmd__verify"
+                ;;
+            fwrepo__subcmd__help,audit)
+                cmd="fwrepo__subcmd__help__subcmd__audit"
                 ;;
             fwrepo__subcmd__help,help)
                 cmd="fwrepo__subcmd__help__subcmd__help"
@@ -59,7 +65,7 @@ _fwrepo() {
 
     case "${cmd}" in
         fwrepo)
-            opts="-q -h -V --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help --version publish list pull stamp verify help"
+            opts="-q -h -V --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help --version publish list pull stamp verify audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -100,9 +106,93 @@ _fwrepo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        fwrepo__subcmd__help)
-            opts="publish list pull stamp verify help"
+        fwrepo__subcmd__audit)
+            opts="-q -h --actor --operation --record --outcome --since --until --limit --json --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --actor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outcome)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__help)
+            opts="publish list pull stamp verify audit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

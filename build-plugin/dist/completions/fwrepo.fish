@@ -39,6 +39,7 @@ complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "list" -d 'List pool r
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "verify" -d 'Check a binary against its pool record'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l type -d 'Firmware type number' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l name -d 'Record name (default: the cargo binary / the file name without extension)' -r
@@ -150,9 +151,27 @@ complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l offline -d 'Onl
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -l json
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -s q -l quiet -d 'No progress output'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand verify" -s h -l help -d 'Print help'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "list" -d 'List pool records matching a query (alias: query)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "verify" -d 'Check a binary against its pool record'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l actor -d 'Only this actor (`client:<id>`, `user:<name>`, `device:<id>`, `server:<task>`)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l operation -d 'Only this operation (`METHOD /route/{template}`) or method (`DELETE`)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l record -d 'Only entries whose path or created record contains this, e.g. `pool/types/3/versionNumbers/17`' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l outcome -d 'Only `applied`, `refused` or `failed` requests' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l since -d 'From this time on (RFC 3339 or milliseconds since the epoch)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l until -d 'Up to this time (RFC 3339 or milliseconds since the epoch)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l limit -d 'Stop after this many entries' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l json -d 'Print a JSON array of entries'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "list" -d 'List pool records matching a query (alias: query)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "verify" -d 'Check a binary against its pool record'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
