@@ -1,5 +1,9 @@
 //! The command line shared by `fwrepo` and `cargo fwrepo`: global flags become the highest
 //! configuration layer; [`run`] dispatches and maps errors to the documented exit codes.
+//!
+//! Its completions and man pages are committed in `dist/` (the Debian package installs them):
+//! after changing a command or flag, `FWREPO_UPDATE_CLI_DOCS=1 cargo test --workspace --lib --
+//! cli_docs` regenerates them (`cli_docs_are_current` fails until then).
 
 use std::path::PathBuf;
 

@@ -1,5 +1,9 @@
 //! Command line of `fwrepo-server`: `serve`, the offline `client`, `user`, `fsck` and
 //! `restore` commands, and `backup` of a running server.
+//!
+//! Its completions and man pages are committed in `dist/` (the Debian package installs them):
+//! after changing a command or flag, `FWREPO_UPDATE_CLI_DOCS=1 cargo test --workspace --lib --
+//! cli_docs` regenerates them (`cli_docs_are_current` fails until then).
 
 mod backup;
 mod users;
