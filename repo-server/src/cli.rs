@@ -81,6 +81,8 @@ pub struct ServeArgs {
     pub sweep_interval_secs: Option<u64>,
     #[arg(long, env = "FWREPO_SWEEP_GRACE_SECS")]
     pub sweep_grace_secs: Option<u64>,
+    #[arg(long, env = "FWREPO_RETENTION_INTERVAL_SECS")]
+    pub retention_interval_secs: Option<u64>,
     #[arg(long, env = "FWREPO_TOKEN_LIFETIME_SECS")]
     pub token_lifetime_secs: Option<u64>,
     #[arg(long, env = "FWREPO_SESSION_IDLE_SECS")]
@@ -166,6 +168,9 @@ impl ServeArgs {
             .sweep_interval_secs
             .unwrap_or(config.sweep_interval_secs);
         config.sweep_grace_secs = self.sweep_grace_secs.unwrap_or(config.sweep_grace_secs);
+        config.retention_interval_secs = self
+            .retention_interval_secs
+            .unwrap_or(config.retention_interval_secs);
         config.token_lifetime_secs = self
             .token_lifetime_secs
             .unwrap_or(config.token_lifetime_secs);

@@ -28,6 +28,8 @@ pub struct Config {
     pub sweep_interval_secs: u64,
     /// Seconds a blob stays after its last upload even if nothing holds it.
     pub sweep_grace_secs: u64,
+    /// Seconds between scheduled retention runs of every partner with a policy (0: none).
+    pub retention_interval_secs: u64,
     /// Lifetime of issued access tokens, in seconds.
     pub token_lifetime_secs: u64,
     /// A person's session ends after this many seconds unused.
@@ -51,6 +53,7 @@ impl Default for Config {
             pending_upload_ttl_secs: 24 * 3600,
             sweep_interval_secs: 60,
             sweep_grace_secs: 600,
+            retention_interval_secs: 3600,
             token_lifetime_secs: 3600,
             session_idle_secs: 2 * 3600,
             session_max_secs: 12 * 3600,

@@ -98,6 +98,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         Config::secs(config.store.stale_temp_secs),
     ));
 
+    let retention = (config.retention_interval_secs > 0)
+        .then(|| service.spawn_retention_schedule(Config::secs(config.retention_interval_secs)));
+
     let app = api::router(AppState {
         service,
         auth,
@@ -107,6 +110,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     announce_address(config.listen);
     api::serve(listener, app, shutdown_signal()).await?;
     sweeper.abort();
+    if let Some(retention) = retention {
+        retention.abort();
+    }
     upkeep.abort();
     if let Some(control) = control {
         control.abort();

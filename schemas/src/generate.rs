@@ -112,6 +112,12 @@ wire_types! {
     Response "DdiPartnerSettings" => DdiPartnerSettings,
     Response "DdiAttributes" => DdiAttributes,
     Response "AuditPage" => AuditPage,
+    // Retention.
+    Request "RetentionPolicyInput" => RetentionPolicy,
+    Response "RetentionPolicy" => RetentionPolicy,
+    Response "RetentionPlan" => RetentionPlan,
+    Response "RetentionRun" => RetentionRun,
+    Response "RetentionRunPage" => Page<RetentionRun>,
 }
 
 /// The standalone schema of one wire type by its file stem.

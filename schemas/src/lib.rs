@@ -11,6 +11,7 @@ pub mod generate;
 pub mod oauth;
 pub mod page;
 pub mod problem;
+pub mod retention;
 pub mod span;
 
 pub use admin::*;
@@ -20,6 +21,7 @@ pub use ddi::*;
 pub use oauth::*;
 pub use page::*;
 pub use problem::*;
+pub use retention::*;
 pub use span::*;
 
 /// The OpenAPI document served at `/openapi.yaml`, exactly as committed.

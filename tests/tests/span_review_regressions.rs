@@ -255,7 +255,7 @@ async fn a_refused_duplicate_upload_keeps_no_hold() {
 }
 
 #[tokio::test]
-async fn deleting_an_image_clears_it_as_devices_current() {
+async fn deleting_an_image_a_device_runs_is_refused_and_leaves_it_current() {
     let server = TestServer::start();
     let span = Span::new(&server, 0).await;
     let c = span.collection("device").await;
@@ -265,12 +265,15 @@ async fn deleting_an_image_clears_it_as_devices_current() {
         .checkin(&c, "dev-a", json!({"currentFirmwareId": image}))
         .await;
     assert_eq!(reported["action"], "none");
-    let deleted = span
+    // Issue 12: an image a device runs is in use; the refusal names the device.
+    let refused = span
         .delete(&format!("/collections/{c}/firmware/{image}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.status(), 204);
+    let problem = expect_problem(refused, 409, "in-use").await;
+    assert_eq!(problem["usedBy"][0]["kind"], "device-current");
+    assert_eq!(problem["usedBy"][0]["id"], "dev-a");
     let device = span
         .json(
             span.get(&format!("/collections/{c}/devices/dev-a")),
@@ -278,10 +281,9 @@ async fn deleting_an_image_clears_it_as_devices_current() {
             "Device",
         )
         .await;
-    assert!(
-        device["firmware"]
-            .get("currentFirmwareId")
-            .is_none_or(|v| v.is_null()),
+    assert_eq!(
+        device["firmware"]["currentFirmwareId"],
+        image.as_str(),
         "{device}"
     );
 }

@@ -901,7 +901,11 @@ async fn collections_targets_and_the_rollback_notice() {
         .submit(&path, &format!("{path}/images/{older}/delete"), &[])
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
-    assert!(refused.body.contains("targets image"), "{}", refused.body);
+    assert!(
+        refused.body.contains("rig-1 targets it"),
+        "{}",
+        refused.body
+    );
     let overview = browser.get("/ui/").await;
     assert!(overview.body.contains("<dt>Devices</dt><dd>1</dd>"));
 }

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fwrepo_server_global_optspecs
-    string join \n config= data-dir= listen= public-url= log-json max-upload-bytes= pending-upload-ttl-secs= sweep-interval-secs= sweep-grace-secs= token-lifetime-secs= session-idle-secs= session-max-secs= store= s3-endpoint= s3-bucket= s3-region= s3-credentials-file= s3-prefix= s3-part-size-bytes= downloads= redirect-min-bytes= presign-ttl-secs= stale-temp-secs= h/help V/version
+    string join \n config= data-dir= listen= public-url= log-json max-upload-bytes= pending-upload-ttl-secs= sweep-interval-secs= sweep-grace-secs= retention-interval-secs= token-lifetime-secs= session-idle-secs= session-max-secs= store= s3-endpoint= s3-bucket= s3-region= s3-credentials-file= s3-prefix= s3-part-size-bytes= downloads= redirect-min-bytes= presign-ttl-secs= stale-temp-secs= h/help V/version
 end
 
 function __fish_fwrepo_server_needs_command
@@ -32,6 +32,7 @@ complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l max-upload-
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l pending-upload-ttl-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l sweep-interval-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l sweep-grace-secs -r
+complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l retention-interval-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l token-lifetime-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l session-idle-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l session-max-secs -r
@@ -67,6 +68,7 @@ complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l ma
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l pending-upload-ttl-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l sweep-interval-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l sweep-grace-secs -r
+complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l retention-interval-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l token-lifetime-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l session-idle-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l session-max-secs -r

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use fwrepo_schemas::{Problem, PROBLEM_CONTENT_TYPE};
 
 use crate::auth::AuthError;
+use crate::domain::usage::InUse;
 use crate::domain::{ConflictKind, DomainError};
 use crate::service::ServiceError;
 
@@ -32,6 +33,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{1}")]
     StateConflict(ConflictKind, String),
+    /// A delete refused: the problem names what uses the record (`usedBy`).
+    #[error("{}", .0.summary("the record"))]
+    InUse(Box<InUse>),
     #[error("{0}")]
     DigestMismatch(String),
     #[error("the body exceeds the limit of {0} bytes")]
@@ -84,6 +88,11 @@ impl ApiError {
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", None),
             Conflict(_) => (StatusCode::CONFLICT, "already-exists", None),
             StateConflict(kind, _) => (StatusCode::CONFLICT, conflict_type(*kind), None),
+            InUse(_) => (
+                StatusCode::CONFLICT,
+                conflict_type(ConflictKind::InUse),
+                None,
+            ),
             DigestMismatch(_) => (StatusCode::BAD_REQUEST, "digest-mismatch", None),
             TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", None),
             RangeNotSatisfiable(_) => (
@@ -130,6 +139,24 @@ fn conflict_type(kind: ConflictKind) -> &'static str {
     }
 }
 
+/// Adds the `usedBy` list and its total to an `in-use` problem.
+fn with_uses(problem: Problem, uses: &InUse) -> Problem {
+    let used_by = uses
+        .uses
+        .iter()
+        .map(|found| fwrepo_schemas::RecordUse {
+            kind: found.kind.as_str().to_string(),
+            id: found.id.clone(),
+            scope: found.scope.clone(),
+        })
+        .collect();
+    Problem {
+        used_by: Some(used_by),
+        used_by_total: Some(uses.total),
+        ..problem
+    }
+}
+
 /// An error and its sources on one line (`a: b: c`), for the log.
 fn cause_chain(error: &dyn std::error::Error) -> String {
     let mut line = error.to_string();
@@ -161,6 +188,12 @@ impl IntoResponse for ApiError {
             instance: None,
             error: oauth_error.map(str::to_string),
             error_description: oauth_error.map(|_| detail),
+            used_by: None,
+            used_by_total: None,
+        };
+        let problem = match &self {
+            ApiError::InUse(uses) => with_uses(problem, uses),
+            _ => problem,
         };
         let body = serde_json::to_vec(&problem).expect("problem serializes");
         let mut response =
@@ -225,6 +258,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             ServiceError::Conflict(detail) => ApiError::Conflict(detail),
             ServiceError::StateConflict(kind, detail) => ApiError::StateConflict(kind, detail),
+            ServiceError::InUse(uses) => ApiError::InUse(uses),
             ServiceError::DigestMismatch(detail) => ApiError::DigestMismatch(detail),
             ServiceError::TooLarge { limit } => ApiError::TooLarge(limit),
             ServiceError::Unavailable(detail) => ApiError::Unavailable(detail),

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod pool;
 pub mod repository;
 mod request_id;
+pub mod retention;
 pub mod types;
 pub mod ui;
 pub mod wire;
@@ -84,7 +85,7 @@ fn ota_routes() -> Router<AppState> {
         )
         .route(
             "/pool/types/{type}/versionNumbers/{versionNumber}",
-            get(pool::get).put(pool::update),
+            get(pool::get).put(pool::update).delete(pool::delete),
         )
         .route(
             "/pool/types/{type}/versionNumbers/{versionNumber}/associations",
@@ -136,6 +137,18 @@ fn ota_routes() -> Router<AppState> {
         )
         // The audit log.
         .route("/audit", get(audit::list))
+        // Retention (admin scope).
+        .route(
+            "/retention/policy",
+            get(retention::get_policy)
+                .put(retention::put_policy)
+                .delete(retention::delete_policy),
+        )
+        .route("/retention/plan", post(retention::plan))
+        .route(
+            "/retention/runs",
+            post(retention::run).get(retention::list_runs),
+        )
 }
 
 /// The Span FOTA routes (the partner is the token's) and the device check-in.

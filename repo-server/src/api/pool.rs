@@ -235,6 +235,23 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// fwrepo addition: deletes a pool record unless something uses it (409 `in-use`).
+pub async fn delete(
+    State(service): State<Arc<Service>>,
+    caller: Caller,
+    ApiPath((partner, fw_type, version_number)): ApiPath<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let partner = caller.partner(&partner, Scope::Write)?;
+    service
+        .delete_pool_record(
+            partner,
+            FirmwareTypeNumber::parse(&fw_type)?,
+            parse_version_number(&version_number)?,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn tags(
     State(service): State<Arc<Service>>,
     caller: Caller,

@@ -8,8 +8,10 @@ pub mod ddi;
 pub mod digest;
 pub mod query;
 pub mod records;
+pub mod retention;
 pub mod rules;
 pub mod span;
+pub mod usage;
 pub mod version_range;
 
 pub use accounts::*;

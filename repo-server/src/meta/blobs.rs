@@ -356,7 +356,7 @@ impl MetaStore {
 
     /// Stages a refcount change against what `batch` already staged (else the committed
     /// record); creates the blob record when `new` describes it. Answers the new count.
-    fn stage_ref_change(
+    pub(super) fn stage_ref_change(
         &self,
         batch: &mut StagedBatch,
         sha256: &Sha256Digest,

@@ -54,11 +54,15 @@ impl MetaStore {
         Ok(records)
     }
 
-    /// How many records a type has: version numbers are allocated one per record and
-    /// records are never deleted, so the type's counter is the count.
+    /// How many records a type has: version numbers are allocated one per record, so the
+    /// type's version counter minus its deleted records is the count.
     pub fn type_record_count(&self, partner: &str, fw_type: u16) -> MetaResult<u64> {
-        Ok(self
+        let allocated = self
             .get_u64(CF_COUNTERS, &version_counter(partner, fw_type))?
-            .unwrap_or(0))
+            .unwrap_or(0);
+        let deleted = self
+            .get_u64(CF_COUNTERS, &deleted_counter(partner, fw_type))?
+            .unwrap_or(0);
+        Ok(allocated.saturating_sub(deleted))
     }
 }

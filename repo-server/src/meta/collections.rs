@@ -279,8 +279,9 @@ impl MetaStore {
         Ok(record)
     }
 
-    /// Deletes an image and releases its blob; refused while the collection or one of its
-    /// devices targets it. Answers the record and the blob's refcount after the release.
+    /// Deletes an image and releases its blob; refused (`MetaError::InUse`) while the
+    /// collection or one of its devices targets it, a device runs it or a DDI action not yet
+    /// finished installs it. Answers the record and the blob's refcount after the release.
     pub fn delete_collection_image(
         &self,
         partner: &str,
@@ -293,22 +294,11 @@ impl MetaStore {
         let record: CollectionImageRecord = self
             .get(CF_COLLECTION_IMAGES, &key)?
             .ok_or(MetaError::NotFound("firmware image"))?;
-        if collection_record.target == Some(image) {
-            return Err(MetaError::StateConflict(
-                ConflictKind::InUse,
-                format!("collection {collection} targets image {image}: change its targetFirmwareId first"),
-            ));
-        }
         let devices: Vec<DeviceRecord> =
             self.scan_values(CF_DEVICES, &in_collection(partner, collection))?;
-        if let Some(device) = devices.iter().find(|d| d.target == Some(image)) {
-            return Err(MetaError::StateConflict(
-                ConflictKind::InUse,
-                format!(
-                    "device {} targets image {image}: change its targetFirmwareId first",
-                    device.id
-                ),
-            ));
+        let uses = self.collection_image_uses(&collection_record, &record, &devices)?;
+        if uses.is_used() {
+            return Err(MetaError::InUse(Box::new(uses)));
         }
         let mut batch = StagedBatch::default();
         self.delete(&mut batch, CF_COLLECTION_IMAGES, &key);
@@ -322,21 +312,6 @@ impl MetaStore {
             CF_COLLECTION_IMAGES_BY_VERSION,
             &collection_image_by_version(partner, collection, &record.version),
         );
-        // Devices that ran it keep running those bytes, but no longer a known image.
-        let ran_it = devices.iter().filter(|d| d.current == Some(image)).count() as i64;
-        if ran_it > 0 {
-            let running = ListOf::Running(collection, image);
-            self.stage_count(&mut batch, partner, running, -ran_it)?;
-        }
-        for mut device in devices.into_iter().filter(|d| d.current == Some(image)) {
-            device.current = None;
-            self.put(
-                &mut batch,
-                CF_DEVICES,
-                &device_key(partner, collection, &device.id),
-                &device,
-            );
-        }
         let refcount = self.stage_collection_release(&mut batch, &record.sha256, image)?;
         self.stage_count(
             &mut batch,

@@ -51,6 +51,9 @@ pub const CF_DDI_DEVICES: &str = "ddi_devices";
 pub const CF_BLOB_LEGACY_DIGESTS: &str = "blob_legacy_digests";
 // The audit log.
 pub const CF_AUDIT: &str = "audit";
+// Retention: a partner's policy, and its runs in id order.
+pub const CF_RETENTION_POLICIES: &str = "retention_policies";
+pub const CF_RETENTION_RUNS: &str = "retention_runs";
 
 pub const ALL_CFS: &[&str] = &[
     CF_TYPES,
@@ -101,6 +104,9 @@ pub const ALL_CFS: &[&str] = &[
     CF_BLOB_LEGACY_DIGESTS,
     // The audit log.
     CF_AUDIT,
+    // Retention.
+    CF_RETENTION_POLICIES,
+    CF_RETENTION_RUNS,
 ];
 
 /// Builds a key part by part.
@@ -541,6 +547,34 @@ pub fn list_count(kind: &str, partner: &str, owner: &str, fw_type: u16) -> Vec<u
         .str(owner)
         .u16(fw_type)
         .build()
+}
+// Retention and deletion.
+/// A partner's retention policy (retention_policies).
+pub fn retention_policy_key(partner: &str) -> Vec<u8> {
+    Key::new().str(partner).build()
+}
+/// One retention run of a partner (retention_runs), in id order under [`retention_runs_of`].
+pub fn retention_run_key(partner: &str, run: u64) -> Vec<u8> {
+    Key::new().str(partner).u64(run).build()
+}
+pub fn retention_runs_of(partner: &str) -> Vec<u8> {
+    Key::new().str(partner).build()
+}
+/// Last retention run id of a partner.
+pub fn retention_run_counter(partner: &str) -> Vec<u8> {
+    Key::new().str("retention-run").str(partner).build()
+}
+/// How many pool records of a partner's type were deleted: the type's record count is its
+/// version counter minus this (data from before deletions existed has none: zero).
+pub fn deleted_counter(partner: &str, fw_type: u16) -> Vec<u8> {
+    Key::new()
+        .str("vn-deleted")
+        .str(partner)
+        .u16(fw_type)
+        .build()
+}
+pub fn deleted_counters_of(partner: &str) -> Vec<u8> {
+    Key::new().str("vn-deleted").str(partner).build()
 }
 /// Highest creation timestamp handed out, so timestamps never go backwards with the clock.
 pub fn clock_counter() -> Vec<u8> {

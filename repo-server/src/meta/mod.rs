@@ -16,6 +16,7 @@ mod codec;
 pub mod collections;
 pub mod counts;
 pub mod ddi;
+pub mod deletion;
 pub mod devices;
 mod expiry;
 mod group_commit;
@@ -24,9 +25,11 @@ pub mod keys;
 pub mod lists;
 pub mod pool;
 mod pool_search;
+pub mod retention;
 pub mod sessions;
 pub mod stats;
 pub mod types;
+mod usage;
 pub mod users;
 
 use std::path::Path;
@@ -54,6 +57,9 @@ pub enum MetaError {
     /// The request cannot be served as asked (e.g. too deep a page of a record sort).
     #[error("{0}")]
     Invalid(String),
+    /// A delete refused: what uses the record.
+    #[error("{}", .0.summary("the record"))]
+    InUse(Box<crate::domain::usage::InUse>),
     #[error("metadata store: {0}")]
     Rocks(#[from] rocksdb::Error),
     #[error("corrupt record in {cf}: {reason}")]

@@ -7,7 +7,7 @@ use super::keys::*;
 use super::{count_underflow, MetaError, MetaResult, MetaStore};
 use crate::domain::{ConflictKind, ImageRecord, PoolRecordData, PoolRecordFields, RepositoryEntry};
 
-type TagDeltas = std::collections::BTreeMap<String, i64>;
+pub(super) type TagDeltas = std::collections::BTreeMap<String, i64>;
 
 /// Records decoded at once while filtering or sorting: bounds memory whatever the pool size.
 pub(super) const RECORD_CHUNK: usize = 1024;
@@ -186,7 +186,7 @@ impl MetaStore {
     }
 
     /// Stages (or, with `add == false`, removes) the name, tag and sha256 index entries.
-    fn stage_indexes(
+    pub(super) fn stage_indexes(
         &self,
         batch: &mut WriteBatch,
         record: &PoolRecordData,
@@ -232,7 +232,7 @@ impl MetaStore {
     }
 
     /// Writes the net tag count changes of one commit (an update may remove and re-add a tag).
-    fn stage_tag_counts(
+    pub(super) fn stage_tag_counts(
         &self,
         batch: &mut WriteBatch,
         partner: &str,

@@ -144,11 +144,17 @@ impl MetaStore {
     }
 
     /// How many records a partner has: the sum of its types' version counters (one version
-    /// number per record, records are never deleted; see `type_record_count`).
+    /// number per record) minus its deleted records (see `type_record_count`).
     fn partner_record_count(&self, partner: &str) -> MetaResult<u64> {
-        self.scan_prefix(CF_COUNTERS, &version_counters_of(partner))
-            .map(|item| item.and_then(|(_, value)| super::codec::decode_u64(CF_COUNTERS, &value)))
-            .sum()
+        let sum = |prefix: Vec<u8>| -> MetaResult<u64> {
+            self.scan_prefix(CF_COUNTERS, &prefix)
+                .map(|item| {
+                    item.and_then(|(_, value)| super::codec::decode_u64(CF_COUNTERS, &value))
+                })
+                .sum()
+        };
+        let allocated = sum(version_counters_of(partner))?;
+        Ok(allocated.saturating_sub(sum(deleted_counters_of(partner))?))
     }
 
     /// A page of the records among `ids` that pass `matches`, sorted by a record field (or

@@ -9,7 +9,7 @@ use super::{MetaResult, MetaStore};
 /// What a partner's counters count.
 #[derive(Debug, Clone, Copy)]
 pub enum Stat {
-    /// Pool records created.
+    /// Pool records (created minus deleted).
     Records,
     /// Devices registered (created minus deleted).
     Devices,

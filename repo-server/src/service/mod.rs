@@ -12,6 +12,7 @@ pub mod ddi;
 pub mod devices;
 pub mod images;
 pub mod pool;
+pub mod retention;
 pub mod sweep;
 pub mod types;
 
@@ -34,6 +35,9 @@ pub enum ServiceError {
     /// The request contradicts the current state in another way (see [`ConflictKind`]).
     #[error("{1}")]
     StateConflict(ConflictKind, String),
+    /// A delete refused: what uses the record.
+    #[error("{}", .0.summary("the record"))]
+    InUse(Box<crate::domain::usage::InUse>),
     #[error("{0}")]
     DigestMismatch(String),
     #[error("the body exceeds the limit of {limit} bytes")]
@@ -62,6 +66,7 @@ impl From<MetaError> for ServiceError {
             MetaError::Conflict(detail) => ServiceError::Conflict(detail),
             MetaError::StateConflict(kind, detail) => ServiceError::StateConflict(kind, detail),
             MetaError::Invalid(detail) => ServiceError::Invalid(DomainError::InvalidPaging(detail)),
+            MetaError::InUse(uses) => ServiceError::InUse(uses),
             other => ServiceError::Internal(Box::new(other)),
         }
     }
@@ -114,6 +119,8 @@ pub struct Service {
     blob_deletes: tokio::sync::RwLock<()>,
     /// Held by the one backup that may run.
     backup_running: tokio::sync::Mutex<()>,
+    /// Held by the one retention run that may run (manual or scheduled).
+    retention_running: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -126,6 +133,7 @@ impl Service {
             downloads: binaries::Downloads::default(),
             blob_deletes: Default::default(),
             backup_running: Default::default(),
+            retention_running: Default::default(),
         }
     }
 

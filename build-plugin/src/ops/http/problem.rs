@@ -23,6 +23,8 @@ pub(super) async fn read_problem(response: Response) -> Problem {
         instance: None,
         error: None,
         error_description: None,
+        used_by: None,
+        used_by_total: None,
     })
 }
 
@@ -84,6 +86,8 @@ mod tests {
             instance: None,
             error: None,
             error_description: None,
+            used_by: None,
+            used_by_total: None,
         };
         assert!(matches!(
             problem_error(StatusCode::UNAUTHORIZED, p("unauthorized", 401), "x"),
@@ -125,6 +129,8 @@ mod tests {
             instance: None,
             error: None,
             error_description: None,
+            used_by: None,
+            used_by_total: None,
         };
         assert!(matches!(
             problem_error(StatusCode::TOO_MANY_REQUESTS, p, "x"),

@@ -178,6 +178,7 @@ impl From<ServiceError> for UiError {
             ServiceError::Conflict(detail) | ServiceError::StateConflict(_, detail) => {
                 UiError::Conflict(detail)
             }
+            error @ ServiceError::InUse(_) => UiError::Conflict(error.to_string()),
             ServiceError::DigestMismatch(detail) => UiError::Invalid(detail),
             ServiceError::TooLarge { limit } => UiError::TooLarge(limit),
             ServiceError::Unavailable(detail) => UiError::Unavailable(detail),
