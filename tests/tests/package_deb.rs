@@ -43,6 +43,7 @@ async fn packages_install_verify_serve_as_fwrepo_and_purge_clean() {
     serves_as_fwrepo_within_its_syscall_filter().await;
     assert_man_pages_and_completions("fwrepo-server", "cl", "client", &["serve", "fsck"]);
     assert_man_pages_and_completions("fwrepo", "pu", "publish", &["pull", "stamp"]);
+    cmake_finds_the_packaged_module();
 
     purge();
     assert_purged();
@@ -370,6 +371,29 @@ fn assert_man_pages_and_completions(bin: &str, partial: &str, expected: &str, mo
     }
 }
 
+/// A CMake project finds the packaged CMake integration and the packaged CLI with no hint.
+fn cmake_finds_the_packaged_module() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.16)\nproject(probe NONE)\n\
+         find_package(FwRepo CONFIG REQUIRED)\n\
+         message(STATUS \"found ${FwRepo_DIR} ${FWREPO_EXECUTABLE}\")\n",
+    )
+    .unwrap();
+    let configured = run(Command::new("cmake")
+        .arg("-S")
+        .arg(dir.path())
+        .arg("-B")
+        .arg(dir.path().join("build"))
+        .env_remove("FWREPO_HOME"));
+    let said = String::from_utf8_lossy(&configured.stdout).to_string();
+    assert!(
+        said.contains("found /usr/share/cmake/FwRepo /usr/bin/fwrepo"),
+        "{said}"
+    );
+}
+
 /// Purges both packages (a no-op for one not installed).
 fn purge() {
     dpkg(&["--purge"], &PACKAGES);
@@ -416,6 +440,7 @@ fn assert_purged() {
     for path in [
         "/usr/bin/fwrepo-server",
         "/usr/bin/fwrepo",
+        "/usr/share/cmake/FwRepo",
         UNIT,
         "/etc/systemd/system/multi-user.target.wants/fwrepo-server.service",
         "/etc/fwrepo",
