@@ -118,6 +118,15 @@ wire_types! {
     Response "RetentionPlan" => RetentionPlan,
     Response "RetentionRun" => RetentionRun,
     Response "RetentionRunPage" => Page<RetentionRun>,
+    Response "Signature" => Signature,
+    Response "SignatureList" => Vec<Signature>,
+    Request "TrustedKeyCreate" => TrustedKeyCreate,
+    Response "TrustedKey" => TrustedKey,
+    Response "TrustedKeyList" => Vec<TrustedKey>,
+    Request "SigningPolicyInput" => SigningPolicy,
+    Response "SigningPolicy" => SigningPolicy,
+    Request "ProvenanceCreate" => ProvenanceCreate,
+    Response "Provenance" => Provenance,
 }
 
 /// The standalone schema of one wire type by its file stem.

@@ -13,6 +13,7 @@ pub mod page;
 pub mod problem;
 pub mod retention;
 pub mod span;
+pub mod trust;
 
 pub use admin::*;
 pub use afero::*;
@@ -23,6 +24,7 @@ pub use page::*;
 pub use problem::*;
 pub use retention::*;
 pub use span::*;
+pub use trust::*;
 
 /// The OpenAPI document served at `/openapi.yaml`, exactly as committed.
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");

@@ -38,6 +38,10 @@ pub enum ApiError {
     InUse(Box<InUse>),
     #[error("{0}")]
     DigestMismatch(String),
+    #[error(transparent)]
+    Trust(#[from] crate::domain::trust::TrustError),
+    #[error("{0}")]
+    SignatureMismatch(String),
     #[error("the body exceeds the limit of {0} bytes")]
     TooLarge(u64),
     #[error("the requested range is not satisfiable for {0} bytes")]
@@ -94,6 +98,12 @@ impl ApiError {
                 None,
             ),
             DigestMismatch(_) => (StatusCode::BAD_REQUEST, "digest-mismatch", None),
+            Trust(error) => (StatusCode::BAD_REQUEST, trust_type(error), None),
+            SignatureMismatch(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "signature-not-verified",
+                None,
+            ),
             TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", None),
             RangeNotSatisfiable(_) => (
                 StatusCode::RANGE_NOT_SATISFIABLE,
@@ -136,6 +146,17 @@ fn conflict_type(kind: ConflictKind) -> &'static str {
         ConflictKind::PoolRecordMismatch => "pool-record-mismatch",
         ConflictKind::CollectionNotEmpty => "collection-not-empty",
         ConflictKind::InUse => "in-use",
+        ConflictKind::UnsignedProtectedRecord => "unsigned-protected-record",
+    }
+}
+
+/// The problem type of each malformed trust input: stable, one per kind.
+fn trust_type(error: &crate::domain::trust::TrustError) -> &'static str {
+    use crate::domain::trust::TrustError;
+    match error {
+        TrustError::Signature(_) => "invalid-signature",
+        TrustError::PublicKey(_) => "invalid-public-key",
+        TrustError::Provenance(_) => "invalid-provenance",
     }
 }
 
@@ -260,6 +281,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::StateConflict(kind, detail) => ApiError::StateConflict(kind, detail),
             ServiceError::InUse(uses) => ApiError::InUse(uses),
             ServiceError::DigestMismatch(detail) => ApiError::DigestMismatch(detail),
+            ServiceError::Trust(error) => ApiError::Trust(error),
+            ServiceError::SignatureMismatch(detail) => ApiError::SignatureMismatch(detail),
             ServiceError::TooLarge { limit } => ApiError::TooLarge(limit),
             ServiceError::Unavailable(detail) => ApiError::Unavailable(detail),
             ServiceError::StoreUnavailable {
@@ -371,6 +394,7 @@ mod tests {
             ConflictKind::PoolRecordMismatch,
             ConflictKind::CollectionNotEmpty,
             ConflictKind::InUse,
+            ConflictKind::UnsignedProtectedRecord,
         ];
         let mut types: Vec<&str> = kinds
             .iter()

@@ -19,6 +19,8 @@ pub mod pool;
 pub mod repository;
 mod request_id;
 pub mod retention;
+pub mod signatures;
+pub mod trust;
 pub mod types;
 pub mod ui;
 pub mod wire;
@@ -148,6 +150,31 @@ fn ota_routes() -> Router<AppState> {
         .route(
             "/retention/runs",
             post(retention::run).get(retention::list_runs),
+        )
+        // Signatures and provenance of a repository binary; trusted keys and policy (admin).
+        .route(
+            "/repository/sha256/{sha256}/signatures",
+            post(signatures::add).get(signatures::list),
+        )
+        .route(
+            "/repository/sha256/{sha256}/signatures/{keyId}",
+            get(signatures::get),
+        )
+        .route(
+            "/repository/sha256/{sha256}/provenance",
+            post(signatures::add_provenance).get(signatures::provenance),
+        )
+        .route(
+            "/admin/trustedKeys",
+            post(trust::add_key).get(trust::list_keys),
+        )
+        .route(
+            "/admin/trustedKeys/{keyId}",
+            axum::routing::delete(trust::remove_key),
+        )
+        .route(
+            "/admin/signingPolicy",
+            get(trust::policy).put(trust::set_policy),
         )
 }
 

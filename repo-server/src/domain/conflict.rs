@@ -12,4 +12,6 @@ pub enum ConflictKind {
     CollectionNotEmpty,
     /// The image is the target of its collection or of a device.
     InUse,
+    /// The record would carry a protected tag without a signature by a trusted key.
+    UnsignedProtectedRecord,
 }

@@ -11,6 +11,7 @@ pub mod records;
 pub mod retention;
 pub mod rules;
 pub mod span;
+pub mod trust;
 pub mod usage;
 pub mod version_range;
 

@@ -54,6 +54,11 @@ pub const CF_AUDIT: &str = "audit";
 // Retention: a partner's policy, and its runs in id order.
 pub const CF_RETENTION_POLICIES: &str = "retention_policies";
 pub const CF_RETENTION_RUNS: &str = "retention_runs";
+// Signatures and provenance (issue 12): per partner and digest; trusted keys and policy.
+pub const CF_SIGNATURES: &str = "signatures";
+pub const CF_PROVENANCE: &str = "provenance";
+pub const CF_TRUSTED_KEYS: &str = "trusted_keys";
+pub const CF_SIGNING_POLICY: &str = "signing_policy";
 
 pub const ALL_CFS: &[&str] = &[
     CF_TYPES,
@@ -107,6 +112,11 @@ pub const ALL_CFS: &[&str] = &[
     // Retention.
     CF_RETENTION_POLICIES,
     CF_RETENTION_RUNS,
+    // Signatures and provenance.
+    CF_SIGNATURES,
+    CF_PROVENANCE,
+    CF_TRUSTED_KEYS,
+    CF_SIGNING_POLICY,
 ];
 
 /// Builds a key part by part.
@@ -575,6 +585,28 @@ pub fn deleted_counter(partner: &str, fw_type: u16) -> Vec<u8> {
 }
 pub fn deleted_counters_of(partner: &str) -> Vec<u8> {
     Key::new().str("vn-deleted").str(partner).build()
+}
+/// One signature of a partner's blob by one key (signatures): the digest's signatures are
+/// the keys under [`digest_signatures`].
+pub fn signature_key(partner: &str, sha256: &Sha256Digest, key_id: &[u8; 8]) -> Vec<u8> {
+    Key::new().str(partner).digest(sha256).bytes(key_id).build()
+}
+/// Every signature of a partner's blob (signatures).
+pub fn digest_signatures(partner: &str, sha256: &Sha256Digest) -> Vec<u8> {
+    Key::new().str(partner).digest(sha256).build()
+}
+/// The provenance of a partner's blob (provenance).
+pub fn provenance_key(partner: &str, sha256: &Sha256Digest) -> Vec<u8> {
+    Key::new().str(partner).digest(sha256).build()
+}
+/// A partner's trusted key by key id (trusted_keys); the partner's keys are under
+/// [`partner_prefix`].
+pub fn trusted_key(partner: &str, key_id: &[u8; 8]) -> Vec<u8> {
+    Key::new().str(partner).bytes(key_id).build()
+}
+/// A partner's signing policy (signing_policy).
+pub fn signing_policy_key(partner: &str) -> Vec<u8> {
+    Key::new().str(partner).build()
 }
 /// Highest creation timestamp handed out, so timestamps never go backwards with the clock.
 pub fn clock_counter() -> Vec<u8> {

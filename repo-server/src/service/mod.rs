@@ -14,6 +14,7 @@ pub mod images;
 pub mod pool;
 pub mod retention;
 pub mod sweep;
+pub mod trust;
 pub mod types;
 
 use std::sync::Arc;
@@ -40,6 +41,12 @@ pub enum ServiceError {
     InUse(Box<crate::domain::usage::InUse>),
     #[error("{0}")]
     DigestMismatch(String),
+    /// A signature, key or provenance statement that is malformed.
+    #[error(transparent)]
+    Trust(#[from] crate::domain::trust::TrustError),
+    /// A signature by a trusted key that does not verify.
+    #[error("{0}")]
+    SignatureMismatch(String),
     #[error("the body exceeds the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{0}")]

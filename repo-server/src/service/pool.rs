@@ -1,4 +1,5 @@
-//! Pool records: validation of create/update bodies, the exists check, listing, tags.
+//! Pool records: validation of create/update bodies (with the protected-tag signing policy),
+//! the exists check, listing, tags.
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
@@ -32,7 +33,7 @@ impl Service {
         let tags = normalize_tags(&input.tags)?;
         let sha256 = self.parse_repository_url(partner, &input.url)?;
         self.require_type(partner, fw_type).await?;
-        Ok(PoolRecordFields {
+        let fields = PoolRecordFields {
             fw_type: fw_type.get(),
             name: input.name,
             description: input.description,
@@ -40,7 +41,9 @@ impl Service {
             url: input.url,
             tags,
             sha256,
-        })
+        };
+        self.require_trusted_signature(partner, &fields).await?;
+        Ok(fields)
     }
 
     async fn require_type(&self, partner: &str, fw_type: FirmwareTypeNumber) -> ServiceResult<()> {

@@ -180,6 +180,8 @@ impl From<ServiceError> for UiError {
             }
             error @ ServiceError::InUse(_) => UiError::Conflict(error.to_string()),
             ServiceError::DigestMismatch(detail) => UiError::Invalid(detail),
+            ServiceError::Trust(error) => UiError::Invalid(error.to_string()),
+            ServiceError::SignatureMismatch(detail) => UiError::Invalid(detail),
             ServiceError::TooLarge { limit } => UiError::TooLarge(limit),
             ServiceError::Unavailable(detail) => UiError::Unavailable(detail),
             error @ ServiceError::StoreUnavailable { .. } => UiError::Unavailable(format!(
