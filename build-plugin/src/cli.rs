@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{audit, list, publish, pull, stamp, verify, Context};
+use crate::commands::{audit, keygen, list, provenance, publish, pull, stamp, verify, Context};
 use crate::config::Layer;
 use crate::error::{exit, Result};
 use crate::ops::env::Env;
@@ -57,6 +57,10 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Print the partner's audit log, newest first (needs the admin scope).
     Audit(audit::AuditArgs),
+    /// Print a binary's signed build provenance (in-toto statement, SLSA provenance v1).
+    Provenance(provenance::ProvenanceArgs),
+    /// Make a minisign key pair for `publish --sign-key`.
+    Keygen(keygen::KeygenArgs),
 }
 
 /// `fwrepo ...`
@@ -110,6 +114,8 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
         Command::Stamp(args) => stamp::run(ctx, args),
         Command::Verify(args) => verify::run(ctx, args).await,
         Command::Audit(args) => audit::run(ctx, args).await,
+        Command::Provenance(args) => provenance::run(ctx, args).await,
+        Command::Keygen(args) => keygen::run(ctx, args),
     }
 }
 

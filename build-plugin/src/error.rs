@@ -22,6 +22,8 @@ pub mod exit {
     pub const CONFLICT: i32 = 7;
     /// The server rejected the request (4xx other than the above).
     pub const REJECTED: i32 = 8;
+    /// `--verify`: the binary (or provenance) has no signature that verifies with a trusted key.
+    pub const SIGNATURE: i32 = 9;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,9 @@ pub enum Error {
         kind: String,
         detail: String,
     },
+    /// A signature is missing, does not verify, or could not be made.
+    #[error("signature: {0}")]
+    Signature(String),
     /// File system trouble.
     #[error("{path}: {source}")]
     Io {
@@ -88,6 +93,7 @@ impl Error {
             Error::Network(_) => exit::NETWORK,
             Error::Conflict(_) => exit::CONFLICT,
             Error::Rejected { .. } => exit::REJECTED,
+            Error::Signature(_) => exit::SIGNATURE,
             Error::Config(_)
             | Error::Version { .. }
             | Error::Git(_)

@@ -1,8 +1,11 @@
-//! What users invoke: publish, list/query, pull, stamp, verify, audit. Each command resolves its
-//! configuration layers, gathers facts through `ops/`, and prints table lines or JSON.
+//! What users invoke: publish, list/query, pull, stamp, verify, audit, provenance, keygen.
+//! Each command resolves its configuration layers, gathers facts through `ops/`, and prints
+//! table lines or JSON.
 
 pub mod audit;
+pub mod keygen;
 pub mod list;
+pub mod provenance;
 pub mod publish;
 pub mod pull;
 pub mod stamp;

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use fwrepo_schemas::{FirmwareTypeCreate, PoolRecord, PoolRecordCreate};
+use fwrepo_schemas::{FirmwareTypeCreate, PoolRecord, PoolRecordCreate, ProvenanceCreate};
 use serde::Serialize;
 
 use super::{gather_stamp, print_record, Context};
@@ -16,6 +18,8 @@ use crate::ops::git::Untracked;
 use crate::ops::http::{Api, Created, PoolQuery};
 use crate::ops::objcopy::{self, Format};
 use crate::ops::progress::Progress;
+use crate::ops::provenance::{self, BuildFacts};
+use crate::ops::sign::Signer;
 use crate::stamp::{parse_semver, sanitize_tag, with_build_metadata, Stamp};
 
 /// Most tags the server keeps on one record.
@@ -72,6 +76,17 @@ pub struct PublishArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Sign the binary and its build provenance with this minisign secret key (a file, or
+    /// the key's text) and attach both to the binary [env: FWREPO_SIGN_KEY]. An encrypted
+    /// key's password comes from FWREPO_SIGN_KEY_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<String>,
+    /// Also write the provenance statement (in-toto, SLSA provenance v1) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub provenance_out: Option<PathBuf>,
+    /// Sign the binary but attach no provenance statement.
+    #[arg(long)]
+    pub no_provenance: bool,
 
     // cargo mode
     /// Package to publish.
@@ -124,6 +139,26 @@ pub struct Request {
     pub device_types: Vec<String>,
     pub allow_republish: bool,
     pub create_type: bool,
+    /// Sign and attach provenance after the upload, before the record is created (so a
+    /// protected tag's policy sees the signature).
+    pub signing: Option<Arc<Signing>>,
+}
+
+/// How a publish signs: the key, and what to do with the provenance statement.
+pub struct Signing {
+    pub signer: Signer,
+    pub provenance: bool,
+    pub provenance_out: Option<PathBuf>,
+}
+
+/// Never prints the key itself.
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signing")
+            .field("key_id", &self.signer.key_id())
+            .field("provenance", &self.provenance)
+            .finish()
+    }
 }
 
 impl Request {
@@ -211,6 +246,7 @@ async fn choose_version(
 /// Publishes `req`: upload (streamed, digest declared; skipped when the server holds the
 /// bytes), move to the repository, create the record.
 pub async fn publish(ctx: &Context, api: &Api, req: &Request) -> Result<Outcome> {
+    let started = SystemTime::now();
     let (sha256, len) = sha256_file(&req.file)?;
     let tags = req.tags()?;
     // Before any upload: an unregistered type would only fail at the last step.
@@ -235,13 +271,31 @@ pub async fn publish(ctx: &Context, api: &Api, req: &Request) -> Result<Outcome>
     let (version, status) = match choose_version(api, req, &sha256).await? {
         Ok(choice) => choice,
         Err(record) => {
+            if let Some(signing) = &req.signing {
+                let attach = Attach {
+                    sha256: &sha256,
+                    version: &record.version,
+                    tags: &record.tags,
+                    started,
+                };
+                attach_trust(ctx, api, req, signing, &attach).await?;
+            }
             return Ok(Outcome {
                 status: Status::Existing,
                 record,
-            })
+            });
         }
     };
     let url = store_binary(ctx, api, req, &sha256, len).await?;
+    if let Some(signing) = &req.signing {
+        let attach = Attach {
+            sha256: &sha256,
+            version: &version,
+            tags: &tags,
+            started,
+        };
+        attach_trust(ctx, api, req, signing, &attach).await?;
+    }
     let associations = if req.device_types.is_empty() {
         None
     } else {
@@ -315,6 +369,94 @@ async fn store_binary(
     api.upload(&req.file, sha256, len, &progress).await?;
     progress.finish();
     api.move_to_repository(sha256).await
+}
+
+/// The published binary a signature and provenance are attached to.
+struct Attach<'a> {
+    sha256: &'a str,
+    version: &'a str,
+    tags: &'a [String],
+    started: SystemTime,
+}
+
+/// Signs the binary (streaming) and its provenance statement and attaches both to it.
+async fn attach_trust(
+    ctx: &Context,
+    api: &Api,
+    req: &Request,
+    signing: &Signing,
+    attach: &Attach<'_>,
+) -> Result<()> {
+    let artifact: String = req
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let sha256 = attach.sha256;
+    let comment = format!(
+        "file:{artifact}\tsha256:{sha256}\tname:{}\tversion:{}",
+        req.name, attach.version
+    );
+    let signature = signing.signer.sign_file(&req.file, &comment)?;
+    api.add_signature(sha256, &signature).await?;
+    ctx.note(&format!(
+        "signed {artifact} with key {}",
+        signing.signer.key_id()
+    ));
+    if !signing.provenance {
+        return Ok(());
+    }
+    let statement = provenance::statement(&BuildFacts {
+        artifact: &artifact,
+        sha256,
+        name: &req.name,
+        fw_type: req.fw_type,
+        version: attach.version,
+        tags: attach.tags,
+        stamp: &req.stamp,
+        started: attach.started,
+        finished: SystemTime::now(),
+    });
+    if let Some(path) = &signing.provenance_out {
+        std::fs::write(path, &statement).map_err(|e| Error::io(path, e))?;
+    }
+    let comment = format!("provenance of file:{artifact}\tsha256:{sha256}");
+    let signature = signing.signer.sign_bytes(statement.as_bytes(), &comment)?;
+    api.add_provenance(
+        sha256,
+        &ProvenanceCreate {
+            statement,
+            signature,
+        },
+    )
+    .await?;
+    ctx.note("attached signed build provenance (in-toto, SLSA provenance v1)");
+    Ok(())
+}
+
+/// The signing setup of `--sign-key` (or FWREPO_SIGN_KEY); `None` when no key is given.
+fn signing(ctx: &Context, args: &PublishArgs) -> Result<Option<Arc<Signing>>> {
+    let Some(source) = args
+        .sign_key
+        .clone()
+        .or_else(|| ctx.env.get("FWREPO_SIGN_KEY"))
+    else {
+        if args.provenance_out.is_some() {
+            return Err(Error::Config(
+                "--provenance-out needs a signing key (--sign-key or FWREPO_SIGN_KEY)".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let signer = Signer::load(&source, ctx.env.get("FWREPO_SIGN_KEY_PASSWORD"))?;
+    Ok(Some(Arc::new(Signing {
+        signer,
+        provenance: !args.no_provenance,
+        provenance_out: args.provenance_out.clone(),
+    })))
 }
 
 fn report(outcome: &Outcome, json: bool) {
@@ -478,6 +620,7 @@ async fn run_inner(ctx: &Context, args: &PublishArgs) -> Result<()> {
         device_types: layer.device_types.clone(),
         allow_republish: args.allow_republish,
         create_type: layer.create_type.unwrap_or(false),
+        signing: signing(ctx, args)?,
     };
     let outcome = publish(ctx, &api, &request).await.map_err(|e| match e {
         Error::Rejected {

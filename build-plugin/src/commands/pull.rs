@@ -1,7 +1,7 @@
 //! `fwrepo pull`: the newest matching record (or an exact version number), served from the
 //! local content-addressed cache when present, else downloaded with Range resume and verified.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use fwrepo_schemas::PoolRecord;
 use serde::Serialize;
@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::ops::cache::{copy_atomic, Cache};
 use crate::ops::http::{Api, PoolQuery};
 use crate::ops::progress::Progress;
+use crate::ops::sign::{verify_file, TrustedKey};
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PullArgs {
@@ -30,6 +31,13 @@ pub struct PullArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Refuse the binary (nothing written to --output) unless one of its signatures
+    /// verifies with a --trusted-key.
+    #[arg(long, requires = "trusted_keys")]
+    pub verify: bool,
+    /// A minisign public key to trust: a .pub file or the base64 key (repeatable).
+    #[arg(long = "trusted-key", value_name = "KEY")]
+    pub trusted_keys: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,6 +48,54 @@ pub struct PullOutcome {
     pub cached: bool,
     /// Byte offset an interrupted download was resumed from (0: from the start).
     pub resumed_from: u64,
+    /// With --verify: the trusted key whose signature verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
+}
+
+/// What `--verify` checks a binary against: its signatures and the keys trusted.
+struct Verification {
+    signatures: Vec<String>,
+    keys: Vec<TrustedKey>,
+}
+
+impl Verification {
+    /// Loads the keys and fetches the record's signatures, before any download: an
+    /// unsigned binary is refused without being fetched.
+    async fn prepare(api: &Api, args: &PullArgs, record: &PoolRecord) -> Result<Option<Self>> {
+        if !args.verify {
+            return Ok(None);
+        }
+        let keys = args
+            .trusted_keys
+            .iter()
+            .map(|k| TrustedKey::load(k))
+            .collect::<Result<Vec<_>>>()?;
+        let signatures: Vec<String> = api
+            .signatures(&record.sha256)
+            .await?
+            .into_iter()
+            .map(|s| s.signature)
+            .collect();
+        if signatures.is_empty() {
+            return Err(Error::Signature(format!(
+                "{} {} (sha256 {}) has no signature: refused (--verify)",
+                record.name, record.version, record.sha256
+            )));
+        }
+        Ok(Some(Verification { signatures, keys }))
+    }
+
+    /// The trusted key that verifies the file at `path`; a refusal naming the record.
+    fn check(&self, path: &Path, record: &PoolRecord) -> Result<String> {
+        verify_file(path, &self.signatures, &self.keys).map_err(|e| match e {
+            Error::Signature(why) => Error::Signature(format!(
+                "{} {} (sha256 {}) refused: {why}",
+                record.name, record.version, record.sha256
+            )),
+            other => other,
+        })
+    }
 }
 
 /// Finds the record with version number `n` of `fw_type` by paging the type's records.
@@ -142,14 +198,25 @@ async fn pull(
     args: &PullArgs,
 ) -> Result<PullOutcome> {
     let sha = record.sha256.to_ascii_lowercase();
+    let verification = Verification::prepare(api, args, &record).await?;
+    let check = |path: &Path| -> Result<Option<String>> {
+        let Some(verification) = &verification else {
+            return Ok(None);
+        };
+        let key = verification.check(path, &record)?;
+        ctx.note(&format!("signature verified with trusted key {key}"));
+        Ok(Some(key))
+    };
     if !args.no_cache {
         if let Some(blob) = cache.get(&sha)? {
+            let verified_by = check(&blob)?;
             copy_atomic(&blob, &args.output)?;
             return Ok(PullOutcome {
                 record,
                 path: args.output.clone(),
                 cached: true,
                 resumed_from: 0,
+                verified_by,
             });
         }
     }
@@ -169,16 +236,24 @@ async fn pull(
         .download(&record.url, &part, &sha, record.length, &progress)
         .await?;
     progress.finish();
-    if args.no_cache {
+    let verified_by = if args.no_cache {
+        // A refused download is not left behind.
+        let verified_by = check(&part).inspect_err(|_| {
+            let _ = std::fs::remove_file(&part);
+        })?;
         std::fs::rename(&part, &args.output).map_err(|e| Error::io(&args.output, e))?;
+        verified_by
     } else {
         let blob = cache.insert_verified(&sha, &part)?;
+        let verified_by = check(&blob)?;
         copy_atomic(&blob, &args.output)?;
-    }
+        verified_by
+    };
     Ok(PullOutcome {
         record,
         path: args.output.clone(),
         cached: false,
         resumed_from,
+        verified_by,
     })
 }

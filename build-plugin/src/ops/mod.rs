@@ -1,5 +1,5 @@
 //! Low-level pieces, each usable alone: environment, git, CI, cargo, objcopy, HTTP, cache,
-//! digests and progress. Nothing here knows about commands or output formats.
+//! digests, progress, signatures and provenance. Nothing here knows about commands or output formats.
 
 pub mod cache;
 pub mod cargo;
@@ -10,3 +10,5 @@ pub mod git;
 pub mod http;
 pub mod objcopy;
 pub mod progress;
+pub mod provenance;
+pub mod sign;

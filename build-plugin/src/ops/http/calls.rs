@@ -9,7 +9,7 @@ use fwrepo_schemas::{
 };
 use reqwest::{header, StatusCode};
 
-use super::problem::read_problem;
+use super::problem::{problem_error, read_problem};
 use super::{error_from, Api, Created, PoolQuery};
 use crate::error::{Error, Result};
 use crate::ops::progress::Progress;
@@ -118,7 +118,17 @@ impl Api {
             .authed("create pool record", || Ok(self.http.post(&url).json(body)))
             .await?;
         if response.status() == StatusCode::CONFLICT {
-            return Ok(Created::AlreadyExists(read_problem(response).await));
+            // Only a duplicate (type, name, version) is "exists already"; another conflict
+            // (e.g. a protected tag on an unsigned binary) is the refusal it is.
+            let problem = read_problem(response).await;
+            if problem.kind.ends_with("/already-exists") {
+                return Ok(Created::AlreadyExists(problem));
+            }
+            return Err(problem_error(
+                StatusCode::CONFLICT,
+                problem,
+                "create pool record",
+            ));
         }
         Self::json_ok(response, "create pool record")
             .await

@@ -1,7 +1,8 @@
 //! The server's public HTTP API as typed calls. `token`: OAuth token, reused until expiry and
 //! cached on disk; `retry`: every call retries transient failures with exponential backoff,
 //! honouring `Retry-After`; `problem`: problem+json answers as typed errors; `calls`: types,
-//! binaries and pool records; `download`: streamed, resumable, verified downloads.
+//! binaries and pool records; `download`: streamed, resumable, verified downloads; `trust`:
+//! signatures and provenance of a binary.
 
 mod audit;
 mod calls;
@@ -9,6 +10,7 @@ mod download;
 mod problem;
 mod retry;
 mod token;
+mod trust;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

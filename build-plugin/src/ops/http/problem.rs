@@ -28,7 +28,7 @@ pub(super) async fn read_problem(response: Response) -> Problem {
     })
 }
 
-fn problem_error(status: StatusCode, problem: Problem, what: &str) -> Error {
+pub(super) fn problem_error(status: StatusCode, problem: Problem, what: &str) -> Error {
     let kind = problem.kind.rsplit('/').next().unwrap_or("").to_string();
     let detail = if problem.detail.is_empty() {
         problem.title.clone()
