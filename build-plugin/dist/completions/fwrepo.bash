@@ -22,8 +22,14 @@ _fwrepo() {
             fwrepo,help)
                 cmd="fwrepo__subcmd__help"
                 ;;
+            fwrepo,keygen)
+                cmd="fwrepo__subcmd__keygen"
+                ;;
             fwrepo,list)
                 cmd="fwrepo__subcmd__list"
+                ;;
+            fwrepo,provenance)
+                cmd="fwrepo__subcmd__provenance"
                 ;;
             fwrepo,publish)
                 cmd="fwrepo__subcmd__publish"
@@ -43,8 +49,14 @@ _fwrepo() {
             fwrepo__subcmd__help,help)
                 cmd="fwrepo__subcmd__help__subcmd__help"
                 ;;
+            fwrepo__subcmd__help,keygen)
+                cmd="fwrepo__subcmd__help__subcmd__keygen"
+                ;;
             fwrepo__subcmd__help,list)
                 cmd="fwrepo__subcmd__help__subcmd__list"
+                ;;
+            fwrepo__subcmd__help,provenance)
+                cmd="fwrepo__subcmd__help__subcmd__provenance"
                 ;;
             fwrepo__subcmd__help,publish)
                 cmd="fwrepo__subcmd__help__subcmd__publish"
@@ -65,7 +77,7 @@ _fwrepo() {
 
     case "${cmd}" in
         fwrepo)
-            opts="-q -h -V --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help --version publish list pull stamp verify audit help"
+            opts="-q -h -V --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help --version publish list pull stamp verify audit provenance keygen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,7 +189,7 @@ _fwrepo() {
             return 0
             ;;
         fwrepo__subcmd__help)
-            opts="publish list pull stamp verify audit help"
+            opts="publish list pull stamp verify audit provenance keygen help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,7 +230,35 @@ _fwrepo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fwrepo__subcmd__help__subcmd__keygen)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fwrepo__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__help__subcmd__provenance)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -281,6 +321,52 @@ _fwrepo() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__keygen)
+            opts="-q -h --output --force --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -366,8 +452,58 @@ _fwrepo() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fwrepo__subcmd__provenance)
+            opts="-q -h --trusted-key --signature-out --json --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --trusted-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signature-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fwrepo__subcmd__publish)
-            opts="-p -q -h --type --name --description --version --version-source --tag --device-type --format --allow-republish --allow-failure --skip-if-unconfigured --create-type --untracked --source-dir --json --package --bin --release --profile --target --features --manifest-path --build --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
+            opts="-p -q -h --type --name --description --version --version-source --tag --device-type --format --allow-republish --allow-failure --skip-if-unconfigured --create-type --untracked --source-dir --json --sign-key --provenance-out --no-provenance --package --bin --release --profile --target --features --manifest-path --build --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -410,6 +546,14 @@ _fwrepo() {
                     return 0
                     ;;
                 --source-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provenance-out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -477,7 +621,7 @@ _fwrepo() {
             return 0
             ;;
         fwrepo__subcmd__pull)
-            opts="-o -q -h --type --tag --name --version --version-req --latest --commit --version-number --output --no-cache --json --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
+            opts="-o -q -h --type --tag --name --version --version-req --latest --commit --version-number --output --no-cache --json --verify --trusted-key --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -516,6 +660,10 @@ _fwrepo() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,6 +40,8 @@ complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "pull" -d 'Download th
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "verify" -d 'Check a binary against its pool record'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "provenance" -d 'Print a binary\'s signed build provenance (in-toto statement, SLSA provenance v1)'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "keygen" -d 'Make a minisign key pair for `publish --sign-key`'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l type -d 'Firmware type number' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l name -d 'Record name (default: the cargo binary / the file name without extension)' -r
@@ -54,6 +56,8 @@ elf\t'The ELF as linked'"
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l untracked -d 'Whether untracked files make the tree dirty' -r -f -a "ignore\t'Untracked files do not count, as with `git describe --dirty` (default)'
 dirty\t'Any untracked file makes the tree dirty'"
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l source-dir -d 'Directory whose git repository is stamped (default: the package / working directory)' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l sign-key -d 'Sign the binary and its build provenance with this minisign secret key (a file, or the key\'s text) and attach both to the binary [env: FWREPO_SIGN_KEY]. An encrypted key\'s password comes from FWREPO_SIGN_KEY_PASSWORD' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l provenance-out -d 'Also write the provenance statement (in-toto, SLSA provenance v1) to FILE' -r -F
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -s p -l package -d 'Package to publish' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l bin -d 'Binary target (default: the package\'s only binary)' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l profile -r
@@ -72,6 +76,7 @@ complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l allow-failure 
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l skip-if-unconfigured -d 'Exit 0 with a one-line notice when no server URL is configured (for build hooks)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l create-type -d 'Create the firmware type when missing (needs the admin scope)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l json -d 'Print the outcome as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l no-provenance -d 'Sign the binary but attach no provenance statement'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l release
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l build -d 'Run `cargo build` first (with the stamp in FWREPO_* environment variables)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -s q -l quiet -d 'No progress output'
@@ -104,6 +109,7 @@ complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l version-req -d 'S
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l commit -d 'Records built from a commit (hex prefix of at least 7 digits)' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l version-number -d 'Exact record: its version number within --type' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -s o -l output -d 'Where to write the binary' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l trusted-key -d 'A minisign public key to trust: a .pub file or the base64 key (repeatable)' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l url -d 'Server base URL [env: FWREPO_URL]' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
@@ -114,6 +120,7 @@ complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l retries -d 'Retri
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l latest -d 'Only the newest record by semver precedence (ties: the higher versionNumber)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l no-cache -d 'Neither read nor fill the local cache'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l json -d 'Print the outcome as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -l verify -d 'Refuse the binary (nothing written to --output) unless one of its signatures verifies with a --trusted-key'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -s q -l quiet -d 'No progress output'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand pull" -s h -l help -d 'Print help'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand stamp" -l format -r -f -a "rustc-env\t'`cargo:rustc-env=KEY=VALUE` lines for a build script'
@@ -168,10 +175,35 @@ complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l retries -d 'Retr
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -l json -d 'Print a JSON array of entries'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -s q -l quiet -d 'No progress output'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand audit" -s h -l help -d 'Print help'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "list" -d 'List pool records matching a query (alias: query)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "verify" -d 'Check a binary against its pool record'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l trusted-key -d 'Refuse the statement unless its signature verifies with this minisign public key (a .pub file or the base64 key; repeatable)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l signature-out -d 'Also write the statement\'s `.minisig` signature to FILE (for `minisign -V`)' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -l json -d 'Print the server\'s whole answer (statement, signature, key id, verified) as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand provenance" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l output -d 'Path prefix of the key files: writes PREFIX.key and PREFIX.pub' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l force -d 'Overwrite existing key files'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "list" -d 'List pool records matching a query (alias: query)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "verify" -d 'Check a binary against its pool record'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "provenance" -d 'Print a binary\'s signed build provenance (in-toto statement, SLSA provenance v1)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "keygen" -d 'Make a minisign key pair for `publish --sign-key`'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
