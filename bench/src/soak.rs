@@ -1,6 +1,8 @@
 //! Soak: mixed load at a fixed rate (80 % pool reads, 15 % downloads, 5 % publishes) for a
 //! fixed time, open loop (requests start on schedule whether or not earlier ones finished),
-//! with the server's resident set sampled every 10 s.
+//! with the server's resident set sampled every 10 s, beside what RocksDB's block cache and
+//! memtables hold then (from `/metrics`): those grow to their budgets as data is added, so
+//! RSS minus them is what tells a leak or fragmentation from a cache warming up.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,10 +18,55 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Block cache plus memtable bytes from the server's `/metrics`, in KiB.
+async fn rocksdb_cache_kib(http: &reqwest::Client, url: &str) -> Option<u64> {
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let gauge = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+    };
+    let bytes =
+        gauge("fwrepo_rocksdb_block_cache_bytes ")? + gauge("fwrepo_rocksdb_memtable_bytes ")?;
+    Some(bytes as u64 / 1024)
+}
+
+/// Largest relative difference between samples taken after the first minute.
+fn spread_after_60s(samples: &[Value], field: &str) -> f64 {
+    let settled: Vec<u64> = samples
+        .iter()
+        .filter(|s| s["t_s"].as_u64().unwrap_or(0) >= 60)
+        .filter_map(|s| s[field].as_u64())
+        .collect();
+    let (lo, hi) = (
+        settled.iter().min().copied().unwrap_or(0),
+        settled.iter().max().copied().unwrap_or(0),
+    );
+    if lo > 0 {
+        (hi - lo) as f64 / lo as f64
+    } else {
+        f64::NAN
+    }
+}
+
 #[derive(Default)]
 struct Class {
     latency: Samples,
     errors: u64,
+}
+
+/// One sample: RSS, RocksDB's caches, and RSS without them.
+async fn sample(t_s: u64, pid: u32, http: &reqwest::Client, url: &str) -> Value {
+    let rss = rss_kib(pid);
+    let caches = rocksdb_cache_kib(http, url).await;
+    let without = rss.zip(caches).map(|(r, c)| r.saturating_sub(c));
+    json!({"t_s": t_s, "rss_kib": rss, "rocksdb_caches_kib": caches, "rss_without_caches_kib": without})
 }
 
 pub async fn soak(
@@ -53,6 +100,7 @@ pub async fn soak(
     let counter = Arc::new(AtomicU64::new(0));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(512));
     let mut rss = Vec::new();
+    let metrics_http = reqwest::Client::new();
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate.max(1)));
     let mut next_sample = Duration::ZERO;
@@ -60,7 +108,7 @@ pub async fn soak(
     while started.elapsed() < Duration::from_secs(seconds) {
         tick.tick().await;
         if started.elapsed() >= next_sample {
-            rss.push(json!({"t_s": next_sample.as_secs(), "rss_kib": rss_kib(pid)}));
+            rss.push(sample(next_sample.as_secs(), pid, &metrics_http, url).await);
             next_sample += Duration::from_secs(10);
         }
         let Ok(permit) = in_flight.clone().try_acquire_owned() else {
@@ -112,7 +160,7 @@ pub async fn soak(
     }
     // Let the last requests finish.
     let _ = tokio::time::timeout(Duration::from_secs(60), in_flight.acquire_many(512)).await;
-    rss.push(json!({"t_s": started.elapsed().as_secs(), "rss_kib": rss_kib(pid)}));
+    rss.push(sample(started.elapsed().as_secs(), pid, &metrics_http, url).await);
     let classes = classes.lock().unwrap();
     let names = ["reads", "downloads", "publishes"];
     let per_class: Vec<Value> = classes
@@ -124,21 +172,13 @@ pub async fn soak(
         })
         .collect();
     let values: Vec<u64> = rss.iter().filter_map(|s| s["rss_kib"].as_u64()).collect();
-    // Flatness after the first minute (allocator and caches warm up).
-    let settled: Vec<u64> = rss
-        .iter()
-        .filter(|s| s["t_s"].as_u64().unwrap_or(0) >= 60)
-        .filter_map(|s| s["rss_kib"].as_u64())
-        .collect();
-    let (lo, hi) = (
-        settled.iter().min().copied().unwrap_or(0),
-        settled.iter().max().copied().unwrap_or(0),
-    );
     Ok(json!({
         "rate_per_s": rate, "seconds": seconds, "skipped_over_512_in_flight": skipped,
         "classes": per_class,
         "rss_min_kib": values.iter().min(), "rss_max_kib": values.iter().max(),
-        "rss_spread_after_60s": if lo > 0 { (hi - lo) as f64 / lo as f64 } else { f64::NAN },
+        // Flatness after the first minute (allocator and caches warm up).
+        "rss_spread_after_60s": spread_after_60s(&rss, "rss_kib"),
+        "rss_without_rocksdb_caches_spread_after_60s": spread_after_60s(&rss, "rss_without_caches_kib"),
         "rss_samples": rss,
     }))
 }

@@ -77,11 +77,15 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     // with the number of requests whenever nobody scrapes /metrics.
     let upkeep = tokio::spawn({
         let metrics = metrics.clone();
+        let meta = Arc::clone(service.meta());
         async move {
             let mut ticker = tokio::time::interval(std::time::Duration::from_secs(5));
             loop {
                 ticker.tick().await;
                 metrics.run_upkeep();
+                let (block_cache, memtables) = meta.cache_bytes();
+                metrics::gauge!("fwrepo_rocksdb_block_cache_bytes").set(block_cache as f64);
+                metrics::gauge!("fwrepo_rocksdb_memtable_bytes").set(memtables as f64);
                 let _ = tokio::task::spawn_blocking(return_freed_memory).await;
             }
         }

@@ -364,6 +364,28 @@ impl MetaStore {
         Ok(stamp)
     }
 
+    /// Bytes RocksDB holds in its block cache and in all memtables: both grow to their
+    /// budgets ([`BLOCK_CACHE_BYTES`], [`MEMTABLE_BUDGET_BYTES`]) as data is read and written,
+    /// so a process's RSS climbs by that much before it is warm.
+    pub fn cache_bytes(&self) -> (u64, u64) {
+        let block_cache = self
+            .db
+            .property_int_value("rocksdb.block-cache-usage")
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        let memtables = ALL_CFS
+            .iter()
+            .filter_map(|name| {
+                self.db
+                    .property_int_value_cf(self.cf(name), "rocksdb.cur-size-all-mem-tables")
+                    .ok()
+                    .flatten()
+            })
+            .sum();
+        (block_cache, memtables)
+    }
+
     /// Writes a consistent on-line backup (RocksDB checkpoint) into `dir`.
     pub fn checkpoint(&self, dir: &Path) -> MetaResult<()> {
         rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
