@@ -1036,3 +1036,100 @@ async fn logout_ends_the_session() {
         "redirected to sign in"
     );
 }
+
+/// Issue 12: the web UI's "promote" goes through the same service rule as the API: a
+/// protected tag needs a signature of the binary verified by a key the partner trusts.
+#[tokio::test]
+async fn promoting_to_a_protected_tag_in_the_ui_needs_a_trusted_signature() {
+    let (server, ota) = start().await;
+    let (record, _) = populate(&ota).await;
+    let policy = ota
+        .put("/admin/signingPolicy")
+        .json(&json!({"protectedTags": ["released"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policy.status(), 200);
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, public) = (dir.path().join("k.key"), dir.path().join("k.pub"));
+    let minisign = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new("minisign")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "minisign {args:?}: {out:?}");
+    };
+    minisign(&[
+        "-G".as_ref(),
+        "-W".as_ref(),
+        "-p".as_ref(),
+        public.as_os_str(),
+        "-s".as_ref(),
+        secret.as_os_str(),
+    ]);
+    let public_key = std::fs::read_to_string(&public).unwrap();
+    let trusted = ota
+        .post("/admin/trustedKeys")
+        .json(&json!({"publicKey": public_key}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(trusted.status(), 201);
+
+    let browser = Browser::signed_in(&server, "ada").await;
+    let page = "/ui/pool/101/1";
+    let refused = browser
+        .submit(page, "/ui/pool/101/1/tags", &[("tag", "released")])
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    refused.assert_html();
+    let sha = record["sha256"].as_str().unwrap();
+    assert!(
+        refused.body.contains("released") && refused.body.contains(sha),
+        "{}",
+        refused.body
+    );
+    let tags = |record: Value| record["tags"].as_array().unwrap().clone();
+    let current: Value = ota
+        .get("/pool/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!tags(current).contains(&json!("released")));
+
+    let file = dir.path().join("app.bin");
+    std::fs::write(&file, b"firmware one").unwrap();
+    let sig = dir.path().join("app.minisig");
+    minisign(&[
+        "-S".as_ref(),
+        "-s".as_ref(),
+        secret.as_os_str(),
+        "-m".as_ref(),
+        file.as_os_str(),
+        "-x".as_ref(),
+        sig.as_os_str(),
+    ]);
+    let attached = ota
+        .post(&format!("/repository/sha256/{sha}/signatures"))
+        .body(std::fs::read_to_string(&sig).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.status(), 201);
+    let promoted = browser
+        .submit(page, "/ui/pool/101/1/tags", &[("tag", "released")])
+        .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER, "{}", promoted.body);
+    let current: Value = ota
+        .get("/pool/types/101/versionNumbers/1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tags(current).contains(&json!("released")));
+}
