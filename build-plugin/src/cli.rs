@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{audit, keygen, list, provenance, publish, pull, stamp, verify, Context};
+use crate::commands::{
+    audit, keygen, list, provenance, publish, pull, stamp, trust, verify, Context,
+};
 use crate::config::Layer;
 use crate::error::{exit, Result};
 use crate::ops::env::Env;
@@ -61,6 +63,8 @@ pub enum Command {
     Provenance(provenance::ProvenanceArgs),
     /// Make a minisign key pair for `publish --sign-key`.
     Keygen(keygen::KeygenArgs),
+    /// The partner's trusted signing keys and protected tags (needs the admin scope).
+    Trust(trust::TrustArgs),
 }
 
 /// `fwrepo ...`
@@ -116,6 +120,7 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
         Command::Audit(args) => audit::run(ctx, args).await,
         Command::Provenance(args) => provenance::run(ctx, args).await,
         Command::Keygen(args) => keygen::run(ctx, args),
+        Command::Trust(args) => trust::run(ctx, args).await,
     }
 }
 

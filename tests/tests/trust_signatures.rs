@@ -1023,3 +1023,67 @@ async fn publish_attaches_signed_provenance_that_validates_against_in_toto_slsa(
     assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn the_trust_command_manages_keys_and_the_protected_tags() {
+    let server = server();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = keygen(dir.path(), "release");
+    let added = ok_json(fwrepo(
+        &server,
+        0,
+        dir.path(),
+        &[
+            "trust",
+            "add",
+            keys.public_file.to_str().unwrap(),
+            "--description",
+            "CI",
+            "--json",
+        ],
+    ));
+    validate("TrustedKey", &added);
+    assert_eq!(added["publicKey"], keys.public.as_str());
+    let key_id = added["keyId"].as_str().unwrap().to_string();
+    let policy = ok_json(fwrepo(
+        &server,
+        0,
+        dir.path(),
+        &[
+            "trust",
+            "policy",
+            "--protect",
+            "released",
+            "--protect",
+            "prod",
+            "--json",
+        ],
+    ));
+    assert_eq!(policy, json!({"protectedTags": ["released", "prod"]}));
+    let ota = Ota::new(&server, 0).await;
+    let read: Value = ota
+        .get("/admin/signingPolicy")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read, policy);
+    let listed = ok_json(fwrepo(&server, 0, dir.path(), &["trust", "list", "--json"]));
+    assert_eq!(listed, json!([added]));
+    // Without the admin scope: refused (exit 5).
+    let out = fwrepo(&server, 2, dir.path(), &["trust", "list"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let out = fwrepo(&server, 0, dir.path(), &["trust", "remove", &key_id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = ok_json(fwrepo(&server, 0, dir.path(), &["trust", "list", "--json"]));
+    assert_eq!(listed, json!([]));
+    let cleared = ok_json(fwrepo(
+        &server,
+        0,
+        dir.path(),
+        &["trust", "policy", "--clear", "--json"],
+    ));
+    assert_eq!(cleared, json!({"protectedTags": []}));
+}

@@ -42,6 +42,7 @@ complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "verify" -d 'Check a b
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "provenance" -d 'Print a binary\'s signed build provenance (in-toto statement, SLSA provenance v1)'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "keygen" -d 'Make a minisign key pair for `publish --sign-key`'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "trust" -d 'The partner\'s trusted signing keys and protected tags (needs the admin scope)'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l type -d 'Firmware type number' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l name -d 'Record name (default: the cargo binary / the file name without extension)' -r
@@ -198,12 +199,80 @@ complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l retries -d 'Ret
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -l force -d 'Overwrite existing key files'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -s q -l quiet -d 'No progress output'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand keygen" -s h -l help -d 'Print help'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "list" -d 'List pool records matching a query (alias: query)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "verify" -d 'Check a binary against its pool record'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "provenance" -d 'Print a binary\'s signed build provenance (in-toto statement, SLSA provenance v1)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "keygen" -d 'Make a minisign key pair for `publish --sign-key`'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -l json -d 'Print the answer as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -f -a "add" -d 'Trust a minisign public key (a .pub file or the base64 key)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -f -a "list" -d 'List the trusted keys'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -f -a "remove" -d 'Stop trusting a key (its id: 16 hex digits)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -f -a "policy" -d 'Print the protected tags, or set them with --protect (repeatable) or --clear'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and not __fish_seen_subcommand_from add list remove policy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l description -d 'What the key is for' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -l json -d 'Print the answer as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -l json -d 'Print the answer as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -l json -d 'Print the answer as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l protect -d 'A tag whose records need a trusted signature (replaces the list)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l clear -d 'Protect no tag'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -l json -d 'Print the answer as JSON'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from policy" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "add" -d 'Trust a minisign public key (a .pub file or the base64 key)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the trusted keys'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Stop trusting a key (its id: 16 hex digits)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "policy" -d 'Print the protected tags, or set them with --protect (repeatable) or --clear'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "list" -d 'List pool records matching a query (alias: query)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "verify" -d 'Check a binary against its pool record'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "provenance" -d 'Print a binary\'s signed build provenance (in-toto statement, SLSA provenance v1)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "keygen" -d 'Make a minisign key pair for `publish --sign-key`'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "trust" -d 'The partner\'s trusted signing keys and protected tags (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from trust" -f -a "add" -d 'Trust a minisign public key (a .pub file or the base64 key)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from trust" -f -a "list" -d 'List the trusted keys'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from trust" -f -a "remove" -d 'Stop trusting a key (its id: 16 hex digits)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from trust" -f -a "policy" -d 'Print the protected tags, or set them with --protect (repeatable) or --clear'

@@ -1,6 +1,6 @@
-//! What users invoke: publish, list/query, pull, stamp, verify, audit, provenance, keygen.
-//! Each command resolves its configuration layers, gathers facts through `ops/`, and prints
-//! table lines or JSON.
+//! What users invoke: publish, list/query, pull, stamp, verify, audit, provenance, keygen,
+//! trust. Each command resolves its configuration layers, gathers facts through `ops/`, and
+//! prints table lines or JSON.
 
 pub mod audit;
 pub mod keygen;
@@ -9,6 +9,7 @@ pub mod provenance;
 pub mod publish;
 pub mod pull;
 pub mod stamp;
+pub mod trust;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

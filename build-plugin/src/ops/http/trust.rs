@@ -1,6 +1,9 @@
-//! Signatures and provenance of a repository binary: attach (write scope) and fetch.
+//! Signatures and provenance of a repository binary: attach (write scope) and fetch; the
+//! partner's trusted keys and signing policy (admin scope).
 
-use fwrepo_schemas::{Provenance, ProvenanceCreate, Signature};
+use fwrepo_schemas::{
+    Provenance, ProvenanceCreate, Signature, SigningPolicy, TrustedKey, TrustedKeyCreate,
+};
 use reqwest::header;
 
 use super::Api;
@@ -53,5 +56,54 @@ impl Api {
             .authed("get provenance", || Ok(self.http.get(&url)))
             .await?;
         Self::json_ok(response, "get provenance").await
+    }
+}
+
+/// The partner's trusted keys and signing policy (scope `admin`).
+impl Api {
+    pub async fn add_trusted_key(&self, body: &TrustedKeyCreate) -> Result<TrustedKey> {
+        let url = self.partner_url("admin/trustedKeys");
+        let response = self
+            .authed("trust a key", || Ok(self.http.post(&url).json(body)))
+            .await?;
+        Self::json_ok(response, "trust a key").await
+    }
+
+    pub async fn trusted_keys(&self) -> Result<Vec<TrustedKey>> {
+        let url = self.partner_url("admin/trustedKeys");
+        let response = self
+            .authed("list trusted keys", || Ok(self.http.get(&url)))
+            .await?;
+        Self::json_ok(response, "list trusted keys").await
+    }
+
+    pub async fn remove_trusted_key(&self, key_id: &str) -> Result<()> {
+        let url = self.partner_url(&format!("admin/trustedKeys/{key_id}"));
+        let response = self
+            .authed("remove a trusted key", || Ok(self.http.delete(&url)))
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(super::error_from(response, "remove a trusted key").await)
+        }
+    }
+
+    pub async fn signing_policy(&self) -> Result<SigningPolicy> {
+        let url = self.partner_url("admin/signingPolicy");
+        let response = self
+            .authed("read the signing policy", || Ok(self.http.get(&url)))
+            .await?;
+        Self::json_ok(response, "read the signing policy").await
+    }
+
+    pub async fn set_signing_policy(&self, body: &SigningPolicy) -> Result<SigningPolicy> {
+        let url = self.partner_url("admin/signingPolicy");
+        let response = self
+            .authed("set the signing policy", || {
+                Ok(self.http.put(&url).json(body))
+            })
+            .await?;
+        Self::json_ok(response, "set the signing policy").await
     }
 }
