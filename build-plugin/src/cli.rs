@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    audit, keygen, list, provenance, publish, pull, stamp, trust, verify, Context,
+    audit, keygen, list, provenance, publish, pull, retention, stamp, trust, verify, Context,
 };
 use crate::config::Layer;
 use crate::error::{exit, Result};
@@ -65,6 +65,8 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// The partner's trusted signing keys and protected tags (needs the admin scope).
     Trust(trust::TrustArgs),
+    /// The partner's retention policy, its dry run and its runs (needs the admin scope).
+    Retention(retention::RetentionArgs),
 }
 
 /// `fwrepo ...`
@@ -121,6 +123,7 @@ async fn dispatch(ctx: &Context, command: &Command) -> Result<()> {
         Command::Provenance(args) => provenance::run(ctx, args).await,
         Command::Keygen(args) => keygen::run(ctx, args),
         Command::Trust(args) => trust::run(ctx, args).await,
+        Command::Retention(args) => retention::run(ctx, args).await,
     }
 }
 

@@ -37,6 +37,9 @@ _fwrepo() {
             fwrepo,pull)
                 cmd="fwrepo__subcmd__pull"
                 ;;
+            fwrepo,retention)
+                cmd="fwrepo__subcmd__retention"
+                ;;
             fwrepo,stamp)
                 cmd="fwrepo__subcmd__stamp"
                 ;;
@@ -67,6 +70,9 @@ _fwrepo() {
             fwrepo__subcmd__help,pull)
                 cmd="fwrepo__subcmd__help__subcmd__pull"
                 ;;
+            fwrepo__subcmd__help,retention)
+                cmd="fwrepo__subcmd__help__subcmd__retention"
+                ;;
             fwrepo__subcmd__help,stamp)
                 cmd="fwrepo__subcmd__help__subcmd__stamp"
                 ;;
@@ -75,6 +81,18 @@ _fwrepo() {
                 ;;
             fwrepo__subcmd__help,verify)
                 cmd="fwrepo__subcmd__help__subcmd__verify"
+                ;;
+            fwrepo__subcmd__help__subcmd__retention,plan)
+                cmd="fwrepo__subcmd__help__subcmd__retention__subcmd__plan"
+                ;;
+            fwrepo__subcmd__help__subcmd__retention,policy)
+                cmd="fwrepo__subcmd__help__subcmd__retention__subcmd__policy"
+                ;;
+            fwrepo__subcmd__help__subcmd__retention,run)
+                cmd="fwrepo__subcmd__help__subcmd__retention__subcmd__run"
+                ;;
+            fwrepo__subcmd__help__subcmd__retention,runs)
+                cmd="fwrepo__subcmd__help__subcmd__retention__subcmd__runs"
                 ;;
             fwrepo__subcmd__help__subcmd__trust,add)
                 cmd="fwrepo__subcmd__help__subcmd__trust__subcmd__add"
@@ -87,6 +105,36 @@ _fwrepo() {
                 ;;
             fwrepo__subcmd__help__subcmd__trust,remove)
                 cmd="fwrepo__subcmd__help__subcmd__trust__subcmd__remove"
+                ;;
+            fwrepo__subcmd__retention,help)
+                cmd="fwrepo__subcmd__retention__subcmd__help"
+                ;;
+            fwrepo__subcmd__retention,plan)
+                cmd="fwrepo__subcmd__retention__subcmd__plan"
+                ;;
+            fwrepo__subcmd__retention,policy)
+                cmd="fwrepo__subcmd__retention__subcmd__policy"
+                ;;
+            fwrepo__subcmd__retention,run)
+                cmd="fwrepo__subcmd__retention__subcmd__run"
+                ;;
+            fwrepo__subcmd__retention,runs)
+                cmd="fwrepo__subcmd__retention__subcmd__runs"
+                ;;
+            fwrepo__subcmd__retention__subcmd__help,help)
+                cmd="fwrepo__subcmd__retention__subcmd__help__subcmd__help"
+                ;;
+            fwrepo__subcmd__retention__subcmd__help,plan)
+                cmd="fwrepo__subcmd__retention__subcmd__help__subcmd__plan"
+                ;;
+            fwrepo__subcmd__retention__subcmd__help,policy)
+                cmd="fwrepo__subcmd__retention__subcmd__help__subcmd__policy"
+                ;;
+            fwrepo__subcmd__retention__subcmd__help,run)
+                cmd="fwrepo__subcmd__retention__subcmd__help__subcmd__run"
+                ;;
+            fwrepo__subcmd__retention__subcmd__help,runs)
+                cmd="fwrepo__subcmd__retention__subcmd__help__subcmd__runs"
                 ;;
             fwrepo__subcmd__trust,add)
                 cmd="fwrepo__subcmd__trust__subcmd__add"
@@ -125,7 +173,7 @@ _fwrepo() {
 
     case "${cmd}" in
         fwrepo)
-            opts="-q -h -V --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help --version publish list pull stamp verify audit provenance keygen trust help"
+            opts="-q -h -V --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help --version publish list pull stamp verify audit provenance keygen trust retention help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,7 +285,7 @@ _fwrepo() {
             return 0
             ;;
         fwrepo__subcmd__help)
-            opts="publish list pull stamp verify audit provenance keygen trust help"
+            opts="publish list pull stamp verify audit provenance keygen trust retention help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -337,6 +385,76 @@ _fwrepo() {
         fwrepo__subcmd__help__subcmd__pull)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__help__subcmd__retention)
+            opts="policy plan run runs"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__help__subcmd__retention__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__help__subcmd__retention__subcmd__policy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__help__subcmd__retention__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__help__subcmd__retention__subcmd__runs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -782,6 +900,320 @@ _fwrepo() {
                     return 0
                     ;;
                 --trusted-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention)
+            opts="-q -h --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help policy plan run runs help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__help)
+            opts="policy plan run runs help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__help__subcmd__policy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__help__subcmd__runs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__plan)
+            opts="-q -h --json --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__policy)
+            opts="-q -h --keep-newest --protect --expire --expire-prefix --json --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep-newest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expire)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expire-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__run)
+            opts="-q -h --json --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partner)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fwrepo__subcmd__retention__subcmd__runs)
+            opts="-q -h --limit --json --url --partner --client-id --client-secret --config --cache-dir --retries --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

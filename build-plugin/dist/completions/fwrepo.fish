@@ -43,6 +43,7 @@ complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "audit" -d 'Print the 
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "provenance" -d 'Print a binary\'s signed build provenance (in-toto statement, SLSA provenance v1)'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "keygen" -d 'Make a minisign key pair for `publish --sign-key`'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "trust" -d 'The partner\'s trusted signing keys and protected tags (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "retention" -d 'The partner\'s retention policy, its dry run and its runs (needs the admin scope)'
 complete -c fwrepo -n "__fish_fwrepo_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l type -d 'Firmware type number' -r
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand publish" -l name -d 'Record name (default: the cargo binary / the file name without extension)' -r
@@ -262,17 +263,86 @@ complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_sub
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Stop trusting a key (its id: 16 hex digits)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "policy" -d 'Print the protected tags, or set them with --protect (repeatable) or --clear'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand trust; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "list" -d 'List pool records matching a query (alias: query)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "verify" -d 'Check a binary against its pool record'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "provenance" -d 'Print a binary\'s signed build provenance (in-toto statement, SLSA provenance v1)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "keygen" -d 'Make a minisign key pair for `publish --sign-key`'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "trust" -d 'The partner\'s trusted signing keys and protected tags (needs the admin scope)'
-complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -f -a "policy" -d 'Print the policy, or set it when any option is given (the options replace it whole)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -f -a "plan" -d 'What a run would delete and, for each record a rule matched, why it stays'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -f -a "run" -d 'Run the policy now and print the run\'s outcome'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -f -a "runs" -d 'The partner\'s runs, newest first'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and not __fish_seen_subcommand_from policy plan run runs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l keep-newest -d 'Keep this many newest records per type, name and branch tag' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l protect -d 'Never delete records carrying this tag (repeatable)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l expire -d 'Delete records carrying TAG once DAYS old (repeatable)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l expire-prefix -d 'Delete records carrying a tag that starts with PREFIX once DAYS old (repeatable)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -l json -d 'Print the server\'s JSON answer'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from policy" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -l json -d 'Print the server\'s JSON answer'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -l json -d 'Print the server\'s JSON answer'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l limit -d 'Stop after this many runs' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l url -d 'Server base URL [env: FWREPO_URL]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l partner -d 'Partner id [env: FWREPO_PARTNER]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l client-id -d 'OAuth client id [env: FWREPO_CLIENT_ID]' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l client-secret -d 'OAuth client secret; prefer FWREPO_CLIENT_SECRET (flags show in process lists)' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l config -d 'Config file (default: the nearest fwrepo.toml) [env: FWREPO_CONFIG]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l cache-dir -d 'Local cache directory [env: FWREPO_CACHE_DIR; default ~/.cache/fwrepo]' -r -F
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l retries -d 'Retries of transient network failures' -r
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -l json -d 'Print a JSON array of runs'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -s q -l quiet -d 'No progress output'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from runs" -s h -l help -d 'Print help'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from help" -f -a "policy" -d 'Print the policy, or set it when any option is given (the options replace it whole)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from help" -f -a "plan" -d 'What a run would delete and, for each record a rule matched, why it stays'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the policy now and print the run\'s outcome'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from help" -f -a "runs" -d 'The partner\'s runs, newest first'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand retention; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "publish" -d 'Stamp, upload and register an artifact (the cargo package\'s binary when no FILE is given)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "list" -d 'List pool records matching a query (alias: query)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "pull" -d 'Download the newest matching binary (or an exact version number), verified and cached'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "stamp" -d 'Print the build\'s version, git and CI facts for a build script, CMake or a C header'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "verify" -d 'Check a binary against its pool record'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "audit" -d 'Print the partner\'s audit log, newest first (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "provenance" -d 'Print a binary\'s signed build provenance (in-toto statement, SLSA provenance v1)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "keygen" -d 'Make a minisign key pair for `publish --sign-key`'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "trust" -d 'The partner\'s trusted signing keys and protected tags (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "retention" -d 'The partner\'s retention policy, its dry run and its runs (needs the admin scope)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and not __fish_seen_subcommand_from publish list pull stamp verify audit provenance keygen trust retention help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from trust" -f -a "add" -d 'Trust a minisign public key (a .pub file or the base64 key)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from trust" -f -a "list" -d 'List the trusted keys'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from trust" -f -a "remove" -d 'Stop trusting a key (its id: 16 hex digits)'
 complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from trust" -f -a "policy" -d 'Print the protected tags, or set them with --protect (repeatable) or --clear'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from retention" -f -a "policy" -d 'Print the policy, or set it when any option is given (the options replace it whole)'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from retention" -f -a "plan" -d 'What a run would delete and, for each record a rule matched, why it stays'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from retention" -f -a "run" -d 'Run the policy now and print the run\'s outcome'
+complete -c fwrepo -n "__fish_fwrepo_using_subcommand help; and __fish_seen_subcommand_from retention" -f -a "runs" -d 'The partner\'s runs, newest first'

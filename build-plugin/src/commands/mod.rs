@@ -8,6 +8,7 @@ pub mod list;
 pub mod provenance;
 pub mod publish;
 pub mod pull;
+pub mod retention;
 pub mod stamp;
 pub mod trust;
 pub mod verify;

@@ -8,6 +8,7 @@ mod audit;
 mod calls;
 mod download;
 mod problem;
+mod retention;
 mod retry;
 mod token;
 mod trust;
