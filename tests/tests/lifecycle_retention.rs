@@ -2,12 +2,14 @@
 //! 409 `in-use` naming its uses; otherwise it leaves every listing and index, its blob goes
 //! after the grace, and fsck stays clean. Retention plans and runs, record by record.
 
+mod ddi_common;
 mod span_common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
+use ddi_common::Ddi;
 use fwrepo_e2e::{bin, blob_files, expect_problem, validate, wait_for_blob_count, Ota, TestServer};
 use serde_json::{json, Value};
 use span_common::{associate, bytes, Span};
@@ -933,4 +935,62 @@ async fn the_cli_sets_plans_runs_and_lists_retention() {
     assert_eq!(listed.len(), 1);
     validate("RetentionRun", &listed[0]);
     assert_eq!(listed[0]["deleted"], 2);
+}
+
+/// An open hawkBit DDI action keeps its image (and the pool record it was made from) from
+/// being deleted, even once the device's target is cleared, until the device finishes it.
+#[tokio::test]
+async fn an_open_ddi_action_is_a_use() {
+    let server = server(&[]);
+    let ota = Ota::new(&server, 0).await;
+    let span = Span::new(&server, 0).await;
+    ota.create_type(101).await;
+    let record = ota
+        .publish(101, "app", "2.0.0", &["branch:main"], bytes(40, 3000))
+        .await;
+    let c = span.collection("device").await;
+    let image = span
+        .json(
+            span.post(&format!("/collections/{c}/firmware")).json(
+                &json!({"poolRecord": {"type": 101, "versionNumber": record["versionNumber"]}}),
+            ),
+            201,
+            "CollectionImage",
+        )
+        .await;
+    let image = image["imageId"].as_str().unwrap().to_string();
+    span.device(
+        &c,
+        json!({"deviceId": "ddi-dev", "firmware": {"targetFirmwareId": image}}),
+    )
+    .await;
+    let token = span
+        .json(
+            span.post(&format!("/collections/{c}/devices/ddi-dev/targetToken")),
+            201,
+            "DdiToken",
+        )
+        .await;
+    let ddi = Ddi::target(&server.url, "acme", token["token"].as_str().unwrap());
+    let base = ddi.poll("ddi-dev").await;
+    assert!(
+        base["_links"]["deploymentBase"].is_object(),
+        "an action is open: {base}"
+    );
+    span.patch_device(&c, "ddi-dev", json!({"firmware": {"targetFirmwareId": ""}}))
+        .await;
+    let refused = span
+        .delete(&format!("/collections/{c}/firmware/{image}"))
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(refused, 409, "in-use").await;
+    let uses = used_by(&problem);
+    assert_eq!(uses.len(), 1, "{problem}");
+    assert_eq!(uses[0].0, "ddi-action");
+    assert_eq!(problem["usedBy"][0]["scope"], "ddi-dev");
+    let refused = ota.delete(&record_path(&record)).send().await.unwrap();
+    let problem = expect_problem(refused, 409, "in-use").await;
+    let kinds: Vec<String> = used_by(&problem).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["collection-image", "ddi-action"]);
 }
