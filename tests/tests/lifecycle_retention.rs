@@ -821,6 +821,21 @@ async fn retention_policies_are_admin_only_checked_and_run_on_schedule() {
         scheduled["finishedTimestamp"].as_u64().unwrap()
             >= scheduled["startedTimestamp"].as_u64().unwrap()
     );
+    // The run's deletions are in the audit log as the server's.
+    let audit = json_of(
+        ota.get("/audit?actor=server:retention&limit=1000"),
+        "AuditPage",
+    )
+    .await;
+    let run_entry = format!("retention/runs/{}", scheduled["runId"]);
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["created"] == run_entry.as_str())
+        .unwrap_or_else(|| panic!("no audit entry of {run_entry}: {audit}"));
+    assert_eq!(entry["outcome"], "applied");
+    assert_eq!(entry["operation"], "RUN retention (scheduled)");
     let left = json_of(ota.get("/pool"), "PoolRecordPage").await;
     assert_eq!(left["totalElements"], 1);
     assert_eq!(left["content"][0]["version"], "1.2.0");

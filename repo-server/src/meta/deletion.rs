@@ -153,6 +153,7 @@ impl MetaStore {
                 continue;
             };
             self.delete(batch, CF_REPOSITORY, &key);
+            self.stage_attestations_removal(batch, partner, &sha)?;
             stored_bytes += entry.length as i64;
             if self.stage_ref_change(batch, &sha, -1, None)? == 0 {
                 released.push((sha, entry.length));

@@ -81,6 +81,7 @@ impl MetaStore {
             &retention_run_key(partner, id),
             &run,
         );
+        super::audit::note_created(format!("retention/runs/{id}"));
         self.commit(guard, batch)?;
         Ok(run)
     }

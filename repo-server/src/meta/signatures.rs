@@ -117,6 +117,25 @@ impl MetaStore {
         self.get(CF_PROVENANCE, &provenance_key(partner, sha256))
     }
 
+    /// Stages the removal of the blob's signatures and provenance, in the batch that drops
+    /// the partner's repository entry: they attest to a binary the partner no longer holds.
+    pub(super) fn stage_attestations_removal(
+        &self,
+        batch: &mut WriteBatch,
+        partner: &str,
+        sha256: &Sha256Digest,
+    ) -> MetaResult<()> {
+        let signatures: Vec<Box<[u8]>> = self
+            .scan_prefix(CF_SIGNATURES, &digest_signatures(partner, sha256))
+            .map(|item| item.map(|(key, _)| key))
+            .collect::<MetaResult<_>>()?;
+        for key in signatures {
+            self.delete(batch, CF_SIGNATURES, &key);
+        }
+        self.delete(batch, CF_PROVENANCE, &provenance_key(partner, sha256));
+        Ok(())
+    }
+
     fn require_repository_entry(&self, partner: &str, sha256: &Sha256Digest) -> MetaResult<()> {
         if self.exists(CF_REPOSITORY, &repository_key(partner, sha256))? {
             Ok(())
@@ -177,6 +196,48 @@ mod tests {
             Err(MetaError::NotFound(_))
         ));
         assert!(meta.signatures("b", &sha).unwrap().is_empty());
+    }
+
+    #[test]
+    fn deleting_the_last_record_of_a_blob_drops_its_attestations() {
+        let (_dir, meta) = test_store();
+        let sha = held_blob(&meta, "a", 1);
+        let other = held_blob(&meta, "a", 2);
+        for digest in [&sha, &other] {
+            meta.put_signature("a", digest, &[1; 8], &record("K1", "s1"))
+                .unwrap();
+        }
+        let provenance = ProvenanceRecord {
+            statement: "{}".into(),
+            signature: "sig".into(),
+            key_id: "K1".into(),
+            build_type: "b".into(),
+            builder_id: "c".into(),
+            created_ms: 1,
+            verified_key: None,
+            verified_ms: None,
+        };
+        meta.put_provenance("a", &sha, &provenance).unwrap();
+        meta.create_type("a", 101, "fw", None, 1).unwrap();
+        let fields = crate::domain::PoolRecordFields {
+            fw_type: 101,
+            name: "fw".into(),
+            description: None,
+            version: "1.0.0".into(),
+            url: "u".into(),
+            tags: vec![],
+            sha256: sha,
+        };
+        let created = meta.create_pool_record("a", fields, 1).unwrap();
+        meta.delete_pool_record("a", 101, created.version_number)
+            .unwrap();
+        assert!(meta.signatures("a", &sha).unwrap().is_empty());
+        assert!(meta.provenance("a", &sha).unwrap().is_none());
+        assert_eq!(
+            meta.signatures("a", &other).unwrap().len(),
+            1,
+            "others stay"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::domain::retention::{
 };
 use crate::domain::usage::InUse;
 use crate::domain::{FirmwareTypeNumber, PageRequest, PoolRecordData, Sha256Digest};
+use crate::meta::audit::AuditScope;
 use crate::meta::{now_ms, MetaResult, MetaStore};
 
 /// Most deletions and most kept records a plan lists (each); its totals count them all.
@@ -247,7 +248,15 @@ impl Service {
             }
         };
         for partner in partners {
-            if let Err(error) = self.run_retention(&partner, Trigger::Scheduled).await {
+            // The run's deletions are logged as the server's, like a request's are as its actor's.
+            let audit = AuditScope::server(
+                &partner,
+                "retention",
+                "RUN retention (scheduled)".into(),
+                format!("/v1/ota/partners/{partner}/retention/runs"),
+            );
+            let run = audit.run(self.run_retention(&partner, Trigger::Scheduled));
+            if let Err(error) = run.await {
                 tracing::error!(partner, error = %error, "scheduled retention run failed");
             }
         }
