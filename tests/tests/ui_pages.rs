@@ -722,6 +722,86 @@ async fn the_upload_form_works_as_a_plain_multipart_form() {
 }
 
 #[tokio::test]
+async fn a_record_page_shows_its_signatures_and_deletes_it_unless_in_use() {
+    let (server, ota) = start().await;
+    populate(&ota).await;
+    ota.publish(101, "app", "1.1.0", &[], b"firmware two".to_vec())
+        .await;
+    let browser = Browser::signed_in(&server, "ada").await;
+    let page = browser.get("/ui/pool/101/1").await;
+    assert!(page.body.contains("Unsigned"), "{}", page.body);
+    assert!(page.body.contains("Delete this record"));
+    // Without the confirmation nothing goes.
+    let unconfirmed = browser
+        .submit("/ui/pool/101/2", "/ui/pool/101/2/delete", &[])
+        .await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    unconfirmed.assert_html();
+    // An associated record is refused with a page naming the use.
+    let associated = browser
+        .submit(
+            "/ui/pool/101/1",
+            "/ui/pool/101/1/associations",
+            &[("device_type", "dt-delete-check")],
+        )
+        .await;
+    assert_eq!(associated.status, StatusCode::SEE_OTHER);
+    let refused = browser
+        .submit(
+            "/ui/pool/101/1",
+            "/ui/pool/101/1/delete",
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    refused.assert_html();
+    assert!(refused.body.contains("dt-delete-check"), "{}", refused.body);
+    assert_eq!(
+        ota.get("/pool/types/101/versionNumbers/1")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // A record nothing uses goes, and the pool page says so.
+    let deleted = browser
+        .submit(
+            "/ui/pool/101/2",
+            "/ui/pool/101/2/delete",
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert_eq!(deleted.location(), "/ui/pool?type=101&done=record-deleted");
+    assert!(browser
+        .get(deleted.location())
+        .await
+        .body
+        .contains("Pool record deleted."));
+    assert_eq!(
+        ota.get("/pool/types/101/versionNumbers/2")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // A viewer sees no delete control, and a forged one is refused.
+    add_user(&ota, "val", "viewer").await;
+    let viewer = Browser::signed_in(&server, "val").await;
+    assert!(!viewer
+        .get("/ui/pool/101/1")
+        .await
+        .body
+        .contains("Delete this record"));
+    let forged = viewer
+        .submit("/ui/", "/ui/pool/101/1/delete", &[("confirm", "yes")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn record_controls_promote_associate_and_push() {
     let (server, ota) = start().await;
     populate(&ota).await;

@@ -52,6 +52,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(record::dissociate),
         )
         .route(&format!("{record}/push"), post(record::push))
+        .route(&format!("{record}/delete"), post(record::delete))
         .route("/ui/upload", get(upload::page))
         .route(
             "/ui/upload/binary",

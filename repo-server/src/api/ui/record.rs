@@ -1,6 +1,6 @@
 //! Page 4, a pool record: every field, tags (promote, remove), git/CI facts as links,
-//! download and copyable commands, device-type associations, pushes, the devices that
-//! target or run it, and the other versions of its name.
+//! download and copyable commands, signatures, device-type associations, pushes, the devices
+//! that target or run it, the other versions of its name, and delete.
 
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use crate::domain::{FirmwareTypeNumber, ImageRecord, PoolRecordData, Scope};
 use crate::service::browse::RecordUsage;
 use crate::service::images::parse_version_number;
 use crate::service::pool::PoolRecordInput;
+use crate::service::trust::SignatureView;
 use crate::service::Service;
 
 /// Versions of the same name listed on the page.
@@ -40,6 +41,7 @@ struct RecordPage {
     base: String,
     /// Already carries the `released` tag (no promote button).
     released: bool,
+    signatures: Vec<SignatureView>,
 }
 
 /// (type, versionNumber) of a record path; malformed parts name no record.
@@ -71,6 +73,7 @@ pub async fn page(
         .associations(partner, fw_type, version_number)
         .await?;
     let usage = service.record_usage(partner, &record, &images).await?;
+    let signatures = service.signatures(partner, record.sha256).await?;
     let history = service
         .versions_of_name(partner, record.fw_type, &record.name, HISTORY)
         .await?;
@@ -97,7 +100,37 @@ pub async fn page(
         history,
         curl,
         pull,
+        signatures,
     }))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    /// The confirmation checkbox: a delete cannot be undone.
+    confirm: Option<String>,
+}
+
+/// Deletes the record, unless something uses it (a 409 page naming the uses).
+pub async fn delete(
+    State(service): State<Arc<Service>>,
+    user: UiUser,
+    Path((fw_type, version_number)): Path<(String, String)>,
+    UiForm(form): UiForm<DeleteForm>,
+) -> UiResult<Response> {
+    let partner = view::require_write(&user)?;
+    let (fw_type, version_number) = record_path(&fw_type, &version_number)?;
+    if form.confirm.is_none() {
+        return Err(UiError::Invalid(
+            "Tick the box to confirm: a deleted record cannot be restored.".into(),
+        ));
+    }
+    service
+        .delete_pool_record(partner, fw_type, version_number)
+        .await?;
+    Ok(view::see_other(
+        &format!("/ui/pool?type={}", fw_type.get()),
+        "record-deleted",
+    ))
 }
 
 /// The binary, for the browser (the JSON API's download wants a bearer token).

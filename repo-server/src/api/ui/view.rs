@@ -65,6 +65,7 @@ impl Done {
             "image-added" => "Image added to the collection.",
             "image-saved" => "Image saved.",
             "image-deleted" => "Image deleted.",
+            "record-deleted" => "Pool record deleted.",
             "device-added" => "Device added.",
             "target-set" => "Target set.",
             "target-rollback" => {
