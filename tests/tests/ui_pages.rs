@@ -248,6 +248,7 @@ async fn every_page_is_html_with_the_security_headers() {
         &format!("/ui/collections/{collection}"),
         "/ui/access",
         "/ui/audit",
+        "/ui/retention",
     ];
     for path in pages {
         let page = browser.get(path).await;
@@ -798,6 +799,61 @@ async fn a_record_page_shows_its_signatures_and_deletes_it_unless_in_use() {
     let forged = viewer
         .submit("/ui/", "/ui/pool/101/1/delete", &[("confirm", "yes")])
         .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_retention_page_shows_the_plan_and_runs_the_policy() {
+    let (server, ota) = start().await;
+    ota.create_type(101).await;
+    for (n, version) in ["1.0.0", "1.1.0", "1.2.0"].iter().enumerate() {
+        ota.publish(101, "app", version, &["branch:main"], vec![n as u8; 64])
+            .await;
+    }
+    let admin = Browser::signed_in(&server, "ada").await;
+    let empty = admin.get("/ui/retention").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.body.contains("No retention policy"), "{}", empty.body);
+    let set = ota
+        .put("/retention/policy")
+        .json(&json!({"keepNewest": 1, "protectedTags": ["released"], "expire": [{"tagPrefix": "pr:", "afterDays": 7}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success(), "{}", set.text().await.unwrap());
+    let page = admin.get("/ui/retention").await;
+    assert!(
+        page.body.contains("2 records would be deleted"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"href="/ui/pool/101/1">app 1.0.0</a>"#));
+    assert!(page.body.contains(r#"href="/ui/pool/101/2">app 1.1.0</a>"#));
+    assert!(
+        !page.body.contains(r#"href="/ui/pool/101/3">"#),
+        "the newest stays"
+    );
+    assert!(page.body.contains("pr:* after 7 days"));
+    let run = admin
+        .submit("/ui/retention", "/ui/retention/run", &[])
+        .await;
+    assert_eq!(run.status, StatusCode::SEE_OTHER, "{}", run.body);
+    let after = admin.get(run.location()).await;
+    assert!(after.body.contains("Retention run finished"));
+    assert!(
+        after.body.contains("<td>manual</td><td>2</td>"),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("0 records would be deleted"));
+    assert_eq!(ota.all_records(101).await.len(), 1);
+    add_user(&ota, "vera", "maintainer").await;
+    let maintainer = Browser::signed_in(&server, "vera").await;
+    assert_eq!(
+        maintainer.get("/ui/retention").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let forged = maintainer.submit("/ui/", "/ui/retention/run", &[]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 }
 

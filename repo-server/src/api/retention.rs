@@ -14,7 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::wire;
 use crate::domain::retention::{
-    DeleteReason, ExpireRule, KeepReason, RetentionPolicy, RetentionRunRecord, TagPattern, Trigger,
+    ExpireRule, RetentionPolicy, RetentionRunRecord, TagPattern, Trigger,
 };
 use crate::domain::usage::InUse;
 use crate::domain::{PageRequest, PoolRecordData, Scope};
@@ -157,43 +157,6 @@ fn planned_record(record: &PoolRecordData) -> PlannedRecord {
     }
 }
 
-fn delete_reason(reason: &DeleteReason) -> (&'static str, String) {
-    match reason {
-        DeleteReason::Expired {
-            tag,
-            rule,
-            after_days,
-        } => (
-            "expired",
-            format!("tag {tag} matches expire rule {rule}: older than {after_days} days"),
-        ),
-        DeleteReason::BeyondNewest { keep, rank } => (
-            "beyond-newest",
-            format!(
-                "number {} of its branch, newest first; keepNewest {keep}",
-                rank + 1
-            ),
-        ),
-    }
-}
-
-fn keep_reason(reason: &KeepReason) -> (&'static str, String) {
-    match reason {
-        KeepReason::Protected { tag } => ("protected", format!("protected tag {tag}")),
-        KeepReason::AmongNewest { keep, rank } => (
-            "among-newest",
-            format!(
-                "number {} of its branch, newest first; keepNewest {keep}",
-                rank + 1
-            ),
-        ),
-        KeepReason::NotYetExpired { tag, due_ms } => (
-            "not-yet-expired",
-            format!("tag {tag} expires at {due_ms} (ms since the epoch)"),
-        ),
-    }
-}
-
 fn uses_to_wire(uses: &InUse) -> Vec<wire_types::RecordUse> {
     uses.uses
         .iter()
@@ -206,7 +169,7 @@ fn uses_to_wire(uses: &InUse) -> Vec<wire_types::RecordUse> {
 }
 
 fn deletion_to_wire(deletion: &PlannedDeletion) -> wire_types::PlannedDeletion {
-    let (reason, detail) = delete_reason(&deletion.reason);
+    let (reason, detail) = deletion.reason.describe();
     wire_types::PlannedDeletion {
         record: planned_record(&deletion.record),
         reason: reason.into(),
@@ -223,7 +186,7 @@ fn plan_to_wire(plan: Plan) -> RetentionPlan {
             let record = planned_record(&kept.record);
             match &kept.why {
                 Kept::Rule(reason) => {
-                    let (reason, detail) = keep_reason(reason);
+                    let (reason, detail) = reason.describe();
                     wire_types::PlannedKeep {
                         record,
                         reason: reason.into(),
@@ -237,7 +200,7 @@ fn plan_to_wire(plan: Plan) -> RetentionPlan {
                     reason: "in-use".into(),
                     detail: format!(
                         "would go ({}) but {}",
-                        delete_reason(would).1,
+                        would.describe().1,
                         uses.summary("it")
                     ),
                     used_by: Some(uses_to_wire(uses)),

@@ -153,6 +153,49 @@ pub enum DeleteReason {
     BeyondNewest { keep: u32, rank: u64 },
 }
 
+impl DeleteReason {
+    /// The reason's stable name and a sentence for people.
+    pub fn describe(&self) -> (&'static str, String) {
+        match self {
+            DeleteReason::Expired {
+                tag,
+                rule,
+                after_days,
+            } => (
+                "expired",
+                format!("tag {tag} matches expire rule {rule}: older than {after_days} days"),
+            ),
+            DeleteReason::BeyondNewest { keep, rank } => (
+                "beyond-newest",
+                format!(
+                    "number {} of its branch, newest first; keepNewest {keep}",
+                    rank + 1
+                ),
+            ),
+        }
+    }
+}
+
+impl KeepReason {
+    /// The reason's stable name and a sentence for people.
+    pub fn describe(&self) -> (&'static str, String) {
+        match self {
+            KeepReason::Protected { tag } => ("protected", format!("protected tag {tag}")),
+            KeepReason::AmongNewest { keep, rank } => (
+                "among-newest",
+                format!(
+                    "number {} of its branch, newest first; keepNewest {keep}",
+                    rank + 1
+                ),
+            ),
+            KeepReason::NotYetExpired { tag, due_ms } => (
+                "not-yet-expired",
+                format!("tag {tag} expires at {due_ms} (ms since the epoch)"),
+            ),
+        }
+    }
+}
+
 /// Why a record a rule matched stays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeepReason {

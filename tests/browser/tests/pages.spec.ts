@@ -60,6 +60,7 @@ test('every page as an admin: accessible, and shot at both widths', async ({ pag
     ['collection', collectionPath, /^Collection /],
     ['access', '/ui/access', 'Access'],
     ['audit', '/ui/audit', 'Audit log'],
+    ['retention', '/ui/retention', 'Retention'],
   ];
   for (const [name, path, heading] of pages) {
     const r = await page.goto(path);

@@ -37,6 +37,7 @@ test('a viewer sees no write controls', async ({ page }) => {
   await expect(nav.getByRole('link', { name: 'Upload' })).toHaveCount(0);
   await expect(nav.getByRole('link', { name: 'Access' })).toHaveCount(0);
   await expect(nav.getByRole('link', { name: 'Audit log' })).toHaveCount(0);
+  await expect(nav.getByRole('link', { name: 'Retention' })).toHaveCount(0);
 
   await page.goto('/ui/types');
   await expect(page.getByRole('row').filter({ hasText: 'roles-fw' })).toBeVisible();

@@ -12,6 +12,7 @@ mod login;
 mod overview;
 mod pool;
 mod record;
+mod retention;
 mod session;
 mod types;
 mod upload;
@@ -64,6 +65,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/ui/upload/record", post(upload::create_record))
         .route("/ui/audit", get(audit::page))
+        .route("/ui/retention", get(retention::page))
+        .route("/ui/retention/run", post(retention::run))
         .route("/ui/device-types", get(device_types::list))
         .route(
             "/ui/device-types/{deviceTypeId}/dissociate",

@@ -66,6 +66,9 @@ impl Done {
             "image-saved" => "Image saved.",
             "image-deleted" => "Image deleted.",
             "record-deleted" => "Pool record deleted.",
+            "retention-run" => {
+                "Retention run finished: its outcome is the first of the runs below."
+            }
             "device-added" => "Device added.",
             "target-set" => "Target set.",
             "target-rollback" => {
