@@ -108,7 +108,7 @@ pub async fn list(
     let page = service.audit_page(partner, filter, cursor, limit).await?;
     Ok(Json(AuditPage {
         entries: page.entries.iter().map(wire_entry).collect(),
-        next_cursor: page.next.map(|(at, seq)| format!("{at}-{seq}")),
+        next_cursor: page.next.map(audit::entry_id),
     }))
 }
 

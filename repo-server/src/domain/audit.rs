@@ -73,8 +73,13 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// The entry's id in listings and cursors: `<at_ms>-<seq>`, ordered like the log.
     pub fn id(&self) -> String {
-        format!("{}-{}", self.at_ms, self.seq)
+        entry_id((self.at_ms, self.seq))
     }
+}
+
+/// The id of the entry at (at_ms, seq): also a listing's cursor.
+pub fn entry_id((at_ms, seq): (u64, u64)) -> String {
+    format!("{at_ms}-{seq}")
 }
 
 /// Parses an entry id (a listing's cursor) back into (at_ms, seq).

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{UiError, UiResult};
 use super::session::UiUser;
 use super::view::{self, Ctx, Done, UI_PAGE_SIZE};
-use crate::domain::audit::{parse_entry_id, AuditEntry, AuditFilter, AuditOutcome};
+use crate::domain::audit::{entry_id, parse_entry_id, AuditEntry, AuditFilter, AuditOutcome};
 use crate::domain::Scope;
 use crate::service::Service;
 
@@ -91,7 +91,7 @@ fn row(entry: AuditEntry) -> AuditRow {
         .unwrap_or_default()
         .to_string();
     AuditRow {
-        time: clock_time(entry.at_ms),
+        time: view::timestamp_seconds(entry.at_ms),
         actor: entry.actor,
         method,
         target: entry.target,
@@ -100,13 +100,6 @@ fn row(entry: AuditEntry) -> AuditRow {
         status: entry.status,
         remote: entry.remote.unwrap_or_default(),
     }
-}
-
-/// `2026-11-30 09:18:05`: the log needs seconds, which the other pages' timestamps omit.
-fn clock_time(at_ms: u64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at_ms);
-    let text = humantime::format_rfc3339_seconds(at).to_string();
-    text.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 #[derive(Template)]
@@ -138,9 +131,7 @@ pub async fn page(
     let page = service
         .audit_page(partner, filter, cursor, UI_PAGE_SIZE as usize)
         .await?;
-    let older = page
-        .next
-        .map(|(at, seq)| form.url_from(format!("{at}-{seq}")));
+    let older = page.next.map(|next| form.url_from(entry_id(next)));
     Ok(view::page(AuditPage {
         ctx: Ctx::new(&user, "audit", &done),
         form,

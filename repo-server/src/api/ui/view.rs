@@ -152,20 +152,14 @@ pub fn ago(ms: u64) -> String {
 
 /// A UTC timestamp (`2026-11-29 23:55 UTC`) from milliseconds since the epoch.
 pub fn timestamp(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{d:02} {h:02}:{m:02} UTC")
+    format!("{} UTC", &timestamp_seconds(ms)[..16])
+}
+
+/// A UTC timestamp to the second (`2026-11-29 23:55:07`), for the audit log.
+pub fn timestamp_seconds(ms: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    text.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 /// Bytes with a binary unit: `1.5 MiB`.
