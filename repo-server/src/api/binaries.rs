@@ -178,7 +178,7 @@ pub async fn lookup(
         in_repository: known.in_repository,
         url: known
             .in_repository
-            .then(|| service.repository_url(partner, &sha256)),
+            .then(|| super::urls::repository_url(&service, partner, &sha256)),
     }))
 }
 
@@ -290,8 +290,10 @@ pub async fn move_to_repository(
 ) -> ApiResult<Json<StringValue>> {
     let partner = caller.partner(&partner, Scope::Write)?;
     let sha256 = Sha256Digest::parse_hex("value", body.value.trim())?;
-    let url = service.move_to_repository(partner, sha256).await?;
-    Ok(Json(StringValue { value: url }))
+    service.move_to_repository(partner, sha256).await?;
+    Ok(Json(StringValue {
+        value: super::urls::repository_url(&service, partner, &sha256),
+    }))
 }
 
 #[cfg(test)]

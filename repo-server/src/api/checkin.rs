@@ -22,7 +22,7 @@ fn offered_wire(service: &Service, offered: &OfferedImage) -> CheckinImage {
             id: image.id.to_string(),
             source: CheckinImageSource::Collection,
             version: image.version.clone(),
-            url: super::collections::collection_image_url(service, image),
+            url: super::urls::collection_image_url(service, image),
             sha256: image.sha256.to_hex(),
             length: image.length,
             filename: Some(image.filename.clone()),

@@ -98,7 +98,7 @@ pub(super) fn image_wire(service: &Service, record: &CollectionImageRecord) -> C
         created: record.created_ms,
         tags: record.tags.clone(),
         pool_record_id: record.pool.map(|p| p.pool_id.to_string()),
-        url: collection_image_url(service, record),
+        url: super::urls::collection_image_url(service, record),
     }
 }
 
@@ -415,17 +415,4 @@ pub async fn download(
         &record.blake3,
     )
     .await
-}
-
-/// The download URL of a collection image (the route `collections/{c}/firmware/{id}/download`).
-pub(super) fn collection_image_url(
-    service: &Service,
-    record: &crate::domain::CollectionImageRecord,
-) -> String {
-    format!(
-        "{}/collections/{}/firmware/{}/download",
-        service.config().public_url.trim_end_matches('/'),
-        record.collection,
-        record.id
-    )
 }

@@ -23,6 +23,7 @@ pub mod signatures;
 pub mod trust;
 pub mod types;
 pub mod ui;
+pub mod urls;
 pub mod wire;
 
 use std::sync::Arc;

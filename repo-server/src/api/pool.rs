@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
-use super::wire;
+use super::{urls, wire};
 use crate::domain::query::{parse_commit, parse_tag_filter, parse_version_req};
 use crate::domain::{FirmwareTypeNumber, PageRequest, PoolQuery, Scope, Sha256Digest};
 use crate::service::images::parse_version_number;
@@ -75,15 +75,20 @@ impl ListParams {
     }
 }
 
-fn input_from_create(body: &PoolRecordCreate) -> PoolRecordInput {
-    PoolRecordInput {
+fn input_from_create(
+    service: &Service,
+    partner: &str,
+    body: &PoolRecordCreate,
+) -> ApiResult<PoolRecordInput> {
+    Ok(PoolRecordInput {
         fw_type: body.fw_type,
         name: body.name.clone(),
         description: body.description.clone(),
         version: body.version.clone(),
         url: body.url.clone(),
+        sha256: urls::repository_blob(service, partner, &body.url)?,
         tags: body.tags.clone(),
-    }
+    })
 }
 
 pub async fn create(
@@ -103,7 +108,11 @@ pub async fn create(
         device_types.extend(types.iter().cloned());
     }
     let (record, _images) = service
-        .create_pool_record(partner, input_from_create(&body), device_types)
+        .create_pool_record(
+            partner,
+            input_from_create(&service, partner, &body)?,
+            device_types,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(wire::pool_record(&record))))
 }
@@ -221,6 +230,7 @@ pub async fn update(
         name: body.name,
         description: body.description,
         version: body.version,
+        sha256: urls::repository_blob(&service, partner, &body.url)?,
         url: body.url,
         tags: body.tags,
     };

@@ -34,7 +34,7 @@ fn signature_wire(
     Signature {
         url: format!(
             "{}/signatures/{}",
-            service.repository_url(partner, sha256),
+            super::urls::repository_url(service, partner, sha256),
             record.key_id
         ),
         key_id: record.key_id,

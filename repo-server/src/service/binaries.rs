@@ -180,20 +180,18 @@ impl Service {
         })
     }
 
-    /// Moves an upload into the partner's repository; answers its permanent URL.
+    /// Moves an upload into the partner's repository (a no-op when it is there already).
     pub async fn move_to_repository(
         &self,
         partner: &str,
         sha256: Sha256Digest,
-    ) -> ServiceResult<String> {
+    ) -> ServiceResult<()> {
         let owner = partner.to_string();
         let outcome = self
             .meta_call(move |m| m.move_to_repository(&owner, &sha256, now_ms()))
             .await;
         match outcome {
-            Ok(MoveOutcome::Moved | MoveOutcome::AlreadyInRepository) => {
-                Ok(self.repository_url(partner, &sha256))
-            }
+            Ok(MoveOutcome::Moved | MoveOutcome::AlreadyInRepository) => Ok(()),
             Err(ServiceError::NotFound(_)) => {
                 Err(ServiceError::NotFound("upload (it may have expired)"))
             }

@@ -20,7 +20,7 @@ pub mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::{ConflictKind, DomainError, Sha256Digest};
+use crate::domain::{ConflictKind, DomainError};
 use crate::meta::{MetaError, MetaStore};
 use crate::store::{BlobStore, StoreError};
 
@@ -181,26 +181,5 @@ impl Service {
             .await
             .map_err(|e| ServiceError::Internal(Box::new(e)))?
             .map_err(Into::into)
-    }
-
-    /// The permanent download URL of a blob in a partner's repository.
-    pub fn repository_url(&self, partner: &str, sha256: &Sha256Digest) -> String {
-        format!(
-            "{}/v1/ota/partners/{partner}/repository/sha256/{sha256}",
-            self.config.public_url.trim_end_matches('/')
-        )
-    }
-
-    /// The blob a repository URL names, if this server issued it for this partner.
-    pub fn parse_repository_url(&self, partner: &str, url: &str) -> ServiceResult<Sha256Digest> {
-        let prefix = self.repository_url(partner, &Sha256Digest([0; 32]));
-        let prefix = &prefix[..prefix.len() - 64];
-        let hex = url.strip_prefix(prefix).ok_or_else(|| {
-            DomainError::field(
-                "url",
-                format!("must be a repository URL answered by moveToRepository ({prefix}<sha256>)"),
-            )
-        })?;
-        Ok(Sha256Digest::parse_hex("url", hex)?)
     }
 }

@@ -4,18 +4,20 @@
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::{
     normalize_tags, validate_description, validate_name, validate_version, FirmwareTypeNumber,
-    ImageRecord, PoolQuery, PoolRecordData, PoolRecordFields,
+    ImageRecord, PoolQuery, PoolRecordData, PoolRecordFields, Sha256Digest,
 };
 use crate::meta::now_ms;
 use crate::meta::pool::PoolPage;
 
-/// An unvalidated create or update body.
+/// An unvalidated create or update body. `url` is kept as given; the API layer has checked
+/// that it names the repository blob `sha256`.
 pub struct PoolRecordInput {
     pub fw_type: i64,
     pub name: String,
     pub description: Option<String>,
     pub version: String,
     pub url: String,
+    pub sha256: Sha256Digest,
     pub tags: Vec<String>,
 }
 
@@ -31,7 +33,6 @@ impl Service {
         validate_version(&input.version)?;
         validate_description(input.description.as_deref())?;
         let tags = normalize_tags(&input.tags)?;
-        let sha256 = self.parse_repository_url(partner, &input.url)?;
         self.require_type(partner, fw_type).await?;
         let fields = PoolRecordFields {
             fw_type: fw_type.get(),
@@ -40,7 +41,7 @@ impl Service {
             version: input.version,
             url: input.url,
             tags,
-            sha256,
+            sha256: input.sha256,
         };
         self.require_trusted_signature(partner, &fields).await?;
         Ok(fields)

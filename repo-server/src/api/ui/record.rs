@@ -189,6 +189,7 @@ async fn change_tags(
         description: record.description.clone(),
         version: record.version.clone(),
         url: record.url.clone(),
+        sha256: record.sha256,
         tags,
     };
     Ok(service

@@ -254,7 +254,8 @@ pub async fn create_record(
         name: form.name.trim().to_string(),
         description: (!description.is_empty()).then(|| description.to_string()),
         version: form.version.trim().to_string(),
-        url: service.repository_url(partner, &sha256),
+        url: crate::api::urls::repository_url(&service, partner, &sha256),
+        sha256,
         tags: list(&form.tags, false),
     };
     let (record, _) = service
