@@ -1,6 +1,7 @@
 //! fwrepo-server: a content-addressed firmware artifact repository speaking the Afero OTA API.
 //! Layers point one way: `api` → `service` → {`meta`, `store`, `auth`} → `domain`.
 
+pub mod allocator;
 pub mod api;
 pub mod auth;
 pub mod cli;

@@ -86,7 +86,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
                 let (block_cache, memtables) = meta.cache_bytes();
                 metrics::gauge!("fwrepo_rocksdb_block_cache_bytes").set(block_cache as f64);
                 metrics::gauge!("fwrepo_rocksdb_memtable_bytes").set(memtables as f64);
-                let _ = tokio::task::spawn_blocking(return_freed_memory).await;
+                if let Some((allocated, resident)) = crate::allocator::usage() {
+                    metrics::gauge!("fwrepo_allocator_allocated_bytes").set(allocated as f64);
+                    metrics::gauge!("fwrepo_allocator_resident_bytes").set(resident as f64);
+                }
             }
         }
     });
@@ -137,17 +140,6 @@ fn backup_blobs(config: &Config) -> BackupBlobs {
             region: config.store.region.clone(),
             prefix: config.store.prefix.clone(),
         }),
-    }
-}
-
-/// glibc's malloc keeps pages freed inside its heaps (flushed memtables, a burst's request
-/// buffers) mapped, so a long mixed load's RSS climbs well past the heap in use. Takes the
-/// allocator's locks for about a millisecond, so it runs on the blocking pool.
-fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 

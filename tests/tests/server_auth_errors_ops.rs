@@ -427,3 +427,39 @@ async fn listen_on_port_zero_announces_the_bound_address() {
         .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// Memory figures an operator reads to tell a leak from a cache filling: what the allocator
+/// (jemalloc, which also serves RocksDB's C++ allocations) has handed out and keeps resident,
+/// beside RocksDB's memtables.
+#[tokio::test]
+async fn metrics_report_the_allocator_and_rocksdb_memory() {
+    let server = TestServer::start();
+    let ota = Ota::new(&server, 0).await;
+    ota.upload(b"some bytes to index".to_vec()).await;
+    // The gauges are refreshed every 5 s, the first time at start-up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(12);
+    let (allocated, resident, memtables) = loop {
+        let figures = (
+            server.counter("fwrepo_allocator_allocated_bytes").await,
+            server.counter("fwrepo_allocator_resident_bytes").await,
+            server.counter("fwrepo_rocksdb_memtable_bytes").await,
+        );
+        if figures.0 > 0 && figures.2 > 0 || std::time::Instant::now() > deadline {
+            break figures;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        memtables > 0,
+        "no memtable figure: {}",
+        server.metrics().await
+    );
+    assert!(
+        allocated >= memtables,
+        "allocated {allocated} B must include RocksDB's memtables ({memtables} B)"
+    );
+    assert!(
+        resident >= allocated,
+        "resident {resident} < allocated {allocated}"
+    );
+}
