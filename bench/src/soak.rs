@@ -1,8 +1,9 @@
 //! Soak: mixed load at a fixed rate (80 % pool reads, 15 % downloads, 5 % publishes) for a
 //! fixed time, open loop (requests start on schedule whether or not earlier ones finished),
 //! with the server's resident set sampled every 10 s, beside what RocksDB's block cache and
-//! memtables hold then (from `/metrics`): those grow to their budgets as data is added, so
-//! RSS minus them is what tells a leak or fragmentation from a cache warming up.
+//! memtables hold then and what the allocator has handed out (from `/metrics`): the caches
+//! grow to their budgets as data is added, so RSS minus them is what tells a leak or
+//! fragmentation from a cache warming up.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,41 +19,52 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Block cache plus memtable bytes from the server's `/metrics`, in KiB.
-async fn rocksdb_cache_kib(http: &reqwest::Client, url: &str) -> Option<u64> {
-    let text = http
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
+/// The load: requests per second, for how long, and how much of it is warm-up.
+pub struct Load {
+    pub rate: u64,
+    pub seconds: u64,
+    pub warmup_seconds: u64,
+}
+
+/// The server's gauges a sample records, in KiB: RocksDB's block cache plus memtables, and
+/// the bytes the allocator has handed out.
+struct Gauges {
+    rocksdb_caches_kib: Option<u64>,
+    allocated_kib: Option<u64>,
+}
+
+async fn gauges(http: &reqwest::Client, url: &str) -> Gauges {
+    let text = match http.get(format!("{url}/metrics")).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
     let gauge = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
     };
-    let bytes =
-        gauge("fwrepo_rocksdb_block_cache_bytes ")? + gauge("fwrepo_rocksdb_memtable_bytes ")?;
-    Some(bytes as u64 / 1024)
+    let caches = gauge("fwrepo_rocksdb_block_cache_bytes ")
+        .zip(gauge("fwrepo_rocksdb_memtable_bytes "))
+        .map(|(cache, memtables)| cache + memtables);
+    Gauges {
+        rocksdb_caches_kib: caches.map(|bytes| bytes as u64 / 1024),
+        allocated_kib: gauge("fwrepo_allocator_allocated_bytes ").map(|bytes| bytes as u64 / 1024),
+    }
 }
 
-/// Largest relative difference between samples taken after the first minute.
-fn spread_after_60s(samples: &[Value], field: &str) -> f64 {
+/// Smallest and largest value of `field` in the samples taken from `from_s` on, and the
+/// largest relative difference between them.
+fn range_after(samples: &[Value], field: &str, from_s: u64) -> Value {
     let settled: Vec<u64> = samples
         .iter()
-        .filter(|s| s["t_s"].as_u64().unwrap_or(0) >= 60)
+        .filter(|s| s["t_s"].as_u64().unwrap_or(0) >= from_s)
         .filter_map(|s| s[field].as_u64())
         .collect();
-    let (lo, hi) = (
-        settled.iter().min().copied().unwrap_or(0),
-        settled.iter().max().copied().unwrap_or(0),
-    );
-    if lo > 0 {
-        (hi - lo) as f64 / lo as f64
-    } else {
-        f64::NAN
-    }
+    let (lo, hi) = (settled.iter().min().copied(), settled.iter().max().copied());
+    let spread = match (lo, hi) {
+        (Some(lo), Some(hi)) if lo > 0 => (hi - lo) as f64 / lo as f64,
+        _ => f64::NAN,
+    };
+    json!({"min_kib": lo, "max_kib": hi, "spread": spread})
 }
 
 #[derive(Default)]
@@ -61,21 +73,23 @@ struct Class {
     errors: u64,
 }
 
-/// One sample: RSS, RocksDB's caches, and RSS without them.
+/// One sample: RSS, RocksDB's caches, RSS without them, and the allocator's live bytes.
 async fn sample(t_s: u64, pid: u32, http: &reqwest::Client, url: &str) -> Value {
     let rss = rss_kib(pid);
-    let caches = rocksdb_cache_kib(http, url).await;
-    let without = rss.zip(caches).map(|(r, c)| r.saturating_sub(c));
-    json!({"t_s": t_s, "rss_kib": rss, "rocksdb_caches_kib": caches, "rss_without_caches_kib": without})
+    let gauges = gauges(http, url).await;
+    let without = rss
+        .zip(gauges.rocksdb_caches_kib)
+        .map(|(r, c)| r.saturating_sub(c));
+    json!({"t_s": t_s, "rss_kib": rss, "rocksdb_caches_kib": gauges.rocksdb_caches_kib,
+           "rss_without_caches_kib": without, "allocated_kib": gauges.allocated_kib})
 }
 
-pub async fn soak(
-    url: &str,
-    creds: &Creds,
-    pid: u32,
-    rate: u64,
-    seconds: u64,
-) -> anyhow::Result<Value> {
+pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Result<Value> {
+    let Load {
+        rate,
+        seconds,
+        warmup_seconds,
+    } = load;
     let api = Api::connect(url, creds).await?;
     api.ensure_type(101).await?;
     let seed = Instant::now().elapsed().as_nanos() as u64 ^ ((std::process::id() as u64) << 16);
@@ -171,14 +185,20 @@ pub async fn soak(
                    "p50_ms": c.latency.quantile(0.5) / 1000.0, "p99_ms": c.latency.quantile(0.99) / 1000.0})
         })
         .collect();
-    let values: Vec<u64> = rss.iter().filter_map(|s| s["rss_kib"].as_u64()).collect();
+    let whole = range_after(&rss, "rss_kib", 0);
+    let settled = range_after(&rss, "rss_kib", warmup_seconds);
     Ok(json!({
-        "rate_per_s": rate, "seconds": seconds, "skipped_over_512_in_flight": skipped,
+        "rate_per_s": rate, "seconds": seconds, "warmup_seconds": warmup_seconds,
+        "skipped_over_512_in_flight": skipped,
         "classes": per_class,
-        "rss_min_kib": values.iter().min(), "rss_max_kib": values.iter().max(),
-        // Flatness after the first minute (allocator and caches warm up).
-        "rss_spread_after_60s": spread_after_60s(&rss, "rss_kib"),
-        "rss_without_rocksdb_caches_spread_after_60s": spread_after_60s(&rss, "rss_without_caches_kib"),
+        "rss_min_kib": whole["min_kib"], "rss_max_kib": whole["max_kib"],
+        "after_warmup": {
+            "rss_min_kib": settled["min_kib"],
+            "rss_max_kib": settled["max_kib"],
+            "rss_spread": settled["spread"],
+            "rss_without_rocksdb_caches_spread": range_after(&rss, "rss_without_caches_kib", warmup_seconds)["spread"],
+            "allocated_spread": range_after(&rss, "allocated_kib", warmup_seconds)["spread"],
+        },
         "rss_samples": rss,
     }))
 }
