@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use rocksdb::{ColumnFamilyDescriptor, Direction, Options, DB};
+use rocksdb::{Direction, DB};
 
-use super::keys::{blob_key, leading_digest, ALL_CFS, CF_BLOBS};
+use super::keys::{blob_key, leading_digest, CF_BLOBS};
 use super::{codec, prefix_end, MetaError, MetaResult, MetaStore};
 use crate::domain::{BlobRecord, Sha256Digest};
 
@@ -13,13 +13,16 @@ impl MetaStore {
     /// Opens a checkpoint (or any stopped data directory's metadata) read-only: nothing is
     /// written into it and no index is backfilled.
     pub fn open_read_only(path: &Path) -> MetaResult<Self> {
-        let options = Options::default();
-        let cfs = ALL_CFS
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
-        let db = DB::open_cf_descriptors_read_only(&options, path, cfs, false)?;
+        let cache = super::new_block_cache();
+        let db = DB::open_cf_descriptors_read_only(
+            &super::cf_options(&cache),
+            path,
+            super::descriptors(&cache),
+            false,
+        )?;
         Ok(MetaStore {
             db,
+            block_cache: cache,
             writer: Default::default(),
             group_commit: Default::default(),
             sync_writes: false,

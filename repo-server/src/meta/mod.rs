@@ -123,6 +123,7 @@ struct WriterGuard<'a> {
 
 pub struct MetaStore {
     db: DB,
+    block_cache: rocksdb::Cache,
     writer: Mutex<()>,
     group_commit: group_commit::GroupCommit,
     sync_writes: bool,
@@ -134,18 +135,16 @@ impl MetaStore {
     pub fn open(path: &Path, sync_writes: bool) -> MetaResult<Self> {
         // One block cache and one memtable budget for all column families: memory is bounded
         // by these, not by the number of families or the size of the pool.
-        let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let cache = new_block_cache();
         let mut options = cf_options(&cache);
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
         options.set_db_write_buffer_size(MEMTABLE_BUDGET_BYTES);
-        let cfs = ALL_CFS
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(&cache)));
-        let db = DB::open_cf_descriptors(&options, path, cfs)?;
+        let db = DB::open_cf_descriptors(&options, path, descriptors(&cache))?;
         let store = MetaStore {
             db,
+            block_cache: cache,
             writer: Mutex::new(()),
             group_commit: Default::default(),
             sync_writes,
@@ -368,12 +367,7 @@ impl MetaStore {
     /// budgets ([`BLOCK_CACHE_BYTES`], [`MEMTABLE_BUDGET_BYTES`]) as data is read and written,
     /// so a process's RSS climbs by that much before it is warm.
     pub fn cache_bytes(&self) -> (u64, u64) {
-        let block_cache = self
-            .db
-            .property_int_value("rocksdb.block-cache-usage")
-            .ok()
-            .flatten()
-            .unwrap_or(0);
+        let block_cache = self.block_cache.get_usage() as u64;
         let memtables = ALL_CFS
             .iter()
             .filter_map(|name| {
@@ -399,6 +393,20 @@ const BLOCK_CACHE_BYTES: usize = 32 * 1024 * 1024;
 const MEMTABLE_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 /// One family's memtable: small records, many families.
 const MEMTABLE_BYTES: usize = 2 * 1024 * 1024;
+
+/// Every column family on the shared cache. The default family is named too: left out,
+/// RocksDB would open it with default options and a block cache of its own, outside the budget.
+fn descriptors(cache: &rocksdb::Cache) -> Vec<ColumnFamilyDescriptor> {
+    std::iter::once(rocksdb::DEFAULT_COLUMN_FAMILY_NAME)
+        .chain(ALL_CFS.iter().copied())
+        .map(|name| ColumnFamilyDescriptor::new(name, cf_options(cache)))
+        .collect()
+}
+
+/// The block cache all families share.
+fn new_block_cache() -> rocksdb::Cache {
+    rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES)
+}
 
 /// LZ4 is the one compression compiled into RocksDB here (small records compress well);
 /// every family reads through the one shared block cache.
@@ -441,4 +449,34 @@ pub(crate) fn test_store() -> (tempfile::TempDir, MetaStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = MetaStore::open(&dir.path().join("db"), false).unwrap();
     (dir, store)
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+
+    /// Every family, the default one included, reads through the one budgeted block cache,
+    /// and the memory gauge reports that cache (not a family's private default one).
+    #[test]
+    fn every_family_reads_through_the_one_reported_block_cache() {
+        let (_dir, store) = test_store();
+        for name in
+            std::iter::once(rocksdb::DEFAULT_COLUMN_FAMILY_NAME).chain(ALL_CFS.iter().copied())
+        {
+            let cf = store.db.cf_handle(name).expect("family opened");
+            let before = store.cache_bytes().0;
+            for i in 0..2_000u32 {
+                store.db.put_cf(&cf, i.to_be_bytes(), [7u8; 64]).unwrap();
+            }
+            store.db.flush_cf(&cf).unwrap();
+            for i in (0..2_000u32).step_by(97) {
+                assert!(store.db.get_cf(&cf, i.to_be_bytes()).unwrap().is_some());
+            }
+            let after = store.cache_bytes().0;
+            assert!(
+                after >= before + 4096,
+                "reading family {name} from its table file left the reported block cache at {after} B (was {before} B)"
+            );
+        }
+    }
 }
