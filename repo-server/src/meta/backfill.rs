@@ -10,7 +10,7 @@ use super::keys::*;
 use super::{codec, MetaResult, MetaStore};
 use crate::domain::{
     BlobRecord, CollectionImageRecord, CollectionRecord, DeviceRecord, ImageRecord, PendingUpload,
-    TokenRecord,
+    PoolRecordData, TokenRecord,
 };
 
 /// Most index puts one backfill batch holds.
@@ -24,6 +24,7 @@ const BACKFILLS: &[Backfill] = &[
     ("list-counts-v1", MetaStore::backfill_list_counts),
     ("sweep-indexes-v1", MetaStore::backfill_sweep_indexes),
     ("running-counts-v1", MetaStore::backfill_running_counts),
+    (CF_TAG_TYPE_COUNTS, MetaStore::backfill_tag_type_counts),
 ];
 
 impl MetaStore {
@@ -92,6 +93,25 @@ impl MetaStore {
         let mut batch = WriteBatch::default();
         for (key, count) in counts {
             self.put_u64(&mut batch, CF_COUNTERS, &key, count);
+            self.commit_full_batch(&mut batch)?;
+        }
+        self.commit_alone(batch)
+    }
+
+    /// Records per (partner, tag, type), from the records. Counts are set, not added, so a
+    /// backfill cut short by a crash is simply run again.
+    fn backfill_tag_type_counts(&self) -> MetaResult<()> {
+        let mut counts: HashMap<Vec<u8>, u64> = HashMap::new();
+        for item in self.scan_prefix(CF_POOL, &[]) {
+            let record: PoolRecordData = codec::decode(CF_POOL, &item?.1)?;
+            for tag in &record.tags {
+                let key = tag_type_count(&record.partner, tag, record.fw_type);
+                *counts.entry(key).or_default() += 1;
+            }
+        }
+        let mut batch = WriteBatch::default();
+        for (key, count) in counts {
+            self.put_u64(&mut batch, CF_TAG_TYPE_COUNTS, &key, count);
             self.commit_full_batch(&mut batch)?;
         }
         self.commit_alone(batch)

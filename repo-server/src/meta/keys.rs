@@ -14,6 +14,8 @@ pub const CF_POOL_BY_SHA: &str = "pool_by_sha";
 pub const CF_POOL_BY_SEMVER: &str = "pool_by_semver";
 pub const CF_POOL_BY_NAME_SEMVER: &str = "pool_by_name_semver";
 pub const CF_TAG_COUNTS: &str = "tag_counts";
+/// Records per (partner, tag, type): the total of a type + tag listing without a walk.
+pub const CF_TAG_TYPE_COUNTS: &str = "tag_type_counts";
 pub const CF_IMAGES: &str = "images";
 pub const CF_IMAGES_BY_DEVICE_TYPE: &str = "images_by_device_type";
 pub const CF_IMAGES_BY_POOL: &str = "images_by_pool";
@@ -72,6 +74,7 @@ pub const ALL_CFS: &[&str] = &[
     CF_POOL_BY_SEMVER,
     CF_POOL_BY_NAME_SEMVER,
     CF_TAG_COUNTS,
+    CF_TAG_TYPE_COUNTS,
     CF_IMAGES,
     CF_IMAGES_BY_DEVICE_TYPE,
     CF_IMAGES_BY_POOL,
@@ -344,6 +347,9 @@ pub fn parse_pool_by_semver(prefix_len: usize, key: &[u8]) -> Option<(semver::Ve
 
 pub fn tag_count(partner: &str, tag: &str) -> Vec<u8> {
     Key::new().str(partner).str(tag).build()
+}
+pub fn tag_type_count(partner: &str, tag: &str, fw_type: u16) -> Vec<u8> {
+    Key::new().str(partner).str(tag).u16(fw_type).build()
 }
 pub fn image_key(id: u64) -> Vec<u8> {
     Key::new().u64(id).build()

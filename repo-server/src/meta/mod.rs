@@ -368,8 +368,7 @@ impl MetaStore {
     /// so a process's RSS climbs by that much before it is warm.
     pub fn cache_bytes(&self) -> (u64, u64) {
         let block_cache = self.block_cache.get_usage() as u64;
-        let memtables = ALL_CFS
-            .iter()
+        let memtables = family_names()
             .filter_map(|name| {
                 self.db
                     .property_int_value_cf(self.cf(name), "rocksdb.cur-size-all-mem-tables")
@@ -394,11 +393,15 @@ const MEMTABLE_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 /// One family's memtable: small records, many families.
 const MEMTABLE_BYTES: usize = 2 * 1024 * 1024;
 
+/// Every column family the database has, RocksDB's `default` one included.
+fn family_names() -> impl Iterator<Item = &'static str> {
+    std::iter::once(rocksdb::DEFAULT_COLUMN_FAMILY_NAME).chain(ALL_CFS.iter().copied())
+}
+
 /// Every column family on the shared cache. The default family is named too: left out,
 /// RocksDB would open it with default options and a block cache of its own, outside the budget.
 fn descriptors(cache: &rocksdb::Cache) -> Vec<ColumnFamilyDescriptor> {
-    std::iter::once(rocksdb::DEFAULT_COLUMN_FAMILY_NAME)
-        .chain(ALL_CFS.iter().copied())
+    family_names()
         .map(|name| ColumnFamilyDescriptor::new(name, cf_options(cache)))
         .collect()
 }
@@ -460,9 +463,7 @@ mod memory_tests {
     #[test]
     fn every_family_reads_through_the_one_reported_block_cache() {
         let (_dir, store) = test_store();
-        for name in
-            std::iter::once(rocksdb::DEFAULT_COLUMN_FAMILY_NAME).chain(ALL_CFS.iter().copied())
-        {
+        for name in family_names() {
             let cf = store.db.cf_handle(name).expect("family opened");
             let before = store.cache_bytes().0;
             for i in 0..2_000u32 {

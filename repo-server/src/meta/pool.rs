@@ -7,7 +7,8 @@ use super::keys::*;
 use super::{count_underflow, MetaError, MetaResult, MetaStore};
 use crate::domain::{ConflictKind, ImageRecord, PoolRecordData, PoolRecordFields, RepositoryEntry};
 
-pub(super) type TagDeltas = std::collections::BTreeMap<String, i64>;
+/// Net changes to the records per (tag, type) of one commit.
+pub(super) type TagDeltas = std::collections::BTreeMap<(String, u16), i64>;
 
 /// Records decoded at once while filtering or sorting: bounds memory whatever the pool size.
 pub(super) const RECORD_CHUNK: usize = 1024;
@@ -220,7 +221,8 @@ impl MetaStore {
         for tag in &record.tags {
             let tag_key = pool_by_tag(partner, tag, record.id);
             let tag_type_key = pool_by_tag_type(partner, tag, record.fw_type, record.id);
-            *tag_deltas.entry(tag.clone()).or_insert(0) += if add { 1 } else { -1 };
+            *tag_deltas.entry((tag.clone(), record.fw_type)).or_insert(0) +=
+                if add { 1 } else { -1 };
             if add {
                 self.put_u64(batch, CF_POOL_BY_TAG, &tag_key, record.id);
                 self.put_u64(batch, CF_POOL_BY_TAG_TYPE, &tag_type_key, record.id);
@@ -231,24 +233,45 @@ impl MetaStore {
         }
     }
 
-    /// Writes the net tag count changes of one commit (an update may remove and re-add a tag).
+    /// Writes the net tag count changes of one commit (an update may remove and re-add a
+    /// tag): per tag, and per tag within a type.
     pub(super) fn stage_tag_counts(
         &self,
         batch: &mut WriteBatch,
         partner: &str,
         tag_deltas: TagDeltas,
     ) -> MetaResult<()> {
-        for (tag, delta) in tag_deltas.into_iter().filter(|(_, d)| *d != 0) {
-            let key = tag_count(partner, &tag);
-            let current = self.get_u64(CF_TAG_COUNTS, &key)?.unwrap_or(0);
-            let next = current.checked_add_signed(delta).ok_or_else(|| {
-                count_underflow(CF_TAG_COUNTS, &format!("tag '{tag}'"), current, delta)
-            })?;
-            if next == 0 {
-                self.delete(batch, CF_TAG_COUNTS, &key);
-            } else {
-                self.put_u64(batch, CF_TAG_COUNTS, &key, next);
-            }
+        let mut per_tag = std::collections::BTreeMap::<&str, i64>::new();
+        for ((tag, fw_type), delta) in tag_deltas.iter().filter(|(_, d)| **d != 0) {
+            *per_tag.entry(tag).or_insert(0) += delta;
+            let what = format!("tag '{tag}' in type {fw_type}");
+            let key = tag_type_count(partner, tag, *fw_type);
+            self.stage_tag_count(batch, CF_TAG_TYPE_COUNTS, &key, *delta, &what)?;
+        }
+        for (tag, delta) in per_tag.into_iter().filter(|(_, d)| *d != 0) {
+            let key = tag_count(partner, tag);
+            self.stage_tag_count(batch, CF_TAG_COUNTS, &key, delta, &format!("tag '{tag}'"))?;
+        }
+        Ok(())
+    }
+
+    /// Adds `delta` to a tag count (deleted at zero); going below zero is corruption.
+    fn stage_tag_count(
+        &self,
+        batch: &mut WriteBatch,
+        cf: &'static str,
+        key: &[u8],
+        delta: i64,
+        what: &str,
+    ) -> MetaResult<()> {
+        let current = self.get_u64(cf, key)?.unwrap_or(0);
+        let next = current
+            .checked_add_signed(delta)
+            .ok_or_else(|| count_underflow(cf, what, current, delta))?;
+        if next == 0 {
+            self.delete(batch, cf, key);
+        } else {
+            self.put_u64(batch, cf, key, next);
         }
         Ok(())
     }
@@ -696,8 +719,13 @@ pub(crate) mod tests {
             };
             let (read, newest_main) =
                 work_done(|| page(&["main"], None, "0", "createdTimestamp,desc"));
+            let (read_typed, newest_main_typed) =
+                work_done(|| page(&["main"], Some(101), "0", "createdTimestamp,desc"));
             let pages = vec![
                 newest_main,
+                newest_main_typed,
+                page(&["main2"], Some(101), "1", "id,asc"),
+                page(&["main"], Some(102), "0", "id,desc"),
                 page(&["main"], None, "1", "id,desc"),
                 page(&["main"], None, "0", "id,asc"),
                 page(&[], Some(101), "0", "versionNumber,desc"),
@@ -705,7 +733,7 @@ pub(crate) mod tests {
                 page(&[], Some(102), "0", "id,asc"),
                 page(&["nope"], None, "0", "id,desc"),
             ];
-            (read, pages)
+            (read.max(read_typed), pages)
         };
         let (few, pages) = run(20);
         let ids = |v: &[u64]| v.to_vec();
@@ -713,6 +741,9 @@ pub(crate) mod tests {
             pages,
             vec![
                 (10, ids(&[19, 17, 15])),
+                (10, ids(&[19, 17, 15])),
+                (10, ids(&[8, 10, 12])),
+                (0, ids(&[])),
                 (10, ids(&[13, 11, 9])),
                 (10, ids(&[1, 3, 5])),
                 (20, ids(&[20, 19, 18])),
@@ -724,9 +755,10 @@ pub(crate) mod tests {
         );
         let (many, pages) = run(2000);
         assert_eq!(pages[0], (1000, ids(&[1999, 1997, 1995])));
+        assert_eq!(pages[1], (1000, ids(&[1999, 1997, 1995])), "type + tag");
         assert!(
             many <= few * 2,
-            "{many} units of work for the newest 3 of 1000 tagged records, {few} of 10"
+            "{many} units of work for the newest 3 of 1000 tagged records (alone or within their type), {few} of 10"
         );
     }
 
@@ -831,5 +863,36 @@ pub(crate) mod tests {
             ["1.2.0"]
         );
         assert_eq!(meta.scan_prefix(CF_POOL_BY_NAME_SEMVER, &[]).count(), 2);
+    }
+
+    #[test]
+    fn tag_type_counts_are_built_for_older_data() {
+        let (dir, meta) = store_with_blobs();
+        for (i, tags) in [&["main"][..], &["main", "rc"], &["rc"]].iter().enumerate() {
+            meta.create_pool_record("acme", fields("fw", &format!("1.{i}.0"), tags, 1), 1)
+                .unwrap();
+        }
+        // As an older release left it: no counts, no marker.
+        let mut batch = WriteBatch::default();
+        for item in meta.scan_prefix(CF_TAG_TYPE_COUNTS, &[]) {
+            meta.delete(&mut batch, CF_TAG_TYPE_COUNTS, &item.unwrap().0);
+        }
+        meta.delete(
+            &mut batch,
+            CF_COUNTERS,
+            &index_built_marker(CF_TAG_TYPE_COUNTS),
+        );
+        meta.commit_alone(batch).unwrap();
+        drop(meta);
+        let meta = MetaStore::open(&dir.path().join("db"), false).unwrap();
+        let total = |tag: &str| {
+            let query = PoolQuery {
+                tags: vec![tag.to_string()],
+                fw_type: Some(FirmwareTypeNumber::new(101).unwrap()),
+                ..PoolQuery::default()
+            };
+            meta.list_pool("acme", &query).unwrap().total
+        };
+        assert_eq!((total("main"), total("rc"), total("none")), (2, 2, 0));
     }
 }

@@ -115,6 +115,13 @@ impl MetaStore {
                 self.get_u64(CF_TAG_COUNTS, &tag_count(partner, tag))?
                     .unwrap_or(0),
             ),
+            (Some(t), [tag]) => (
+                CF_POOL_BY_TAG_TYPE,
+                tag_prefix(partner, tag, Some(t.get())),
+                false,
+                self.get_u64(CF_TAG_TYPE_COUNTS, &tag_type_count(partner, tag, t.get()))?
+                    .unwrap_or(0),
+            ),
             _ => return Ok(None),
         };
         let direction = match query.page.direction {
