@@ -831,6 +831,16 @@ pub(crate) mod tests {
 
     /// A data dir written before the name-in-version-order index existed gets it built at
     /// open, once.
+    /// Empties a backfilled family and drops its marker, as a release before it left them.
+    fn forget_backfill(meta: &MetaStore, cf: &'static str) {
+        let mut batch = WriteBatch::default();
+        for item in meta.scan_prefix(cf, &[]) {
+            meta.delete(&mut batch, cf, &item.unwrap().0);
+        }
+        meta.delete(&mut batch, CF_COUNTERS, &index_built_marker(cf));
+        meta.commit_alone(batch).unwrap();
+    }
+
     #[test]
     fn name_semver_index_is_built_for_older_data() {
         let (dir, meta) = store_with_blobs();
@@ -839,16 +849,7 @@ pub(crate) mod tests {
                 .unwrap();
         }
         // As an older release left it: no entries, no marker.
-        let mut batch = WriteBatch::default();
-        for item in meta.scan_prefix(CF_POOL_BY_NAME_SEMVER, &[]) {
-            meta.delete(&mut batch, CF_POOL_BY_NAME_SEMVER, &item.unwrap().0);
-        }
-        meta.delete(
-            &mut batch,
-            CF_COUNTERS,
-            &index_built_marker(CF_POOL_BY_NAME_SEMVER),
-        );
-        meta.commit_alone(batch).unwrap();
+        forget_backfill(&meta, CF_POOL_BY_NAME_SEMVER);
         drop(meta);
         let meta = MetaStore::open(&dir.path().join("db"), false).unwrap();
         let latest = PoolQuery {
@@ -873,16 +874,7 @@ pub(crate) mod tests {
                 .unwrap();
         }
         // As an older release left it: no counts, no marker.
-        let mut batch = WriteBatch::default();
-        for item in meta.scan_prefix(CF_TAG_TYPE_COUNTS, &[]) {
-            meta.delete(&mut batch, CF_TAG_TYPE_COUNTS, &item.unwrap().0);
-        }
-        meta.delete(
-            &mut batch,
-            CF_COUNTERS,
-            &index_built_marker(CF_TAG_TYPE_COUNTS),
-        );
-        meta.commit_alone(batch).unwrap();
+        forget_backfill(&meta, CF_TAG_TYPE_COUNTS);
         drop(meta);
         let meta = MetaStore::open(&dir.path().join("db"), false).unwrap();
         let total = |tag: &str| {
