@@ -90,12 +90,7 @@ impl MetaStore {
                 *counts.entry(key).or_default() += 1;
             }
         }
-        let mut batch = WriteBatch::default();
-        for (key, count) in counts {
-            self.put_u64(&mut batch, CF_COUNTERS, &key, count);
-            self.commit_full_batch(&mut batch)?;
-        }
-        self.commit_alone(batch)
+        self.put_counts(CF_COUNTERS, counts)
     }
 
     /// Records per (partner, tag, type), from the records. Counts are set, not added, so a
@@ -109,9 +104,14 @@ impl MetaStore {
                 *counts.entry(key).or_default() += 1;
             }
         }
+        self.put_counts(CF_TAG_TYPE_COUNTS, counts)
+    }
+
+    /// Writes backfilled counts, a bounded batch at a time.
+    fn put_counts(&self, cf: &'static str, counts: HashMap<Vec<u8>, u64>) -> MetaResult<()> {
         let mut batch = WriteBatch::default();
         for (key, count) in counts {
-            self.put_u64(&mut batch, CF_TAG_TYPE_COUNTS, &key, count);
+            self.put_u64(&mut batch, cf, &key, count);
             self.commit_full_batch(&mut batch)?;
         }
         self.commit_alone(batch)
