@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::{ObjectStore, RetryConfig};
+use object_store::{ObjectStore, ObjectStoreExt, RetryConfig};
 use rand::Rng;
 use serde_json::{json, Value};
 
@@ -139,13 +139,28 @@ impl GarageCluster {
     }
 
     /// Every key in the bucket, read through node 0's S3 API.
+    ///
+    /// Each listed key is confirmed with a HEAD. Garage's listing filters out deleted keys on
+    /// each node before it merges the quorum's answers, so a key deleted a moment ago is still
+    /// listed while one node of the quorum has not yet received the delete; a HEAD merges
+    /// first and answers 404.
     pub async fn object_keys(&self) -> Vec<String> {
-        self.s3_client()
+        let client = self.s3_client();
+        let listed: Vec<object_store::path::Path> = client
             .list(None)
-            .map_ok(|meta| meta.location.to_string())
+            .map_ok(|meta| meta.location)
             .try_collect()
             .await
-            .expect("list the bucket")
+            .expect("list the bucket");
+        let mut keys = Vec::with_capacity(listed.len());
+        for key in listed {
+            match client.head(&key).await {
+                Ok(_) => keys.push(key.to_string()),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => panic!("HEAD {key}: {error}"),
+            }
+        }
+        keys
     }
 
     /// An S3 client of the bucket with the cluster's key (for checks behind the server's back).
