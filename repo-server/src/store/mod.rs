@@ -161,7 +161,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Deletes a blob durably; answers whether it was there.
     async fn delete(&self, sha256: &Sha256Digest) -> Result<bool, StoreError>;
 
-    /// Every stored blob, each once.
+    /// Every stored blob, each once; a blob deleted before the call is not listed, even on a
+    /// store whose own listings lag behind its deletes.
     fn list(&self) -> BlobList<'_>;
 
     /// Everything in the store that is not a blob under its name, streamed.

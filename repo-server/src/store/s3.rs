@@ -503,6 +503,9 @@ impl Drop for S3BlobWriter {
     }
 }
 
+/// HEAD requests a listing keeps in flight to confirm the keys it lists.
+const LIST_CONFIRMS_IN_FLIGHT: usize = 8;
+
 /// The size of the object at `key`, `None` when there is none.
 async fn head(client: &AmazonS3, key: &Path) -> Result<Option<u64>, StoreError> {
     match client.head(key).await {
@@ -575,6 +578,9 @@ impl BlobStore for S3BlobStore {
         Ok(true)
     }
 
+    /// Each listed key is confirmed with a HEAD: Garage filters deleted keys out of a listing
+    /// on each node before it merges the quorum's answers, so a blob deleted a moment ago can
+    /// still be listed until the delete reaches every replica. A HEAD merges first.
     fn list(&self) -> BlobList<'_> {
         let keys = self.keys.clone();
         self.client
@@ -585,6 +591,12 @@ impl BlobStore for S3BlobStore {
                     Err(error) => Some(Err(store_error(error))),
                 })
             })
+            .map(move |listed| async move {
+                let sha256 = listed?;
+                Ok(self.stat(&sha256).await?.map(|_| sha256))
+            })
+            .buffered(LIST_CONFIRMS_IN_FLIGHT)
+            .filter_map(|confirmed| std::future::ready(confirmed.transpose()))
             .boxed()
     }
 
