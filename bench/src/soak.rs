@@ -26,10 +26,11 @@ pub struct Load {
     pub warmup_seconds: u64,
 }
 
-/// The server's gauges a sample records, in KiB: RocksDB's block cache plus memtables, and
-/// the bytes the allocator has handed out.
+/// The server's gauges a sample records, in KiB: RocksDB's block cache plus memtables, its
+/// table readers, and the bytes the allocator has handed out.
 struct Gauges {
     rocksdb_caches_kib: Option<u64>,
+    table_readers_kib: Option<u64>,
     allocated_kib: Option<u64>,
 }
 
@@ -47,6 +48,8 @@ async fn gauges(http: &reqwest::Client, url: &str) -> Gauges {
         .map(|(cache, memtables)| cache + memtables);
     Gauges {
         rocksdb_caches_kib: caches.map(|bytes| bytes as u64 / 1024),
+        table_readers_kib: gauge("fwrepo_rocksdb_table_readers_bytes ")
+            .map(|bytes| bytes as u64 / 1024),
         allocated_kib: gauge("fwrepo_allocator_allocated_bytes ").map(|bytes| bytes as u64 / 1024),
     }
 }
@@ -81,7 +84,8 @@ async fn sample(t_s: u64, pid: u32, http: &reqwest::Client, url: &str) -> Value 
         .zip(gauges.rocksdb_caches_kib)
         .map(|(r, c)| r.saturating_sub(c));
     json!({"t_s": t_s, "rss_kib": rss, "rocksdb_caches_kib": gauges.rocksdb_caches_kib,
-           "rss_without_caches_kib": without, "allocated_kib": gauges.allocated_kib})
+           "rss_without_caches_kib": without, "allocated_kib": gauges.allocated_kib,
+           "table_readers_kib": gauges.table_readers_kib})
 }
 
 pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Result<Value> {

@@ -83,9 +83,11 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             loop {
                 ticker.tick().await;
                 metrics.run_upkeep();
-                let (block_cache, memtables) = meta.cache_bytes();
-                metrics::gauge!("fwrepo_rocksdb_block_cache_bytes").set(block_cache as f64);
-                metrics::gauge!("fwrepo_rocksdb_memtable_bytes").set(memtables as f64);
+                let rocks = meta.memory();
+                metrics::gauge!("fwrepo_rocksdb_block_cache_bytes").set(rocks.block_cache as f64);
+                metrics::gauge!("fwrepo_rocksdb_memtable_bytes").set(rocks.memtables as f64);
+                metrics::gauge!("fwrepo_rocksdb_table_readers_bytes")
+                    .set(rocks.table_readers as f64);
                 if let Some((allocated, resident)) = crate::allocator::usage() {
                     metrics::gauge!("fwrepo_allocator_allocated_bytes").set(allocated as f64);
                     metrics::gauge!("fwrepo_allocator_resident_bytes").set(resident as f64);
@@ -108,11 +110,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let retention = (config.retention_interval_secs > 0)
         .then(|| service.spawn_retention_schedule(Config::secs(config.retention_interval_secs)));
 
-    let app = api::router(AppState {
-        service,
-        auth,
-        metrics,
-    });
+    let app = api::router(AppState::new(service, auth, metrics));
     tracing::info!(listen = %config.listen, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
     announce_address(config.listen);
     api::serve(listener, app, shutdown_signal()).await?;

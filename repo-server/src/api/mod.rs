@@ -29,13 +29,14 @@ pub mod wire;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -48,12 +49,33 @@ use error::ApiError;
 /// Largest JSON body accepted (413 beyond). Binary uploads have their own limit.
 pub const MAX_JSON_BODY_BYTES: usize = 1024 * 1024;
 
-/// What handlers can extract; each takes only the part it needs (`FromRef`).
+/// What handlers can extract; each takes only the part it needs (`FromRef`). Cloned for
+/// every request by each layer that holds it: one reference count, whatever it holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+pub struct AppParts {
     pub service: Arc<Service>,
     pub auth: Arc<Authenticator>,
     pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(service: Arc<Service>, auth: Arc<Authenticator>, metrics: PrometheusHandle) -> Self {
+        AppState(Arc::new(AppParts {
+            service,
+            auth,
+            metrics,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for Arc<Service> {
@@ -225,8 +247,12 @@ fn span_routes() -> Router<AppState> {
         .nest(device, actions::device_routes())
 }
 
+/// The routes, each wrapped in the layers that need its matched route (audit, metrics),
+/// inside the layers that do not (panics, request ids, tracing, the body limit). Those wrap
+/// the router once, so a request passes them without cloning a boxed service per layer; the
+/// returned router is only their shell.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .nest("/v1/ota/partners/{partnerId}", ota_routes())
         .merge(span_routes())
         .nest("/{tenant}/controller/v1/{controllerId}", ddi::routes())
@@ -237,22 +263,41 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.yaml", get(ops::openapi))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), audit::record))
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id, actor = tracing::field::Empty)
-        }).on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)))
+        .layer(middleware::from_fn(record_metrics))
+        .with_state(state);
+    let layered = ServiceBuilder::new()
+        // A bug must cost one request a 500, never the connection or the process.
+        .layer(CatchPanicLayer::custom(panic_answer))
         .layer(SetRequestIdLayer::x_request_id(
             request_id::SequentialRequestId::default(),
         ))
-        // A bug must cost one request a 500, never the connection or the process.
-        .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(ApiError::Internal("a handler panicked".into()))
-        }))
-        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .service(routes);
+    Router::new().fallback_service(layered)
+}
+
+fn panic_answer(_: Box<dyn std::any::Any + Send>) -> Response {
+    axum::response::IntoResponse::into_response(ApiError::Internal("a handler panicked".into()))
+}
+
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id, actor = tracing::field::Empty)
 }
 
 /// Serves the router on `listener` until `shutdown` completes, then finishes the requests
@@ -270,7 +315,7 @@ pub async fn serve(
 }
 
 /// Counts requests and their latency by route template (never the raw path: unbounded).
-async fn record_metrics(State(_): State<AppState>, request: Request, next: Next) -> Response {
+async fn record_metrics(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -363,20 +363,26 @@ impl MetaStore {
         Ok(stamp)
     }
 
-    /// Bytes RocksDB holds in its block cache and in all memtables: both grow to their
-    /// budgets ([`BLOCK_CACHE_BYTES`], [`MEMTABLE_BUDGET_BYTES`]) as data is read and written,
-    /// so a process's RSS climbs by that much before it is warm.
-    pub fn cache_bytes(&self) -> (u64, u64) {
-        let block_cache = self.block_cache.get_usage() as u64;
-        let memtables = family_names()
-            .filter_map(|name| {
-                self.db
-                    .property_int_value_cf(self.cf(name), "rocksdb.cur-size-all-mem-tables")
-                    .ok()
-                    .flatten()
-            })
-            .sum();
-        (block_cache, memtables)
+    /// What RocksDB holds in memory. The block cache and the memtables grow to their budgets
+    /// ([`BLOCK_CACHE_BYTES`], [`MEMTABLE_BUDGET_BYTES`]) as data is read and written, so a
+    /// process's RSS climbs by that much before it is warm; the table readers (one per open
+    /// table file, their index and filter blocks being in the cache) follow the file count.
+    pub fn memory(&self) -> RocksMemory {
+        let sum_over_families = |property: &str| -> u64 {
+            family_names()
+                .filter_map(|name| {
+                    self.db
+                        .property_int_value_cf(self.cf(name), property)
+                        .ok()
+                        .flatten()
+                })
+                .sum()
+        };
+        RocksMemory {
+            block_cache: self.block_cache.get_usage() as u64,
+            memtables: sum_over_families("rocksdb.cur-size-all-mem-tables"),
+            table_readers: sum_over_families("rocksdb.estimate-table-readers-mem"),
+        }
     }
 
     /// Writes a consistent on-line backup (RocksDB checkpoint) into `dir`.
@@ -384,6 +390,14 @@ impl MetaStore {
         rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
         Ok(())
     }
+}
+
+/// Bytes RocksDB holds in memory, by holder ([`MetaStore::memory`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RocksMemory {
+    pub block_cache: u64,
+    pub memtables: u64,
+    pub table_readers: u64,
 }
 
 /// Shared block cache of all column families.
@@ -465,7 +479,7 @@ mod memory_tests {
         let (_dir, store) = test_store();
         for name in family_names() {
             let cf = store.db.cf_handle(name).expect("family opened");
-            let before = store.cache_bytes().0;
+            let before = store.memory().block_cache;
             for i in 0..2_000u32 {
                 store.db.put_cf(&cf, i.to_be_bytes(), [7u8; 64]).unwrap();
             }
@@ -473,11 +487,25 @@ mod memory_tests {
             for i in (0..2_000u32).step_by(97) {
                 assert!(store.db.get_cf(&cf, i.to_be_bytes()).unwrap().is_some());
             }
-            let after = store.cache_bytes().0;
+            let after = store.memory().block_cache;
             assert!(
                 after >= before + 4096,
                 "reading family {name} from its table file left the reported block cache at {after} B (was {before} B)"
             );
         }
+    }
+
+    /// The table readers are reported: one per table file, so the flushes above make some.
+    #[test]
+    fn table_readers_are_reported_once_table_files_exist() {
+        let (_dir, store) = test_store();
+        assert_eq!(store.memory().table_readers, 0, "no table file yet");
+        let cf = store.db.cf_handle(CF_COUNTERS).expect("family opened");
+        for i in 0..2_000u32 {
+            store.db.put_cf(&cf, i.to_be_bytes(), [7u8; 64]).unwrap();
+        }
+        store.db.flush_cf(&cf).unwrap();
+        assert!(store.db.get_cf(&cf, 5u32.to_be_bytes()).unwrap().is_some());
+        assert!(store.memory().table_readers > 0, "{:?}", store.memory());
     }
 }
