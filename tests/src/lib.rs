@@ -588,6 +588,17 @@ impl Ota {
             .get(format!("{}{path}", self.base))
             .bearer_auth(&self.token)
     }
+
+    /// GETs `path` and parses its JSON answer, whatever the status.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.get(path)
+            .send()
+            .await
+            .expect("GET reaches the server")
+            .json()
+            .await
+            .expect("the answer is JSON")
+    }
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}{path}", self.base))

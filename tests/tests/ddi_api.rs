@@ -646,14 +646,7 @@ async fn token_matrix() {
     let created: Value = response.json().await.unwrap();
     validate("DdiToken", &created);
     let gw = created["token"].as_str().unwrap().to_string();
-    let listed: Value = ota
-        .get("/ddi/gatewayTokens")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = ota.get_json("/ddi/gatewayTokens").await;
     validate("DdiGatewayTokenList", &listed);
     assert_eq!(listed["tokens"][0]["id"], created["id"]);
     assert!(!listed.to_string().contains(&gw), "never shown again");
@@ -675,14 +668,7 @@ async fn token_matrix() {
 
     // A gateway's first poll of an unknown controller registers it in the default collection.
     assert_eq!(poll(gateway(&gw), "acme", "fresh-1").await, 200);
-    let settings: Value = ota
-        .get("/ddi/settings")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let settings: Value = ota.get_json("/ddi/settings").await;
     validate("DdiPartnerSettings", &settings);
     let default = settings["defaultCollectionId"]
         .as_str()

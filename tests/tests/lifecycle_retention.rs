@@ -261,17 +261,12 @@ async fn deleting_pool_records_refuses_each_use_and_otherwise_cleans_every_index
     )
     .await;
     assert_eq!(latest["content"][0]["version"], "1.3.0");
-    let tags: Vec<String> = ota.get("/tags").send().await.unwrap().json().await.unwrap();
+    let tags: Vec<String> = ota.get_json("/tags").await;
     assert!(!tags.contains(&"only-4".to_string()) && !tags.contains(&"only-5".to_string()));
     assert!(tags.contains(&"only-3".to_string()) && tags.contains(&"shared".to_string()));
     let exists: Value = ota
-        .get("/pool/types/101/names/app/versions/1.4.0/exists")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/pool/types/101/names/app/versions/1.4.0/exists")
+        .await;
     assert_eq!(exists["value"], false);
 
     // Record 4's blob had no other holder: the repository URL is gone and the sweeper

@@ -380,20 +380,13 @@ async fn hostile_inputs_on_write_endpoints_are_documented_4xx_and_keep_nothing()
         (&ota, 1, 1, json!(["branch:main"])),
         (&globex, 1, 1, json!(["secret"])),
     ] {
-        let records: Value = who.get("/pool").send().await.unwrap().json().await.unwrap();
+        let records: Value = who.get_json("/pool").await;
         assert_eq!(
             records["totalElements"],
             json!(expected_records),
             "records after the corpus: {records}"
         );
-        let types: Value = who
-            .get("/types")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let types: Value = who.get_json("/types").await;
         let count = types
             .as_array()
             .map(|a| a.len())
@@ -403,7 +396,7 @@ async fn hostile_inputs_on_write_endpoints_are_documented_4xx_and_keep_nothing()
             Some(expected_types),
             "types after the corpus: {types}"
         );
-        let tags: Value = who.get("/tags").send().await.unwrap().json().await.unwrap();
+        let tags: Value = who.get_json("/tags").await;
         let names: Vec<Value> = tags
             .as_array()
             .map(|a| {
@@ -424,14 +417,7 @@ async fn hostile_inputs_on_write_endpoints_are_documented_4xx_and_keep_nothing()
             "tags after the corpus: {tags}"
         );
     }
-    let images: Value = ota
-        .get("/deviceTypes/dt-2/firmwareImages")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let images: Value = ota.get_json("/deviceTypes/dt-2/firmwareImages").await;
     assert!(
         images["totalElements"] == json!(0) || images == json!([]),
         "images after the corpus: {images}"

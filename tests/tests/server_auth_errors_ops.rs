@@ -274,7 +274,7 @@ async fn bad_input_gets_problem_details() {
         .await
         .unwrap();
     expect_problem(overflow, 400, "validation-failed").await;
-    let empty: Value = ota.get("/pool").send().await.unwrap().json().await.unwrap();
+    let empty: Value = ota.get_json("/pool").await;
     assert_eq!(
         empty["totalElements"], 0,
         "nothing half-written by rejected requests"

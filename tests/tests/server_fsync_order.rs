@@ -250,14 +250,7 @@ async fn concurrent_writers_share_wal_syncs() {
         wal_syncs < (WRITERS as usize) * 3 / 4,
         "{wal_syncs} WAL syncs for {WRITERS} concurrent writes: they did not share syncs"
     );
-    let types: serde_json::Value = ota
-        .get("/types")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let types: serde_json::Value = ota.get_json("/types").await;
     assert_eq!(
         types.as_array().map(Vec::len),
         Some(WRITERS as usize),

@@ -30,23 +30,9 @@ async fn firmware_type_lifecycle() {
         expect_problem(response, 400, "validation-failed").await;
     }
 
-    let one: Value = ota
-        .get("/types/105")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = ota.get_json("/types/105").await;
     validate("FirmwareType", &one);
-    let list: Value = ota
-        .get("/types")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = ota.get_json("/types").await;
     validate("FirmwareTypeList", &list);
     assert_eq!(list.as_array().unwrap().len(), 1);
     expect_problem(
@@ -69,14 +55,7 @@ async fn firmware_type_lifecycle() {
         .await
         .unwrap();
     assert_eq!(put.status(), 204);
-    let one: Value = ota
-        .get("/types/105")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = ota.get_json("/types/105").await;
     assert_eq!(
         (one["name"].as_str(), one["description"].as_str()),
         (Some("renamed"), Some("MCU app"))
@@ -216,14 +195,7 @@ async fn pool_records_rules_and_exists() {
         "not-found",
     )
     .await;
-    let page: Value = ota
-        .get("/pool/types/101?version=1.0.1&name=app")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = ota.get_json("/pool/types/101?version=1.0.1&name=app").await;
     validate("PoolRecordPage", &page);
     assert_eq!(page["content"][0]["versionNumber"], "1");
     assert_eq!(page["content"][0]["tags"], json!(["hotfix"]));
@@ -256,7 +228,7 @@ async fn pool_records_rules_and_exists() {
     assert_eq!(by_sha["content"][0]["versionNumber"], "2");
     let bad_sha = ota.get("/pool?sha256=xyz").send().await.unwrap();
     expect_problem(bad_sha, 400, "invalid-query").await;
-    let tags: Value = ota.get("/tags").send().await.unwrap().json().await.unwrap();
+    let tags: Value = ota.get_json("/tags").await;
     validate("TagList", &tags);
     assert_eq!(
         tags,
@@ -508,55 +480,30 @@ async fn device_type_images_associations_and_push() {
     .await;
 
     let list: Value = ota
-        .get("/deviceTypes/dt-1/firmwareImages?sort=versionNumber,desc")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/deviceTypes/dt-1/firmwareImages?sort=versionNumber,desc")
+        .await;
     validate("FirmwareImagePage", &list);
     assert_eq!(list["totalElements"], 2);
     assert_eq!(list["content"][0]["versionNumber"], "2");
     let by_type: Value = ota
-        .get("/deviceTypes/dt-2/firmwareImages/types/101")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/deviceTypes/dt-2/firmwareImages/types/101")
+        .await;
     validate("FirmwareImagePage", &by_type);
     assert_eq!(by_type["totalElements"], 1);
     let tagged: Value = ota
-        .get("/deviceTypes/dt-1/firmwareImages?tags=main")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/deviceTypes/dt-1/firmwareImages?tags=main")
+        .await;
     assert_eq!(tagged["totalElements"], 1);
 
     let one: Value = ota
-        .get("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/deviceTypes/dt-1/firmwareImages/types/101/versionNumbers/1")
+        .await;
     validate("FirmwareImage", &one);
     assert_eq!(one["id"], image["id"]);
 
     let associations: Value = ota
-        .get("/pool/types/101/versionNumbers/2/associations")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/pool/types/101/versionNumbers/2/associations")
+        .await;
     validate("AssociationList", &associations);
     let device_types: Vec<&str> = associations
         .as_array()
@@ -635,13 +582,8 @@ async fn device_type_images_sort_version_by_semver_like_the_pool() {
             ("desc", expected.iter().rev().copied().collect()),
         ] {
             let page: Value = ota
-                .get(&format!("{path}?sort=version,{direction}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .get_json(&format!("{path}?sort=version,{direction}"))
+                .await;
             validate(schema, &page);
             let versions: Vec<&str> = page["content"]
                 .as_array()

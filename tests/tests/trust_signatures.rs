@@ -536,14 +536,7 @@ async fn signatures_by_trusted_keys_are_verified_on_the_server() {
     let sha = store(&ota, &bytes).await;
     let trusted = trust(&ota, &keys).await;
     let key_id = trusted["keyId"].as_str().unwrap().to_string();
-    let listed: Value = ota
-        .get("/admin/trustedKeys")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = ota.get_json("/admin/trustedKeys").await;
     validate("TrustedKeyList", &listed);
     assert_eq!(listed[0]["publicKey"], keys.public.as_str());
 
@@ -664,7 +657,7 @@ async fn promoting_to_a_protected_tag_needs_a_trusted_signature() {
     );
     let promoted = promote(vec!["rc", "released"]).await.unwrap();
     assert_eq!(promoted.status(), 204);
-    let promoted: Value = ota.get(&path).send().await.unwrap().json().await.unwrap();
+    let promoted: Value = ota.get_json(&path).await;
     validate("PoolRecord", &promoted);
     assert!(promoted["tags"]
         .as_array()
@@ -770,14 +763,7 @@ async fn other_partners_signatures_and_provenance_are_not_found() {
     assert!(signatures(&beta, &sha).await.is_empty());
     // Trusted keys and the policy are per partner and need the admin scope.
     trust(&acme, &keys).await;
-    let listed: Value = beta
-        .get("/admin/trustedKeys")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = beta.get_json("/admin/trustedKeys").await;
     assert_eq!(listed, json!([]));
     let write_only = Ota::new(&server, 2).await;
     expect_problem(
@@ -1061,14 +1047,7 @@ async fn the_trust_command_manages_keys_and_the_protected_tags() {
     ));
     assert_eq!(policy, json!({"protectedTags": ["released", "prod"]}));
     let ota = Ota::new(&server, 0).await;
-    let read: Value = ota
-        .get("/admin/signingPolicy")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read: Value = ota.get_json("/admin/signingPolicy").await;
     assert_eq!(read, policy);
     let listed = ok_json(fwrepo(&server, 0, dir.path(), &["trust", "list", "--json"]));
     assert_eq!(listed, json!([added]));

@@ -328,14 +328,7 @@ async fn state_changes_need_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(header.status(), 403);
-    let types: Value = ota
-        .get("/types")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let types: Value = ota.get_json("/types").await;
     assert_eq!(
         types.as_array().map_or(0, Vec::len),
         0,
@@ -409,14 +402,7 @@ async fn a_viewer_sees_no_write_controls_and_a_forged_post_is_refused() {
         .submit("/ui/", "/ui/types", &[("number", "130"), ("name", "x")])
         .await;
     assert_eq!(forged_type.status, StatusCode::FORBIDDEN);
-    let record: Value = ota
-        .get("/pool/types/101/versionNumbers/1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: Value = ota.get_json("/pool/types/101/versionNumbers/1").await;
     assert!(!record["tags"]
         .as_array()
         .unwrap()
@@ -603,14 +589,7 @@ async fn upload_through_the_ui_shows_the_sha256_and_creates_the_record() {
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     assert_eq!(created.location(), "/ui/pool/101/1?done=record-created");
-    let record: Value = ota
-        .get("/pool/types/101/versionNumbers/1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: Value = ota.get_json("/pool/types/101/versionNumbers/1").await;
     assert_eq!(record["sha256"], sha);
     assert_eq!(record["tags"], json!(["released", "branch:main"]));
     let page = browser.get(created.location()).await;
@@ -867,14 +846,7 @@ async fn record_controls_promote_associate_and_push() {
         .submit(page, "/ui/pool/101/1/tags", &[("tag", "released")])
         .await;
     assert_eq!(promoted.status, StatusCode::SEE_OTHER);
-    let record: Value = ota
-        .get("/pool/types/101/versionNumbers/1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: Value = ota.get_json("/pool/types/101/versionNumbers/1").await;
     assert!(record["tags"]
         .as_array()
         .unwrap()
@@ -887,14 +859,7 @@ async fn record_controls_promote_associate_and_push() {
         )
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
-    let record: Value = ota
-        .get("/pool/types/101/versionNumbers/1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let record: Value = ota.get_json("/pool/types/101/versionNumbers/1").await;
     assert!(!record["tags"]
         .as_array()
         .unwrap()
@@ -908,14 +873,7 @@ async fn record_controls_promote_associate_and_push() {
         )
         .await;
     assert_eq!(associated.status, StatusCode::SEE_OTHER);
-    let images: Value = ota
-        .get("/deviceTypes/lamp/firmwareImages")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let images: Value = ota.get_json("/deviceTypes/lamp/firmwareImages").await;
     assert_eq!(images["totalElements"], 1);
     let twice = browser
         .submit(
@@ -944,14 +902,7 @@ async fn record_controls_promote_associate_and_push() {
         )
         .await;
     assert_eq!(dissociated.status, StatusCode::SEE_OTHER);
-    let images: Value = ota
-        .get("/deviceTypes/lamp/firmwareImages")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let images: Value = ota.get_json("/deviceTypes/lamp/firmwareImages").await;
     assert_eq!(images["totalElements"], 0);
 }
 
@@ -1226,14 +1177,7 @@ async fn promoting_to_a_protected_tag_in_the_ui_needs_a_trusted_signature() {
         refused.body
     );
     let tags = |record: Value| record["tags"].as_array().unwrap().clone();
-    let current: Value = ota
-        .get("/pool/types/101/versionNumbers/1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let current: Value = ota.get_json("/pool/types/101/versionNumbers/1").await;
     assert!(!tags(current).contains(&json!("released")));
 
     let file = dir.path().join("app.bin");
@@ -1259,13 +1203,6 @@ async fn promoting_to_a_protected_tag_in_the_ui_needs_a_trusted_signature() {
         .submit(page, "/ui/pool/101/1/tags", &[("tag", "released")])
         .await;
     assert_eq!(promoted.status, StatusCode::SEE_OTHER, "{}", promoted.body);
-    let current: Value = ota
-        .get("/pool/types/101/versionNumbers/1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let current: Value = ota.get_json("/pool/types/101/versionNumbers/1").await;
     assert!(tags(current).contains(&json!("released")));
 }
