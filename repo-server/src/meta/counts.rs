@@ -39,6 +39,14 @@ impl ListOf<'_> {
     }
 }
 
+/// What a count that reaches zero becomes: kept (a list's count, read as the list's size) or
+/// deleted (a tag's count, whose keys name the tags in use).
+#[derive(Clone, Copy)]
+pub(super) enum AtZero {
+    Keep,
+    Delete,
+}
+
 impl MetaStore {
     /// Stages `delta` on a list's count; call under the writer lock and commit with the
     /// change it counts. A count that would go below zero refuses the commit.
@@ -49,12 +57,30 @@ impl MetaStore {
         list: ListOf<'_>,
         delta: i64,
     ) -> MetaResult<()> {
+        let what = format!("{list:?}");
         let key = list.key(partner);
-        let current = self.get_u64(CF_COUNTERS, &key)?.unwrap_or(0);
+        self.stage_delta(batch, CF_COUNTERS, &key, delta, &what, AtZero::Keep)
+    }
+
+    /// Adds `delta` to the count at `key` of `cf` (`what` names it in the error): going below
+    /// zero is corruption, and refuses the commit.
+    pub(super) fn stage_delta(
+        &self,
+        batch: &mut WriteBatch,
+        cf: &'static str,
+        key: &[u8],
+        delta: i64,
+        what: &str,
+        at_zero: AtZero,
+    ) -> MetaResult<()> {
+        let current = self.get_u64(cf, key)?.unwrap_or(0);
         let next = current
             .checked_add_signed(delta)
-            .ok_or_else(|| count_underflow(CF_COUNTERS, &format!("{list:?}"), current, delta))?;
-        self.put_u64(batch, CF_COUNTERS, &key, next);
+            .ok_or_else(|| count_underflow(cf, what, current, delta))?;
+        match (next, at_zero) {
+            (0, AtZero::Delete) => self.delete(batch, cf, key),
+            _ => self.put_u64(batch, cf, key, next),
+        }
         Ok(())
     }
 

@@ -3,8 +3,9 @@
 
 use rocksdb::WriteBatch;
 
+use super::counts::AtZero;
 use super::keys::*;
-use super::{count_underflow, MetaError, MetaResult, MetaStore};
+use super::{MetaError, MetaResult, MetaStore};
 use crate::domain::{ConflictKind, ImageRecord, PoolRecordData, PoolRecordFields, RepositoryEntry};
 
 /// Net changes to the records per (tag, type) of one commit.
@@ -246,32 +247,19 @@ impl MetaStore {
             *per_tag.entry(tag).or_insert(0) += delta;
             let what = format!("tag '{tag}' in type {fw_type}");
             let key = tag_type_count(partner, tag, *fw_type);
-            self.stage_tag_count(batch, CF_TAG_TYPE_COUNTS, &key, *delta, &what)?;
+            self.stage_delta(
+                batch,
+                CF_TAG_TYPE_COUNTS,
+                &key,
+                *delta,
+                &what,
+                AtZero::Delete,
+            )?;
         }
         for (tag, delta) in per_tag.into_iter().filter(|(_, d)| *d != 0) {
             let key = tag_count(partner, tag);
-            self.stage_tag_count(batch, CF_TAG_COUNTS, &key, delta, &format!("tag '{tag}'"))?;
-        }
-        Ok(())
-    }
-
-    /// Adds `delta` to a tag count (deleted at zero); going below zero is corruption.
-    fn stage_tag_count(
-        &self,
-        batch: &mut WriteBatch,
-        cf: &'static str,
-        key: &[u8],
-        delta: i64,
-        what: &str,
-    ) -> MetaResult<()> {
-        let current = self.get_u64(cf, key)?.unwrap_or(0);
-        let next = current
-            .checked_add_signed(delta)
-            .ok_or_else(|| count_underflow(cf, what, current, delta))?;
-        if next == 0 {
-            self.delete(batch, cf, key);
-        } else {
-            self.put_u64(batch, cf, key, next);
+            let what = format!("tag '{tag}'");
+            self.stage_delta(batch, CF_TAG_COUNTS, &key, delta, &what, AtZero::Delete)?;
         }
         Ok(())
     }
