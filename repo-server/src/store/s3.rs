@@ -639,7 +639,10 @@ impl BlobStore for S3BlobStore {
         let mut removed = 0;
         while let Some(meta) = temps.next().await {
             let meta = meta.map_err(store_error)?;
-            if SystemTime::from(meta.last_modified) < cutoff {
+            // A key deleted a moment ago can still be listed (see `list`): not counted.
+            if SystemTime::from(meta.last_modified) < cutoff
+                && head(&self.client, &meta.location).await?.is_some()
+            {
                 self.client
                     .delete(&meta.location)
                     .await
