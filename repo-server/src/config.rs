@@ -38,6 +38,9 @@ pub struct Config {
     pub session_max_secs: u64,
     /// fsync RocksDB's WAL on every commit (survive power loss, not only crashes).
     pub sync_writes: bool,
+    /// MiB of RocksDB's block cache, shared by every column family: the part of the
+    /// metadata's memory that grows with reads until it reaches this.
+    pub metadata_cache_mib: u64,
     /// Where blobs live: `blobs/` under the data dir (the default) or an S3 bucket.
     pub store: StoreConfig,
 }
@@ -58,6 +61,7 @@ impl Default for Config {
             session_idle_secs: 2 * 3600,
             session_max_secs: 12 * 3600,
             sync_writes: true,
+            metadata_cache_mib: crate::meta::DEFAULT_BLOCK_CACHE_MIB,
             store: StoreConfig::default(),
         }
     }

@@ -20,7 +20,12 @@ use crate::store::FsBlobStore;
 pub fn open_meta(config: &Config) -> anyhow::Result<Arc<MetaStore>> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    let meta = MetaStore::open(&config.meta_dir(), config.sync_writes).with_context(|| {
+    let meta = MetaStore::open_with_cache(
+        &config.meta_dir(),
+        config.sync_writes,
+        config.metadata_cache_mib,
+    )
+    .with_context(|| {
         format!(
             "cannot open metadata in {} (is a server running on it?)",
             config.meta_dir().display()

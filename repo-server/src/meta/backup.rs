@@ -13,7 +13,7 @@ impl MetaStore {
     /// Opens a checkpoint (or any stopped data directory's metadata) read-only: nothing is
     /// written into it and no index is backfilled.
     pub fn open_read_only(path: &Path) -> MetaResult<Self> {
-        let cache = super::new_block_cache();
+        let cache = super::new_block_cache(super::DEFAULT_BLOCK_CACHE_MIB);
         let db = DB::open_cf_descriptors_read_only(
             &super::cf_options(&cache),
             path,

@@ -133,9 +133,14 @@ impl MetaStore {
     /// Opens (creating) the database. `sync_writes` fsyncs the WAL on every commit, so an
     /// answered write survives power loss, not only a process crash.
     pub fn open(path: &Path, sync_writes: bool) -> MetaResult<Self> {
+        Self::open_with_cache(path, sync_writes, DEFAULT_BLOCK_CACHE_MIB)
+    }
+
+    /// Opens with a block cache of `cache_mib` MiB (the `metadata_cache_mib` setting).
+    pub fn open_with_cache(path: &Path, sync_writes: bool, cache_mib: u64) -> MetaResult<Self> {
         // One block cache and one memtable budget for all column families: memory is bounded
         // by these, not by the number of families or the size of the pool.
-        let cache = new_block_cache();
+        let cache = new_block_cache(cache_mib);
         let mut options = cf_options(&cache);
         options.create_if_missing(true);
         options.create_missing_column_families(true);
@@ -364,7 +369,7 @@ impl MetaStore {
     }
 
     /// What RocksDB holds in memory. The block cache and the memtables grow to their budgets
-    /// ([`BLOCK_CACHE_BYTES`], [`MEMTABLE_BUDGET_BYTES`]) as data is read and written, so a
+    /// (`metadata_cache_mib`, [`MEMTABLE_BUDGET_BYTES`]) as data is read and written, so a
     /// process's RSS climbs by that much before it is warm; the table readers (one per open
     /// table file, their index and filter blocks being in the cache) follow the file count.
     pub fn memory(&self) -> RocksMemory {
@@ -400,8 +405,8 @@ pub struct RocksMemory {
     pub table_readers: u64,
 }
 
-/// Shared block cache of all column families.
-const BLOCK_CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// Default MiB of the block cache all column families share (`metadata_cache_mib`).
+pub const DEFAULT_BLOCK_CACHE_MIB: u64 = 32;
 /// All memtables together; a family's memtable is flushed early when the total reaches it.
 const MEMTABLE_BUDGET_BYTES: usize = 16 * 1024 * 1024;
 /// One family's memtable: small records, many families.
@@ -420,9 +425,10 @@ fn descriptors(cache: &rocksdb::Cache) -> Vec<ColumnFamilyDescriptor> {
         .collect()
 }
 
-/// The block cache all families share.
-fn new_block_cache() -> rocksdb::Cache {
-    rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES)
+/// The block cache all families share, of `mib` MiB.
+fn new_block_cache(mib: u64) -> rocksdb::Cache {
+    let bytes = usize::try_from(mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    rocksdb::Cache::new_lru_cache(bytes)
 }
 
 /// LZ4 is the one compression compiled into RocksDB here (small records compress well);
@@ -493,6 +499,30 @@ mod memory_tests {
                 "reading family {name} from its table file left the reported block cache at {after} B (was {before} B)"
             );
         }
+    }
+
+    /// The cache is the size the setting asks for: reading far more than it holds leaves
+    /// it at that size.
+    #[test]
+    fn the_block_cache_holds_what_the_setting_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetaStore::open_with_cache(&dir.path().join("db"), false, 1).unwrap();
+        let cf = store.db.cf_handle(CF_COUNTERS).expect("family opened");
+        for i in 0..40_000u32 {
+            store
+                .db
+                .put_cf(&cf, i.to_be_bytes(), [i as u8; 100])
+                .unwrap();
+        }
+        store.db.flush_cf(&cf).unwrap();
+        for i in (0..40_000u32).step_by(7) {
+            assert!(store.db.get_cf(&cf, i.to_be_bytes()).unwrap().is_some());
+        }
+        let used = store.memory().block_cache;
+        assert!(
+            (512 * 1024..=1024 * 1024 + 64 * 1024).contains(&used),
+            "a 1 MiB cache holds {used} B after reading 4 MB of table data"
+        );
     }
 
     /// The table readers are reported: one per table file, so the flushes above make some.
