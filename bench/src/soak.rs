@@ -88,13 +88,17 @@ async fn sample(t_s: u64, pid: u32, http: &reqwest::Client, url: &str) -> Value 
            "table_readers_kib": gauges.table_readers_kib})
 }
 
+/// How often the soak takes a fresh access token, well inside the server's default lifetime.
+const TOKEN_RENEWAL: Duration = Duration::from_secs(20 * 60);
+
 pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Result<Value> {
     let Load {
         rate,
         seconds,
         warmup_seconds,
     } = load;
-    let api = Api::connect(url, creds).await?;
+    let mut api = Api::connect(url, creds).await?;
+    let mut token_taken = Instant::now();
     api.ensure_type(101).await?;
     let seed = Instant::now().elapsed().as_nanos() as u64 ^ ((std::process::id() as u64) << 16);
     let mut rng = Rng::new(seed);
@@ -128,6 +132,11 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
         if started.elapsed() >= next_sample {
             rss.push(sample(next_sample.as_secs(), pid, &metrics_http, url).await);
             next_sample += Duration::from_secs(10);
+        }
+        if token_taken.elapsed() >= TOKEN_RENEWAL {
+            // Access tokens expire (an hour by default): a soak outlives one.
+            api = Api::connect(url, creds).await?;
+            token_taken = Instant::now();
         }
         let Ok(permit) = in_flight.clone().try_acquire_owned() else {
             skipped += 1; // more than 512 in flight: the server is not keeping up
