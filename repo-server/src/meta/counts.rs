@@ -57,26 +57,26 @@ impl MetaStore {
         list: ListOf<'_>,
         delta: i64,
     ) -> MetaResult<()> {
-        let what = format!("{list:?}");
         let key = list.key(partner);
-        self.stage_delta(batch, CF_COUNTERS, &key, delta, &what, AtZero::Keep)
+        let what = || format!("{list:?}");
+        self.stage_delta(batch, CF_COUNTERS, &key, delta, what, AtZero::Keep)
     }
 
-    /// Adds `delta` to the count at `key` of `cf` (`what` names it in the error): going below
-    /// zero is corruption, and refuses the commit.
+    /// Adds `delta` to the count at `key` of `cf`: going below zero is corruption, and refuses
+    /// the commit (`what` names the count in that error; built only then).
     pub(super) fn stage_delta(
         &self,
         batch: &mut WriteBatch,
         cf: &'static str,
         key: &[u8],
         delta: i64,
-        what: &str,
+        what: impl FnOnce() -> String,
         at_zero: AtZero,
     ) -> MetaResult<()> {
         let current = self.get_u64(cf, key)?.unwrap_or(0);
         let next = current
             .checked_add_signed(delta)
-            .ok_or_else(|| count_underflow(cf, what, current, delta))?;
+            .ok_or_else(|| count_underflow(cf, &what(), current, delta))?;
         match (next, at_zero) {
             (0, AtZero::Delete) => self.delete(batch, cf, key),
             _ => self.put_u64(batch, cf, key, next),

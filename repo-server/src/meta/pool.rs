@@ -245,21 +245,21 @@ impl MetaStore {
         let mut per_tag = std::collections::BTreeMap::<&str, i64>::new();
         for ((tag, fw_type), delta) in tag_deltas.iter().filter(|(_, d)| **d != 0) {
             *per_tag.entry(tag).or_insert(0) += delta;
-            let what = format!("tag '{tag}' in type {fw_type}");
+            let what = || format!("tag '{tag}' in type {fw_type}");
             let key = tag_type_count(partner, tag, *fw_type);
             self.stage_delta(
                 batch,
                 CF_TAG_TYPE_COUNTS,
                 &key,
                 *delta,
-                &what,
+                what,
                 AtZero::Delete,
             )?;
         }
         for (tag, delta) in per_tag.into_iter().filter(|(_, d)| *d != 0) {
             let key = tag_count(partner, tag);
-            let what = format!("tag '{tag}'");
-            self.stage_delta(batch, CF_TAG_COUNTS, &key, delta, &what, AtZero::Delete)?;
+            let what = || format!("tag '{tag}'");
+            self.stage_delta(batch, CF_TAG_COUNTS, &key, delta, what, AtZero::Delete)?;
         }
         Ok(())
     }
