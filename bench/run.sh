@@ -199,7 +199,12 @@ section_ingest() {
     for i in $(seq "$REPEATS"); do
       t=$(seconds openssl dgst -sha256 "$files/base-$size_mib")
       t_sha=$(py "print(min($t_sha, $t))")
+      # The disk's limit is the faster of a buffered and a direct (O_DIRECT, as the fs store
+      # writes) copy: on some VMs the page cache, not the device, is the slow part.
       t=$(seconds dd if="$files/base-$size_mib" of="$BENCH_DIR/dd.out" bs=1M conv=fsync status=none)
+      t_dd=$(py "print(min($t_dd, $t))")
+      rm -f "$BENCH_DIR/dd.out"
+      t=$(seconds dd if="$files/base-$size_mib" of="$BENCH_DIR/dd.out" bs=2M oflag=direct conv=fsync status=none)
       t_dd=$(py "print(min($t_dd, $t))")
       rm -f "$BENCH_DIR/dd.out"
       for mode in octet multipart; do
@@ -229,8 +234,8 @@ section_ingest() {
     sha_rate=$(py "print(f'{$bytes/$t_sha/1e6:.0f}')")
     dd_rate=$(py "print(f'{$bytes/$t_dd/1e6:.0f}')")
     limit=$(py "print(min($sha_rate, $dd_rate))")
-    log "physical ($size_mib MiB, best of $REPEATS): openssl sha256 $sha_rate MB/s, dd conv=fsync $dd_rate MB/s -> limit $limit MB/s"
-    report ingest "$size_mib MiB physical: openssl dgst -sha256 vs dd conv=fsync" "$sha_rate" "$dd_rate" MB/s
+    log "physical ($size_mib MiB, best of $REPEATS): openssl sha256 $sha_rate MB/s, dd conv=fsync (buffered or direct) $dd_rate MB/s -> limit $limit MB/s"
+    report ingest "$size_mib MiB physical: openssl dgst -sha256 vs dd conv=fsync (buffered or direct)" "$sha_rate" "$dd_rate" MB/s
     report ingest "$size_mib MiB octet vs physical limit (min sha256, dd fsync)" "$best_octet" "$limit" MB/s
     report ingest "$size_mib MiB octet vs nginx WebDAV PUT" "$best_octet" "$ng_octet" MB/s
     report ingest "$size_mib MiB multipart vs physical limit (min sha256, dd fsync)" "$best_multipart" "$limit" MB/s

@@ -1,15 +1,15 @@
 //! Filesystem backend: `<root>/sha256/ab/cd/<hex>`. A write goes to a temp file in
-//! `<root>/tmp/`, written by a blocking thread (the shared ingest path hashes beside it);
+//! `<root>/tmp/`, written by a blocking thread around the page cache (`direct_file.rs`; the
+//! shared ingest path hashes beside it);
 //! `commit` fsyncs the file, links it into place without clobbering (so a blob is never
 //! written twice) and fsyncs the directory; every directory on the way (shards, their
 //! parents) is durable before that. A crash leaves at most a temp file, which `open` clears.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -17,8 +17,10 @@ use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
 use tempfile::NamedTempFile;
 use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
 
-use super::hashing::{send_blocking_when_full, CHANNEL_DEPTH};
+use super::direct_file::DirectFile;
+use super::hashing::CHANNEL_DEPTH;
 use super::{BlobList, BlobReader, BlobStore, BlobWriter, Expected, StoreError, Stray, StrayKind};
 use crate::domain::Sha256Digest;
 
@@ -53,12 +55,6 @@ enum Opened {
     Small(Vec<u8>),
     Large(File, u64),
 }
-
-/// Bytes between two writeback kicks of an upload's temp file.
-const WRITEBACK_STEP: u64 = 8 * 1024 * 1024;
-
-/// Write buffer of the writing thread.
-const WRITE_BUFFER: usize = 1 << 20;
 
 pub struct FsBlobStore {
     root: PathBuf,
@@ -125,44 +121,18 @@ enum Message {
     End,
 }
 
-/// Writes every chunk received to the temp file; runs on a blocking thread. Written ranges
-/// are handed to the kernel for writeback as they fill, so the final fsync has little left
-/// to do. On abort the temp file is dropped (deleted) without being synced.
-fn write_file(file: NamedTempFile, messages: Receiver<Message>) -> io::Result<NamedTempFile> {
-    let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-    let (mut length, mut flushed) = (0u64, 0u64);
+/// Writes every chunk received to the temp file; runs on a blocking thread. On abort the
+/// temp file is dropped (deleted) without being synced.
+fn write_file(
+    mut file: DirectFile,
+    mut messages: mpsc::Receiver<Message>,
+) -> io::Result<NamedTempFile> {
     loop {
-        match messages.recv() {
-            Ok(Message::Chunk(chunk)) => {
-                length += chunk.len() as u64;
-                out.write_all(&chunk)?;
-                if length - flushed >= WRITEBACK_STEP {
-                    out.flush()?;
-                    start_writeback(out.get_ref().as_file(), flushed, length - flushed);
-                    flushed = length;
-                }
-            }
-            Ok(Message::End) => break,
-            Err(_) => return Err(io::Error::new(io::ErrorKind::Interrupted, "write aborted")),
+        match messages.blocking_recv() {
+            Some(Message::Chunk(chunk)) => file.write_all(&chunk)?,
+            Some(Message::End) => return file.finish(),
+            None => return Err(io::Error::new(io::ErrorKind::Interrupted, "write aborted")),
         }
-    }
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.as_file().sync_all()?;
-    Ok(file)
-}
-
-/// Asks the kernel to start writing a range back now (Linux `sync_file_range`), instead of
-/// leaving all of it to the final fsync. Advisory: errors surface at that fsync.
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a plain syscall on a file descriptor we own for the duration of the call.
-    unsafe {
-        libc::sync_file_range(
-            file.as_raw_fd(),
-            offset as i64,
-            len as i64,
-            libc::SYNC_FILE_RANGE_WRITE,
-        );
     }
 }
 
@@ -251,7 +221,7 @@ fn publish(file: NamedTempFile, target: PathBuf) -> io::Result<bool> {
 }
 
 pub struct FsBlobWriter {
-    chunks: Option<SyncSender<Message>>,
+    chunks: Option<mpsc::Sender<Message>>,
     worker: Option<tokio::task::JoinHandle<io::Result<NamedTempFile>>>,
     sha_root: PathBuf,
     shards: Arc<DurableShards>,
@@ -275,13 +245,11 @@ impl FsBlobWriter {
 #[async_trait]
 impl BlobWriter for FsBlobWriter {
     async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
-        let Some(sender) = self.chunks.clone() else {
-            return Err(self.worker_error().await);
+        let sent = match &self.chunks {
+            Some(sender) => sender.send(Message::Chunk(chunk)).await.is_ok(),
+            None => false,
         };
-        if send_blocking_when_full(sender, Message::Chunk(chunk))
-            .await
-            .is_err()
-        {
+        if !sent {
             return Err(self.worker_error().await);
         }
         Ok(())
@@ -289,10 +257,8 @@ impl BlobWriter for FsBlobWriter {
 
     async fn commit(mut self: Box<Self>, sha256: &Sha256Digest) -> Result<bool, StoreError> {
         if let Some(sender) = self.chunks.take() {
-            // The channel may be full: send the end marker off the runtime.
-            tokio::task::spawn_blocking(move || sender.send(Message::End).ok())
-                .await
-                .map_err(StoreError::internal)?;
+            // A closed channel means the writer failed: its error is awaited below.
+            let _ = sender.send(Message::End).await;
         }
         let worker = self.worker.take().expect("commit called once");
         let file = worker.await.map_err(StoreError::internal)??;
@@ -319,9 +285,9 @@ impl BlobWriter for FsBlobWriter {
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
-    async fn begin(&self, _expected: &Expected) -> Result<Box<dyn BlobWriter>, StoreError> {
-        let file = NamedTempFile::new_in(self.tmp_dir())?;
-        let (sender, receiver) = sync_channel(CHANNEL_DEPTH);
+    async fn begin(&self, expected: &Expected) -> Result<Box<dyn BlobWriter>, StoreError> {
+        let file = DirectFile::create_in(&self.tmp_dir(), expected.length)?;
+        let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
         let worker = tokio::task::spawn_blocking(move || write_file(file, receiver));
         Ok(Box::new(FsBlobWriter {
             chunks: Some(sender),

@@ -1,16 +1,18 @@
 //! The hashing stage every write and every check goes through: SHA-256 (a blob's name) and
 //! BLAKE3 over the streamed bytes, on blocking threads beside whatever stores the bytes.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::sync_channel;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::Digest;
+use tokio::sync::mpsc;
 
 use super::{BlobStore, StoreError};
 use crate::domain::Sha256Digest;
 
-/// Chunks in flight between the network and the hashing threads: bounds memory.
+/// Chunks in flight between the network and each blocking stage: bounds memory. The network
+/// side waits on a full channel as any async task waits, without a thread of its own.
 pub(crate) const CHANNEL_DEPTH: usize = 16;
 
 /// Read size when a stored blob is hashed again (fsck).
@@ -26,26 +28,26 @@ pub struct Digests {
 
 /// A running hashing stage. Dropping it stops the threads once queued chunks are hashed.
 pub struct Hasher {
-    chunks: Option<SyncSender<Bytes>>,
+    chunks: Option<mpsc::Sender<Bytes>>,
     worker: Option<tokio::task::JoinHandle<Digests>>,
 }
 
 impl Hasher {
     pub fn start() -> Self {
-        let (sender, receiver) = sync_channel(CHANNEL_DEPTH);
+        let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
         Hasher {
             chunks: Some(sender),
             worker: Some(tokio::task::spawn_blocking(move || hash(receiver))),
         }
     }
 
-    /// Queues a chunk; waits (off the runtime) only when the hashing threads are behind.
+    /// Queues a chunk; waits only when the hashing threads are behind.
     pub async fn update(&mut self, chunk: Bytes) -> Result<(), StoreError> {
         let sender = self
             .chunks
-            .clone()
+            .as_ref()
             .ok_or_else(|| StoreError::internal("hashing stage already finished"))?;
-        send_blocking_when_full(sender, chunk).await
+        sender.send(chunk).await.map_err(|_| stage_stopped())
     }
 
     /// Waits for the digests of every chunk queued.
@@ -56,31 +58,14 @@ impl Hasher {
     }
 }
 
-/// Sends on a bounded channel: at once when there is room, else from the blocking pool (a
-/// full channel means the consumer is slower than the network).
-pub(crate) async fn send_blocking_when_full<T: Send + 'static>(
-    sender: SyncSender<T>,
-    message: T,
-) -> Result<(), StoreError> {
-    let sent = match sender.try_send(message) {
-        Ok(()) => true,
-        Err(TrySendError::Full(message)) => {
-            tokio::task::spawn_blocking(move || sender.send(message).is_ok())
-                .await
-                .unwrap_or(false)
-        }
-        Err(TrySendError::Disconnected(_)) => false,
-    };
-    if sent {
-        Ok(())
-    } else {
-        Err(StoreError::internal("a blob pipeline thread stopped"))
-    }
+/// A blocking stage of the pipeline ended before its input did.
+fn stage_stopped() -> StoreError {
+    StoreError::internal("a blob pipeline thread stopped")
 }
 
 /// SHA-256 is the slow hash: it gets its own thread; BLAKE3 (≈3× faster) runs on this one
 /// and forwards each chunk, so the two threads carry about the same load.
-fn hash(chunks: Receiver<Bytes>) -> Digests {
+fn hash(mut chunks: mpsc::Receiver<Bytes>) -> Digests {
     std::thread::scope(|scope| {
         let (to_sha, sha_input) = sync_channel::<Bytes>(CHANNEL_DEPTH);
         let sha = scope.spawn(move || {
@@ -92,7 +77,7 @@ fn hash(chunks: Receiver<Bytes>) -> Digests {
         });
         let mut blake = blake3::Hasher::new();
         let mut length = 0u64;
-        for chunk in chunks {
+        while let Some(chunk) = chunks.blocking_recv() {
             length += chunk.len() as u64;
             blake.update(&chunk);
             if to_sha.send(chunk).is_err() {

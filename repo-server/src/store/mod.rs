@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 pub mod conformance;
+mod direct_file;
 pub mod fs;
 pub mod hashing;
 pub mod ingest;
