@@ -25,6 +25,7 @@ impl MetaStore {
             block_cache: cache,
             writer: Default::default(),
             group_commit: Default::default(),
+            durability: Default::default(),
             sync_writes: false,
         })
     }

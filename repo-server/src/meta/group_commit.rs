@@ -1,9 +1,18 @@
 //! Group commit: writers that wrote their batches while a WAL sync was running share the next
 //! sync instead of each paying for one. The first waiter syncs for everyone behind it.
+//!
+//! A request's writes may also defer their sync ([`defer_syncs`]): the blocking thread that
+//! wrote returns at once, and the request waits for durability as an async task
+//! ([`AsyncDurability`]), so no thread sits parked per write while the disk syncs.
 
-use std::sync::{Condvar, Mutex};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rocksdb::DB;
+use tokio::sync::watch;
+
+use super::{MetaError, MetaResult, MetaStore};
 
 #[derive(Default)]
 struct SyncState {
@@ -57,5 +66,210 @@ impl GroupCommit {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+thread_local! {
+    /// While [`defer_syncs`] runs on this thread: the newest sequence number its commits
+    /// wrote without syncing.
+    static DEFERRED: Cell<Option<DeferredWrites>> = const { Cell::new(None) };
+}
+
+#[derive(Clone, Copy)]
+struct DeferredWrites {
+    newest: Option<u64>,
+}
+
+/// Runs `op` (blocking metadata work) with the WAL syncs of its commits deferred, and returns
+/// the sequence number that must be durable before its outcome is answered (`None` when it
+/// wrote nothing). The caller must wait for it ([`MetaStore::durable`]).
+pub fn defer_syncs<T>(op: impl FnOnce() -> T) -> (T, Option<u64>) {
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEFERRED.with(|slot| slot.set(None));
+        }
+    }
+    DEFERRED.with(|slot| slot.set(Some(DeferredWrites { newest: None })));
+    let restore = Restore;
+    let outcome = op();
+    let written = DEFERRED
+        .with(|slot| slot.get())
+        .and_then(|writes| writes.newest);
+    drop(restore);
+    (outcome, written)
+}
+
+/// Whether this thread defers its syncs.
+pub(super) fn deferring() -> bool {
+    DEFERRED.with(|slot| slot.get().is_some())
+}
+
+/// Notes a write at `sequence` when this thread defers syncs; false when it does not (the
+/// caller syncs now).
+pub(super) fn deferred(sequence: u64) -> bool {
+    DEFERRED.with(|slot| match slot.get() {
+        Some(writes) => {
+            let newest = writes
+                .newest
+                .map_or(sequence, |newest| newest.max(sequence));
+            slot.set(Some(DeferredWrites {
+                newest: Some(newest),
+            }));
+            true
+        }
+        None => false,
+    })
+}
+
+/// Async waiters for durability: one of them at a time runs a group sync on the blocking
+/// pool; the others wait for its outcome without a thread.
+pub(super) struct AsyncDurability {
+    /// Every write up to this sequence number is durable.
+    synced: watch::Sender<u64>,
+    syncing: AtomicBool,
+}
+
+impl Default for AsyncDurability {
+    fn default() -> Self {
+        AsyncDurability {
+            synced: watch::Sender::new(0),
+            syncing: AtomicBool::new(false),
+        }
+    }
+}
+
+impl MetaStore {
+    /// Returns once every write up to `written` is on disk (see [`defer_syncs`]).
+    pub async fn durable(self: &Arc<Self>, written: u64) -> MetaResult<()> {
+        let mut synced = self.durability.synced.subscribe();
+        loop {
+            if *synced.borrow_and_update() >= written {
+                return Ok(());
+            }
+            if self.durability.syncing.swap(true, Ordering::AcqRel) {
+                // Another waiter syncs: its outcome (or its failure) wakes this one.
+                let _ = synced.changed().await;
+                continue;
+            }
+            let result = self.sync_now().await;
+            self.durability.syncing.store(false, Ordering::Release);
+            match result {
+                Ok(target) => self
+                    .durability
+                    .synced
+                    .send_modify(|s| *s = (*s).max(target)),
+                Err(error) => {
+                    // Waiters behind this one try again themselves and see the error too.
+                    self.durability.synced.send_modify(|_| {});
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One group sync covering every write so far; answers the sequence number it covers.
+    async fn sync_now(self: &Arc<Self>) -> MetaResult<u64> {
+        let meta = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let target = meta.db.latest_sequence_number();
+            meta.group_commit
+                .wait_durable(&meta.db, target)
+                .map(|()| target)
+                .map_err(MetaError::from)
+        })
+        .await
+        .map_err(|e| MetaError::Corrupt {
+            cf: "wal",
+            reason: format!("the WAL sync stopped: {e}"),
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synced_store() -> (tempfile::TempDir, Arc<MetaStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetaStore::open(&dir.path().join("db"), true).unwrap();
+        (dir, Arc::new(store))
+    }
+
+    fn synced_up_to(store: &MetaStore) -> u64 {
+        store.group_commit.lock().synced
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_deferred_commit_is_synced_when_awaited_not_before() {
+        let (_dir, store) = synced_store();
+        let (created, written) = defer_syncs(|| store.create_type("acme", 101, "mcu", None, 1));
+        created.unwrap();
+        let written = written.expect("the commit's sequence number is handed back");
+        assert!(
+            synced_up_to(&store) < written,
+            "the deferred commit synced at once"
+        );
+        store.durable(written).await.unwrap();
+        assert!(synced_up_to(&store) >= written);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn blind_writes_defer_too_and_reads_hand_back_nothing() {
+        let (_dir, store) = synced_store();
+        let ((), nothing) = defer_syncs(|| {
+            store.list_types("acme").unwrap();
+        });
+        assert_eq!(nothing, None);
+        let token = crate::domain::TokenRecord {
+            client_id: "c".into(),
+            partner: "acme".into(),
+            scopes: Vec::new(),
+            expires_ms: 1,
+        };
+        let (put, written) = defer_syncs(|| store.put_token(&[7; 32], &token));
+        put.unwrap();
+        let written = written.expect("a stored token is handed back");
+        assert!(
+            synced_up_to(&store) < written,
+            "the blind write synced at once"
+        );
+        store.durable(written).await.unwrap();
+        assert!(synced_up_to(&store) >= written);
+    }
+
+    #[test]
+    fn outside_defer_syncs_a_commit_syncs_before_it_returns() {
+        let (_dir, store) = synced_store();
+        store.create_type("acme", 101, "mcu", None, 1).unwrap();
+        assert!(synced_up_to(&store) >= store.db.latest_sequence_number());
+        assert!(
+            !deferring(),
+            "defer_syncs leaves nothing behind on the thread"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn many_waiters_share_syncs_and_all_return() {
+        let (_dir, store) = synced_store();
+        let mut waiters = Vec::new();
+        for i in 0..32u16 {
+            let store = Arc::clone(&store);
+            waiters.push(tokio::spawn(async move {
+                let (created, written) = tokio::task::spawn_blocking({
+                    let store = Arc::clone(&store);
+                    move || defer_syncs(|| store.create_type("acme", 200 + i, "t", None, 1))
+                })
+                .await
+                .unwrap();
+                created.unwrap();
+                let written = written.unwrap();
+                store.durable(written).await.unwrap();
+                assert!(synced_up_to(&store) >= written);
+            }));
+        }
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod deletion;
 pub mod devices;
 mod expiry;
 mod group_commit;
+pub use group_commit::defer_syncs;
 pub mod images;
 pub mod keys;
 pub mod lists;
@@ -126,6 +127,7 @@ pub struct MetaStore {
     block_cache: rocksdb::Cache,
     writer: Mutex<()>,
     group_commit: group_commit::GroupCommit,
+    durability: group_commit::AsyncDurability,
     sync_writes: bool,
 }
 
@@ -152,6 +154,7 @@ impl MetaStore {
             block_cache: cache,
             writer: Mutex::new(()),
             group_commit: Default::default(),
+            durability: Default::default(),
             sync_writes,
         };
         store.backfill_missing_indexes()?;
@@ -186,7 +189,7 @@ impl MetaStore {
         self.db.write_opt(batch, &WriteOptions::default())?;
         let written = self.db.latest_sequence_number();
         drop(guard);
-        if self.sync_writes {
+        if self.sync_writes && !group_commit::deferred(written) {
             self.group_commit.wait_durable(&self.db, written)?;
         }
         Ok(())
@@ -198,8 +201,12 @@ impl MetaStore {
         let mut batch = batch.into();
         self.stage_audit(&mut batch);
         let mut options = WriteOptions::default();
-        options.set_sync(self.sync_writes);
+        let defer = self.sync_writes && group_commit::deferring();
+        options.set_sync(self.sync_writes && !defer);
         self.db.write_opt(batch, &options)?;
+        if defer {
+            group_commit::deferred(self.db.latest_sequence_number());
+        }
         Ok(())
     }
 

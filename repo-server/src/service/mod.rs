@@ -168,7 +168,8 @@ impl Service {
         op(&self.meta).map_err(ServiceError::from)
     }
 
-    /// Runs a metadata operation on the blocking pool. `op` may fail with a `MetaError` or,
+    /// Runs a metadata operation on the blocking pool; its commits' WAL syncs are shared
+    /// with other requests' and awaited here, off the thread. `op` may fail with a `MetaError` or,
     /// when it checks rules under the writer lock, with a `ServiceError`.
     async fn meta_call<T, E, F>(&self, op: F) -> ServiceResult<T>
     where
@@ -177,9 +178,14 @@ impl Service {
         F: FnOnce(&MetaStore) -> Result<T, E> + Send + 'static,
     {
         let meta = Arc::clone(&self.meta);
-        crate::meta::audit::spawn_blocking(move || op(&meta))
-            .await
-            .map_err(|e| ServiceError::Internal(Box::new(e)))?
-            .map_err(Into::into)
+        let (outcome, written) =
+            crate::meta::audit::spawn_blocking(move || crate::meta::defer_syncs(|| op(&meta)))
+                .await
+                .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+        // The thread is free again; the answer waits until what it wrote is durable.
+        if let Some(written) = written {
+            self.meta.durable(written).await?;
+        }
+        outcome.map_err(Into::into)
     }
 }
