@@ -156,11 +156,17 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    let work = in_current_scope(|()| work());
+    tokio::task::spawn_blocking(move || work(()))
+}
+
+/// Wraps `work` to run, on whatever thread, in the running request's scope (taken now).
+pub fn in_current_scope<A, T>(work: impl FnOnce(A) -> T) -> impl FnOnce(A) -> T {
     let scope = AuditScope::current();
-    tokio::task::spawn_blocking(move || {
+    move |argument| {
         let _restore = ScopeOnThread::enter(scope);
-        work()
-    })
+        work(argument)
+    }
 }
 
 /// Sets the thread's scope and clears it again on drop (a panic included): a pooled thread

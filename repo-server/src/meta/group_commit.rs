@@ -189,12 +189,7 @@ impl MetaStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn synced_store() -> (tempfile::TempDir, Arc<MetaStore>) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = MetaStore::open(&dir.path().join("db"), true).unwrap();
-        (dir, Arc::new(store))
-    }
+    use crate::meta::synced_test_store as synced_store;
 
     fn synced_up_to(store: &MetaStore) -> u64 {
         store.group_commit.lock().synced

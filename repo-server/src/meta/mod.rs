@@ -21,6 +21,8 @@ pub mod devices;
 mod expiry;
 mod group_commit;
 pub use group_commit::defer_syncs;
+mod writer_thread;
+pub use writer_thread::{WriteDropped, WriterThread};
 pub mod images;
 pub mod keys;
 pub mod lists;
@@ -479,6 +481,14 @@ pub(crate) fn test_store() -> (tempfile::TempDir, MetaStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = MetaStore::open(&dir.path().join("db"), false).unwrap();
     (dir, store)
+}
+
+/// A store that syncs its WAL (as the server runs it), shared between threads.
+#[cfg(test)]
+pub(crate) fn synced_test_store() -> (tempfile::TempDir, std::sync::Arc<MetaStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MetaStore::open(&dir.path().join("db"), true).unwrap();
+    (dir, std::sync::Arc::new(store))
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ impl Service {
         let Some(entry) = scope.entry_when_answered(status) else {
             return;
         };
-        let written = self.meta_call(move |m| m.append_audit(&entry)).await;
+        let written = self.meta_write(move |m| m.append_audit(&entry)).await;
         if let Err(error) = written {
             tracing::error!(%error, "could not write an audit entry");
         }

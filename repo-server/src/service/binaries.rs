@@ -49,7 +49,7 @@ impl Upload<'_> {
             written.blake3.clone(),
         );
         let new_hold = service
-            .meta_call(move |m| m.add_pending(&owner, &sha, length, &blake3, now_ms(), expires_ms))
+            .meta_write(move |m| m.add_pending(&owner, &sha, length, &blake3, now_ms(), expires_ms))
             .await?;
         Ok(HeldUpload { written, new_hold })
     }
@@ -152,7 +152,7 @@ impl Service {
         let expires_ms = now_ms().saturating_add(self.config.pending_upload_ttl.as_millis() as u64);
         let (owner, length, blake3) = (partner.to_string(), known.length, known.blake3.clone());
         let new_hold = self
-            .meta_call(move |m| {
+            .meta_write(move |m| {
                 m.add_pending(&owner, &sha256, length, &blake3, now_ms(), expires_ms)
             })
             .await?;
@@ -168,7 +168,7 @@ impl Service {
     /// Drops a partner's pending hold on a blob (the sweeper deletes the blob once unheld).
     pub async fn release_pending(&self, partner: &str, sha256: Sha256Digest) -> ServiceResult<()> {
         let owner = partner.to_string();
-        self.meta_call(move |m| m.remove_pending(&owner, &sha256))
+        self.meta_write(move |m| m.remove_pending(&owner, &sha256))
             .await
     }
 
@@ -188,7 +188,7 @@ impl Service {
     ) -> ServiceResult<()> {
         let owner = partner.to_string();
         let outcome = self
-            .meta_call(move |m| m.move_to_repository(&owner, &sha256, now_ms()))
+            .meta_write(move |m| m.move_to_repository(&owner, &sha256, now_ms()))
             .await;
         match outcome {
             Ok(MoveOutcome::Moved | MoveOutcome::AlreadyInRepository) => Ok(()),

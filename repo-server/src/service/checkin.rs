@@ -137,7 +137,7 @@ impl Service {
         );
         let (versions, now) = (reported_versions, now_ms());
         let recorded = self
-            .meta_call(move |m| {
+            .meta_write(move |m| {
                 let written = m.update_device(&owner, &coll, &id, now, |_, record| {
                     if *record != as_read {
                         return Err(Recording::Stale);

@@ -108,7 +108,7 @@ impl Service {
         let management = changes.management.unwrap_or(Management::Device);
         let owner = partner.to_string();
         let record = self
-            .meta_call(move |m| m.create_collection(&owner, management, tags, now_ms()))
+            .meta_write(move |m| m.create_collection(&owner, management, tags, now_ms()))
             .await?;
         Ok(CollectionView {
             record,
@@ -154,7 +154,7 @@ impl Service {
         };
         let (owner, id) = (partner.to_string(), collection.to_string());
         let record = self
-            .meta_call(move |meta| {
+            .meta_write(move |meta| {
                 meta.update_collection(&owner, &id, now_ms(), |m, record| {
                     if let Some(management) = changes.management {
                         record.management = management;
@@ -175,7 +175,7 @@ impl Service {
 
     pub async fn delete_collection(&self, partner: &str, collection: &str) -> ServiceResult<()> {
         let (owner, id) = (partner.to_string(), collection.to_string());
-        self.meta_call(move |m| m.delete_collection(&owner, &id))
+        self.meta_write(move |m| m.delete_collection(&owner, &id))
             .await
     }
 
@@ -198,7 +198,7 @@ impl Service {
             pool: None,
         };
         let (owner, id) = (partner.to_string(), collection.to_string());
-        self.meta_call(move |m| m.create_collection_image(&owner, &id, new, now_ms()))
+        self.meta_write(move |m| m.create_collection_image(&owner, &id, new, now_ms()))
             .await
     }
 
@@ -256,7 +256,7 @@ impl Service {
             }),
         };
         let (owner, id) = (partner.to_string(), collection.to_string());
-        self.meta_call(move |m| m.create_collection_image(&owner, &id, new, now_ms()))
+        self.meta_write(move |m| m.create_collection_image(&owner, &id, new, now_ms()))
             .await
     }
 
@@ -300,7 +300,7 @@ impl Service {
         }
         let (owner, id) = (partner.to_string(), collection.to_string());
         // Tags merge under the writer lock: concurrent PATCHes never lose each other's tags.
-        self.meta_call(move |m| {
+        self.meta_write(move |m| {
             m.update_collection_image(&owner, &id, image, version, now_ms(), |tags| {
                 match &tag_changes {
                     Some(changes) => merge_tags(tags, changes).map_err(ServiceError::from),
@@ -319,7 +319,7 @@ impl Service {
     ) -> ServiceResult<()> {
         let (owner, id) = (partner.to_string(), collection.to_string());
         let (record, refcount) = self
-            .meta_call(move |m| m.delete_collection_image(&owner, &id, image))
+            .meta_write(move |m| m.delete_collection_image(&owner, &id, image))
             .await?;
         tracing::info!(image.id = image, blob.sha256 = %record.sha256, blob.refcount = refcount, "collection image deleted");
         Ok(())

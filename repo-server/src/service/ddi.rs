@@ -252,11 +252,11 @@ impl Service {
         let tags = Tags::from([(DEFAULT_COLLECTION_TAG.to_string(), "true".to_string())]);
         let (owner, tags_) = (tenant.to_string(), tags);
         let created = self
-            .meta_call(move |m| m.create_collection(&owner, Management::Device, tags_, now_ms()))
+            .meta_write(move |m| m.create_collection(&owner, Management::Device, tags_, now_ms()))
             .await?;
         let (owner, new_id) = (tenant.to_string(), created.id.clone());
         let settings = self
-            .meta_call(move |m| {
+            .meta_write(move |m| {
                 let stale = |s: &DdiSettings| {
                     s.default_collection
                         .as_ref()
@@ -273,7 +273,7 @@ impl Service {
             // Another first registration won the race: drop the empty collection made here.
             Some(winner) if winner != created.id => {
                 let (owner, loser) = (tenant.to_string(), created.id);
-                self.meta_call(move |m| m.delete_collection(&owner, &loser))
+                self.meta_write(move |m| m.delete_collection(&owner, &loser))
                     .await?;
                 Ok(winner)
             }
@@ -293,7 +293,7 @@ impl Service {
         let (device_, now) = (device.clone(), now_ms());
         let retarget_ms = device.target_set_ms.max(collection.updated_ms);
         let open = self
-            .meta_call(move |m| m.reconcile_action(&device_, desired, retarget_ms, now))
+            .meta_write(move |m| m.reconcile_action(&device_, desired, retarget_ms, now))
             .await?;
         Ok(open)
     }
@@ -396,7 +396,7 @@ impl Service {
         self.ddi_device(tenant, controller, false).await?;
         let (owner, id) = (tenant.to_string(), controller.to_string());
         let state = self
-            .meta_call(move |m| {
+            .meta_write(move |m| {
                 m.update_ddi_device_state(&owner, &id, |state| {
                     match mode {
                         ConfigMode::Merge => state.attributes.extend(data),
@@ -450,7 +450,7 @@ impl Service {
         .map_err(|e| ServiceError::Internal(Box::new(e)))?
         .map_err(|e| ServiceError::Internal(format!("reading blob {sha256}: {e}").into()))?;
         let cached = digests.clone();
-        self.meta_call(move |m| m.put_legacy_digests(&sha256, &cached))
+        self.meta_write(move |m| m.put_legacy_digests(&sha256, &cached))
             .await?;
         tracing::info!(blob.sha256 = %sha256, "computed SHA-1 and MD5 for DDI");
         Ok(digests)
@@ -466,7 +466,7 @@ impl Service {
         self.device_record(partner, collection, device).await?;
         let token = new_token();
         let (owner, id, hash) = (partner.to_string(), device.to_string(), token_hash(&token));
-        self.meta_call(move |m| m.set_target_token(&owner, &id, &hash, now_ms()))
+        self.meta_write(move |m| m.set_target_token(&owner, &id, &hash, now_ms()))
             .await?;
         Ok(IssuedDdiToken {
             token,
@@ -478,7 +478,7 @@ impl Service {
         let token = new_token();
         let (owner, hash) = (partner.to_string(), token_hash(&token));
         let record = self
-            .meta_call(move |m| m.create_gateway_token(&owner, hash, now_ms()))
+            .meta_write(move |m| m.create_gateway_token(&owner, hash, now_ms()))
             .await?;
         Ok(IssuedDdiToken {
             token,
@@ -496,7 +496,7 @@ impl Service {
 
     pub async fn delete_gateway_token(&self, partner: &str, id: u64) -> ServiceResult<()> {
         let owner = partner.to_string();
-        self.meta_call(move |m| m.delete_gateway_token(&owner, id))
+        self.meta_write(move |m| m.delete_gateway_token(&owner, id))
             .await
     }
 
@@ -516,7 +516,7 @@ impl Service {
             None => None,
         };
         let owner = partner.to_string();
-        self.meta_call(move |m| m.update_ddi_settings(&owner, |s| s.polling_secs = secs))
+        self.meta_write(move |m| m.update_ddi_settings(&owner, |s| s.polling_secs = secs))
             .await
     }
 

@@ -107,7 +107,7 @@ impl Service {
     ) -> ServiceResult<Option<(Target, TargetSource)>> {
         let (owner, id) = (device.partner.clone(), device.id.clone());
         let push = self
-            .meta_call(move |m| m.push_for_device(&owner, &id))
+            .meta_write(move |m| m.push_for_device(&owner, &id))
             .await?;
         if let Some(push) = push.filter(|p| p.pushed_ms > device.target_set_ms) {
             let image_id = push.image_id;
@@ -159,7 +159,7 @@ impl Service {
         }
         let (owner, coll) = (partner.to_string(), collection.to_string());
         let record = self
-            .meta_call(move |meta| {
+            .meta_write(move |meta| {
                 let now = now_ms();
                 meta.create_device(&owner, &coll, id, now, |m, device| {
                     apply(m, device, &changes, now)
@@ -227,7 +227,7 @@ impl Service {
             device.to_string(),
         );
         let record = self
-            .meta_call(move |meta| {
+            .meta_write(move |meta| {
                 let now = now_ms();
                 meta.update_device(&owner, &coll, &id, now, |m, device| {
                     apply(m, device, &changes, now)
@@ -248,7 +248,7 @@ impl Service {
             collection.to_string(),
             device.to_string(),
         );
-        self.meta_call(move |m| m.delete_device(&owner, &coll, &id))
+        self.meta_write(move |m| m.delete_device(&owner, &coll, &id))
             .await
     }
 }

@@ -50,7 +50,7 @@ impl Service {
         }
         let (owner, dt, record) = (partner.to_string(), device_type.to_string(), pool.clone());
         let image = self
-            .meta_call(move |m| m.create_image(&owner, &dt, &record, now_ms()))
+            .meta_write(move |m| m.create_image(&owner, &dt, &record, now_ms()))
             .await?;
         Ok((image, pool))
     }
@@ -111,7 +111,7 @@ impl Service {
     ) -> ServiceResult<()> {
         validate_id("deviceTypeId", device_type)?;
         let (owner, dt) = (partner.to_string(), device_type.to_string());
-        self.meta_call(move |m| m.delete_image(&owner, &dt, fw_type.get(), version_number))
+        self.meta_write(move |m| m.delete_image(&owner, &dt, fw_type.get(), version_number))
             .await?;
         Ok(())
     }
@@ -133,7 +133,7 @@ impl Service {
             _ => return Err(ServiceError::NotFound("firmware image")),
         };
         let (owner, device) = (partner.to_string(), device.to_string());
-        self.meta_call(move |m| m.push_image(&owner, &device, &image, now_ms()))
+        self.meta_write(move |m| m.push_image(&owner, &device, &image, now_ms()))
             .await
     }
 }

@@ -128,12 +128,13 @@ pub struct Service {
     backup_running: tokio::sync::Mutex<()>,
     /// Held by the one retention run that may run (manual or scheduled).
     retention_running: tokio::sync::Mutex<()>,
+    /// Runs the metadata writes of requests ([`Service::meta_write`]).
+    writer: crate::meta::WriterThread,
 }
 
 impl Service {
     pub fn new(meta: Arc<MetaStore>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> Self {
         Service {
-            meta,
             blobs,
             config,
             blob_lifecycle: blob_locks::BlobLocks::new(),
@@ -141,6 +142,9 @@ impl Service {
             blob_deletes: Default::default(),
             backup_running: Default::default(),
             retention_running: Default::default(),
+            writer: crate::meta::WriterThread::start(Arc::clone(&meta))
+                .expect("the metadata writer thread starts"),
+            meta,
         }
     }
 
@@ -183,6 +187,26 @@ impl Service {
                 .await
                 .map_err(|e| ServiceError::Internal(Box::new(e)))?;
         // The thread is free again; the answer waits until what it wrote is durable.
+        if let Some(written) = written {
+            self.meta.durable(written).await?;
+        }
+        outcome.map_err(Into::into)
+    }
+
+    /// Runs a metadata write (a read-check-write under the writer lock) on the writer
+    /// thread, in arrival order; its WAL sync is shared and awaited here, as in
+    /// [`Service::meta_call`]. Reads and scans stay on `meta_call`: they run in parallel.
+    async fn meta_write<T, E, F>(&self, op: F) -> ServiceResult<T>
+    where
+        T: Send + 'static,
+        E: Into<ServiceError> + Send + 'static,
+        F: FnOnce(&MetaStore) -> Result<T, E> + Send + 'static,
+    {
+        let (outcome, written) = self
+            .writer
+            .run(op)
+            .await
+            .map_err(|e| ServiceError::Internal(Box::new(e)))?;
         if let Some(written) = written {
             self.meta.durable(written).await?;
         }

@@ -73,7 +73,7 @@ impl Service {
         }
         let fields = self.validate_pool_input(partner, input).await?;
         let owner = partner.to_string();
-        self.meta_call(move |m| {
+        self.meta_write(move |m| {
             m.create_pool_record_with_images(&owner, fields, &device_types, now_ms())
         })
         .await
@@ -92,7 +92,7 @@ impl Service {
         };
         let fields = self.validate_pool_input(partner, input).await?;
         let owner = partner.to_string();
-        self.meta_call(move |m| {
+        self.meta_write(move |m| {
             m.update_pool_record(&owner, fw_type.get(), version_number, fields, now_ms())
         })
         .await

@@ -127,7 +127,7 @@ impl Service {
     ) -> ServiceResult<()> {
         let owner = partner.to_string();
         let deletion = self
-            .meta_call(move |m| m.delete_pool_record(&owner, fw_type.get(), version_number))
+            .meta_write(move |m| m.delete_pool_record(&owner, fw_type.get(), version_number))
             .await?;
         for record in &deletion.deleted {
             tracing::info!(pool.id = record.id, blob.sha256 = %record.sha256, "pool record deleted");
@@ -149,7 +149,7 @@ impl Service {
     ) -> ServiceResult<RetentionPolicy> {
         policy.validate()?;
         let (owner, stored) = (partner.to_string(), policy.clone());
-        self.meta_call(move |m| m.put_retention_policy(&owner, &stored))
+        self.meta_write(move |m| m.put_retention_policy(&owner, &stored))
             .await?;
         Ok(policy)
     }
@@ -157,7 +157,7 @@ impl Service {
     pub async fn delete_retention_policy(&self, partner: &str) -> ServiceResult<()> {
         let owner = partner.to_string();
         match self
-            .meta_call(move |m| m.delete_retention_policy(&owner))
+            .meta_write(move |m| m.delete_retention_policy(&owner))
             .await?
         {
             true => Ok(()),
@@ -185,11 +185,11 @@ impl Service {
         let policy = self.retention_policy(partner).await?;
         let owner = partner.to_string();
         let started = self
-            .meta_call(move |m| m.start_retention_run(&owner, trigger, now_ms()))
+            .meta_write(move |m| m.start_retention_run(&owner, trigger, now_ms()))
             .await?;
         let owner = partner.to_string();
         let run = self
-            .meta_call(move |m| {
+            .meta_write(move |m| {
                 let mut run = started;
                 if let Err(error) = run_once(m, &owner, &policy, &mut run) {
                     run.errors.push(error.to_string());

@@ -145,7 +145,7 @@ impl Service {
         let owner = partner.to_string();
         let stored = record.clone();
         let outcome = self
-            .meta_call(move |m| m.put_signature(&owner, &sha256, &key_id.0, &stored))
+            .meta_write(move |m| m.put_signature(&owner, &sha256, &key_id.0, &stored))
             .await?;
         tracing::info!(blob.sha256 = %sha256, key.id = %key_id, verified = trusted.is_some(), "signature stored");
         let view = SignatureView {
@@ -233,7 +233,7 @@ impl Service {
         let owner = partner.to_string();
         let stored = record.clone();
         let created = self
-            .meta_call(move |m| m.put_provenance(&owner, &sha256, &stored))
+            .meta_write(move |m| m.put_provenance(&owner, &sha256, &stored))
             .await?;
         let view = ProvenanceView {
             trusted: trusted.is_some(),
@@ -281,7 +281,7 @@ impl Service {
         };
         let owner = partner.to_string();
         let stored = record.clone();
-        self.meta_call(move |m| m.add_trusted_key(&owner, &parsed.key_id.0, &stored))
+        self.meta_write(move |m| m.add_trusted_key(&owner, &parsed.key_id.0, &stored))
             .await?;
         tracing::info!(key.id = %record.key_id, "trusted key added");
         Ok(record)
@@ -295,7 +295,7 @@ impl Service {
     pub async fn remove_trusted_key(&self, partner: &str, key_id: &str) -> ServiceResult<()> {
         let key_id = KeyId::parse(key_id).ok_or(ServiceError::NotFound("trusted key"))?;
         let owner = partner.to_string();
-        self.meta_call(move |m| m.remove_trusted_key(&owner, &key_id.0))
+        self.meta_write(move |m| m.remove_trusted_key(&owner, &key_id.0))
             .await?;
         tracing::info!(key.id = %key_id, "trusted key removed");
         Ok(())
@@ -325,7 +325,7 @@ impl Service {
         };
         let owner = partner.to_string();
         let stored = policy.clone();
-        self.meta_call(move |m| m.put_signing_policy(&owner, &stored))
+        self.meta_write(move |m| m.put_signing_policy(&owner, &stored))
             .await?;
         Ok(policy)
     }
@@ -397,7 +397,7 @@ impl Service {
             signature.signature.clone(),
             key.public_key.clone(),
         );
-        self.meta_call(move |m| {
+        self.meta_write(move |m| {
             m.mark_signature_verified(&owner, &sha256, &key_id.0, &text, &public_key, now_ms())
         })
         .await?;

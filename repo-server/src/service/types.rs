@@ -15,7 +15,7 @@ impl Service {
         validate_name(&name)?;
         validate_description(description.as_deref())?;
         let partner = partner.to_string();
-        self.meta_call(move |m| {
+        self.meta_write(move |m| {
             m.create_type(&partner, fw_type.get(), &name, description, now_ms())
         })
         .await
@@ -47,7 +47,7 @@ impl Service {
         validate_name(&name)?;
         validate_description(description.as_deref())?;
         let partner = partner.to_string();
-        self.meta_call(move |m| {
+        self.meta_write(move |m| {
             m.update_type(&partner, fw_type.get(), &name, description, now_ms())
         })
         .await
