@@ -140,7 +140,9 @@ impl Default for AsyncDurability {
 }
 
 impl MetaStore {
-    /// Returns once every write up to `written` is on disk (see [`defer_syncs`]).
+    /// Returns once every write up to `written` is on disk (see [`defer_syncs`]). Dropping
+    /// the future (a client gone) stops nothing: the sync it started still finishes and
+    /// wakes the other waiters.
     pub async fn durable(self: &Arc<Self>, written: u64) -> MetaResult<()> {
         let mut synced = self.durability.synced.subscribe();
         loop {
@@ -152,37 +154,36 @@ impl MetaStore {
                 let _ = synced.changed().await;
                 continue;
             }
-            let result = self.sync_now().await;
-            self.durability.syncing.store(false, Ordering::Release);
-            match result {
-                Ok(target) => self
-                    .durability
-                    .synced
-                    .send_modify(|s| *s = (*s).max(target)),
-                Err(error) => {
-                    // Waiters behind this one try again themselves and see the error too.
-                    self.durability.synced.send_modify(|_| {});
-                    return Err(error);
-                }
-            }
+            let meta = Arc::clone(self);
+            tokio::task::spawn_blocking(move || meta.sync_round())
+                .await
+                .map_err(|e| MetaError::Corrupt {
+                    cf: "wal",
+                    reason: format!("the WAL sync stopped: {e}"),
+                })??;
         }
     }
 
-    /// One group sync covering every write so far; answers the sequence number it covers.
-    async fn sync_now(self: &Arc<Self>) -> MetaResult<u64> {
-        let meta = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let target = meta.db.latest_sequence_number();
-            meta.group_commit
-                .wait_durable(&meta.db, target)
-                .map(|()| target)
-                .map_err(MetaError::from)
-        })
-        .await
-        .map_err(|e| MetaError::Corrupt {
-            cf: "wal",
-            reason: format!("the WAL sync stopped: {e}"),
-        })?
+    /// One group sync covering every write so far, run by the waiter that set `syncing`.
+    /// Its bookkeeping happens here, on the blocking thread, so it completes whatever
+    /// becomes of that waiter.
+    fn sync_round(&self) -> MetaResult<()> {
+        /// Hands the round back (and wakes the waiters) however the sync ends.
+        struct EndOfRound<'a>(&'a AsyncDurability);
+        impl Drop for EndOfRound<'_> {
+            fn drop(&mut self) {
+                self.0.syncing.store(false, Ordering::Release);
+                // On a failure, the waiters try again themselves and see the error too.
+                self.0.synced.send_modify(|_| {});
+            }
+        }
+        let _end = EndOfRound(&self.durability);
+        let target = self.db.latest_sequence_number();
+        self.group_commit.wait_durable(&self.db, target)?;
+        self.durability
+            .synced
+            .send_modify(|synced| *synced = (*synced).max(target));
+        Ok(())
     }
 }
 
@@ -230,6 +231,22 @@ mod tests {
             "the blind write synced at once"
         );
         store.durable(written).await.unwrap();
+        assert!(synced_up_to(&store) >= written);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_waiter_dropped_while_it_syncs_leaves_the_next_one_able_to_finish() {
+        let (_dir, store) = synced_store();
+        let (created, written) = defer_syncs(|| store.create_type("acme", 101, "mcu", None, 1));
+        created.unwrap();
+        let written = written.unwrap();
+        // Polled once (it starts the sync and waits for it), then dropped: a client gone.
+        let once = tokio::time::timeout(std::time::Duration::ZERO, store.durable(written)).await;
+        assert!(once.is_err(), "the first poll already finished the sync");
+        let next = tokio::time::timeout(std::time::Duration::from_secs(10), store.durable(written));
+        next.await
+            .expect("a dropped waiter left the sync round taken")
+            .unwrap();
         assert!(synced_up_to(&store) >= written);
     }
 
