@@ -240,9 +240,15 @@ mod tests {
         let (created, written) = defer_syncs(|| store.create_type("acme", 101, "mcu", None, 1));
         created.unwrap();
         let written = written.unwrap();
-        // Polled once (it starts the sync and waits for it), then dropped: a client gone.
+        // Polled once (it starts the sync, which waits for the group-commit state held
+        // here), then dropped: a client gone while its sync runs.
+        let held = store.group_commit.lock();
         let once = tokio::time::timeout(std::time::Duration::ZERO, store.durable(written)).await;
-        assert!(once.is_err(), "the first poll already finished the sync");
+        assert!(
+            once.is_err(),
+            "the sync finished although its state was held"
+        );
+        drop(held);
         let next = tokio::time::timeout(std::time::Duration::from_secs(10), store.durable(written));
         next.await
             .expect("a dropped waiter left the sync round taken")
