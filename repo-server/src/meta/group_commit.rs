@@ -71,13 +71,8 @@ impl GroupCommit {
 
 thread_local! {
     /// While [`defer_syncs`] runs on this thread: the newest sequence number its commits
-    /// wrote without syncing.
-    static DEFERRED: Cell<Option<DeferredWrites>> = const { Cell::new(None) };
-}
-
-#[derive(Clone, Copy)]
-struct DeferredWrites {
-    newest: Option<u64>,
+    /// wrote without syncing (0 until one does: a write's sequence number is at least 1).
+    static DEFERRED: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
 /// Runs `op` (blocking metadata work) with the WAL syncs of its commits deferred, and returns
@@ -90,12 +85,12 @@ pub fn defer_syncs<T>(op: impl FnOnce() -> T) -> (T, Option<u64>) {
             DEFERRED.with(|slot| slot.set(None));
         }
     }
-    DEFERRED.with(|slot| slot.set(Some(DeferredWrites { newest: None })));
+    DEFERRED.with(|slot| slot.set(Some(0)));
     let restore = Restore;
     let outcome = op();
     let written = DEFERRED
         .with(|slot| slot.get())
-        .and_then(|writes| writes.newest);
+        .filter(|newest| *newest > 0);
     drop(restore);
     (outcome, written)
 }
@@ -109,13 +104,8 @@ pub(super) fn deferring() -> bool {
 /// caller syncs now).
 pub(super) fn deferred(sequence: u64) -> bool {
     DEFERRED.with(|slot| match slot.get() {
-        Some(writes) => {
-            let newest = writes
-                .newest
-                .map_or(sequence, |newest| newest.max(sequence));
-            slot.set(Some(DeferredWrites {
-                newest: Some(newest),
-            }));
+        Some(newest) => {
+            slot.set(Some(newest.max(sequence)));
             true
         }
         None => false,
@@ -196,18 +186,20 @@ mod tests {
         store.group_commit.lock().synced
     }
 
+    /// `written` is not synced yet, and is once `durable` returns.
+    async fn synced_only_once_awaited(store: &Arc<MetaStore>, written: u64, what: &str) {
+        assert!(synced_up_to(store) < written, "{what} synced at once");
+        store.durable(written).await.unwrap();
+        assert!(synced_up_to(store) >= written);
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn a_deferred_commit_is_synced_when_awaited_not_before() {
         let (_dir, store) = synced_store();
         let (created, written) = defer_syncs(|| store.create_type("acme", 101, "mcu", None, 1));
         created.unwrap();
         let written = written.expect("the commit's sequence number is handed back");
-        assert!(
-            synced_up_to(&store) < written,
-            "the deferred commit synced at once"
-        );
-        store.durable(written).await.unwrap();
-        assert!(synced_up_to(&store) >= written);
+        synced_only_once_awaited(&store, written, "the deferred commit").await;
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -226,12 +218,7 @@ mod tests {
         let (put, written) = defer_syncs(|| store.put_token(&[7; 32], &token));
         put.unwrap();
         let written = written.expect("a stored token is handed back");
-        assert!(
-            synced_up_to(&store) < written,
-            "the blind write synced at once"
-        );
-        store.durable(written).await.unwrap();
-        assert!(synced_up_to(&store) >= written);
+        synced_only_once_awaited(&store, written, "the blind write").await;
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -186,11 +186,7 @@ impl Service {
             crate::meta::audit::spawn_blocking(move || crate::meta::defer_syncs(|| op(&meta)))
                 .await
                 .map_err(|e| ServiceError::Internal(Box::new(e)))?;
-        // The thread is free again; the answer waits until what it wrote is durable.
-        if let Some(written) = written {
-            self.meta.durable(written).await?;
-        }
-        outcome.map_err(Into::into)
+        self.when_durable(outcome, written).await
     }
 
     /// Runs a metadata write (a read-check-write under the writer lock) on the writer
@@ -207,6 +203,16 @@ impl Service {
             .run(op)
             .await
             .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+        self.when_durable(outcome, written).await
+    }
+
+    /// Answers a metadata operation's outcome once what it wrote (up to `written`) is
+    /// durable; the thread that ran it is free meanwhile.
+    async fn when_durable<T, E: Into<ServiceError>>(
+        &self,
+        outcome: Result<T, E>,
+        written: Option<u64>,
+    ) -> ServiceResult<T> {
         if let Some(written) = written {
             self.meta.durable(written).await?;
         }

@@ -86,7 +86,7 @@ impl DirectFile {
             self.write_blocks(whole)?;
         }
         if whole < self.buffer.len() {
-            self.set_direct(false)?;
+            self.stop_direct_io()?;
             self.file.as_file().write_all(&self.buffer[whole..])?;
         }
         self.file.as_file().sync_all()?;
@@ -100,7 +100,7 @@ impl DirectFile {
             Err(e) if self.direct && refuses_direct_io(&e) => {
                 // Accepted at open, refused at write (some FUSE filesystems): a failed
                 // direct write wrote nothing, so the same bytes go again, buffered.
-                self.set_direct(false)?;
+                self.stop_direct_io()?;
                 (&*self.file.as_file()).write_all(&self.buffer[..len])?;
             }
             result => result?,
@@ -112,10 +112,11 @@ impl DirectFile {
         Ok(())
     }
 
-    fn set_direct(&mut self, direct: bool) -> io::Result<()> {
-        if self.direct != direct {
-            set_direct_flag(self.file.as_file(), direct)?;
-            self.direct = direct;
+    /// Sends the following writes through the page cache.
+    fn stop_direct_io(&mut self) -> io::Result<()> {
+        if self.direct {
+            clear_direct_flag(self.file.as_file())?;
+            self.direct = false;
         }
         Ok(())
     }
@@ -134,21 +135,16 @@ fn refuses_direct_io(error: &io::Error) -> bool {
     error.raw_os_error() == Some(libc::EINVAL)
 }
 
-/// Turns `O_DIRECT` on or off for an open file (Linux allows it through `F_SETFL`).
-fn set_direct_flag(file: &File, direct: bool) -> io::Result<()> {
+/// Turns `O_DIRECT` off for an open file (Linux allows it through `F_SETFL`).
+fn clear_direct_flag(file: &File) -> io::Result<()> {
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a file descriptor owned by `file` for the duration of the calls.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if flags < 0 {
         return Err(io::Error::last_os_error());
     }
-    let flags = if direct {
-        flags | libc::O_DIRECT
-    } else {
-        flags & !libc::O_DIRECT
-    };
     // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())

@@ -47,7 +47,10 @@ impl Hasher {
             .chunks
             .as_ref()
             .ok_or_else(|| StoreError::internal("hashing stage already finished"))?;
-        sender.send(chunk).await.map_err(|_| stage_stopped())
+        sender
+            .send(chunk)
+            .await
+            .map_err(|_| StoreError::internal("a blob pipeline thread stopped"))
     }
 
     /// Waits for the digests of every chunk queued.
@@ -56,11 +59,6 @@ impl Hasher {
         let worker = self.worker.take().expect("finish called once");
         worker.await.map_err(StoreError::internal)
     }
-}
-
-/// A blocking stage of the pipeline ended before its input did.
-fn stage_stopped() -> StoreError {
-    StoreError::internal("a blob pipeline thread stopped")
 }
 
 /// SHA-256 is the slow hash: it gets its own thread; BLAKE3 (≈3× faster) runs on this one
