@@ -201,6 +201,11 @@ async fn damaged_blobs_are_a_counted_5xx_and_fsck_reports_them() {
         "the damage is logged: {log}"
     );
     assert!(log.contains(&deleted) && log.contains("missing from storage"));
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ERROR") && l.contains("request failed") && l.contains("status=500")),
+        "a 5xx answer's access-log line is an error: {log}"
+    );
 
     server.kill9();
     let (code, report) = fsck(&data, false);

@@ -336,11 +336,48 @@ async fn operations_endpoints_and_graceful_shutdown() {
         .await
         .unwrap();
     assert!(request_id.headers().contains_key("x-request-id"));
+    access_log_and_metrics_labels(&server).await;
     let status = server.terminate();
     assert!(
         status.success(),
         "SIGTERM stops the server cleanly: {status}"
     );
+}
+
+/// Every request gets an access-log line in its span (request id, status), and the request
+/// metrics keep a bounded label set: a made-up method counts as `other`.
+async fn access_log_and_metrics_labels(server: &TestServer) {
+    let missing = http()
+        .get(format!("{}/no/such/page", server.url))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("request_id=\"trace-me-42\""))
+        .unwrap_or_else(|| panic!("no access-log line for the request: {log}"));
+    assert!(
+        line.contains("INFO") && line.contains("status=404") && line.contains("latency_us="),
+        "{line}"
+    );
+    let brew = reqwest::Method::from_bytes(b"BREW").unwrap();
+    let answer = http()
+        .request(brew, format!("{}/healthz", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 405);
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.lines().any(|l| l.starts_with("fwrepo_http_requests_total")
+            && l.contains("method=\"other\"")
+            && l.contains("route=\"/healthz\"")),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("BREW"), "a client's method never becomes a label");
 }
 
 /// Issue 11 item 13: SIGTERM while an upload is still streaming in. The server stops

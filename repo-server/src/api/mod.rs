@@ -2,6 +2,7 @@
 //! mapping of every error to problem+json. Handlers parse, authorize, call `service`, map.
 //! Architecture invariant: nothing below this folder imports axum.
 
+mod access_log;
 pub mod actions;
 pub mod admin;
 pub mod audit;
@@ -18,6 +19,7 @@ pub mod ops;
 pub mod pool;
 pub mod repository;
 mod request_id;
+mod request_metrics;
 pub mod retention;
 pub mod signatures;
 pub mod trust;
@@ -27,10 +29,9 @@ pub mod urls;
 pub mod wire;
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request};
-use axum::middleware::{self, Next};
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 
@@ -39,8 +40,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::auth::Authenticator;
 use crate::service::Service;
@@ -264,7 +263,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), audit::record))
-        .layer(middleware::from_fn(record_metrics))
+        .layer(request_metrics::RecordLayer::default())
         .with_state(state);
     let layered = ServiceBuilder::new()
         // A bug must cost one request a 500, never the connection or the process.
@@ -272,15 +271,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(
             request_id::SequentialRequestId::default(),
         ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(
-                    DefaultOnResponse::new()
-                        .level(Level::INFO)
-                        .latency_unit(tower_http::LatencyUnit::Micros),
-                ),
-        )
+        .layer(access_log::AccessLogLayer)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .service(routes);
@@ -289,15 +280,6 @@ pub fn router(state: AppState) -> Router {
 
 fn panic_answer(_: Box<dyn std::any::Any + Send>) -> Response {
     axum::response::IntoResponse::into_response(ApiError::Internal("a handler panicked".into()))
-}
-
-fn request_span(request: &Request) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id, actor = tracing::field::Empty)
 }
 
 /// Serves the router on `listener` until `shutdown` completes, then finishes the requests
@@ -314,20 +296,3 @@ pub async fn serve(
         .await
 }
 
-/// Counts requests and their latency by route template (never the raw path: unbounded).
-async fn record_metrics(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("fwrepo_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("fwrepo_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    response
-}
