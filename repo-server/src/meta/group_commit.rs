@@ -147,10 +147,7 @@ impl MetaStore {
             let meta = Arc::clone(self);
             tokio::task::spawn_blocking(move || meta.sync_round())
                 .await
-                .map_err(|e| MetaError::Corrupt {
-                    cf: "wal",
-                    reason: format!("the WAL sync stopped: {e}"),
-                })??;
+                .map_err(MetaError::SyncStopped)??;
         }
     }
 

@@ -69,6 +69,10 @@ pub enum MetaError {
     Rocks(#[from] rocksdb::Error),
     #[error("corrupt record in {cf}: {reason}")]
     Corrupt { cf: &'static str, reason: String },
+    /// The thread running a shared WAL sync stopped (it panicked) before the sync finished:
+    /// the writes it covered are not known to be durable.
+    #[error("the WAL sync stopped before it finished")]
+    SyncStopped(#[source] tokio::task::JoinError),
 }
 
 pub type MetaResult<T> = Result<T, MetaError>;
