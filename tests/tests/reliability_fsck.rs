@@ -202,8 +202,9 @@ async fn damaged_blobs_are_a_counted_5xx_and_fsck_reports_them() {
     );
     assert!(log.contains(&deleted) && log.contains("missing from storage"));
     assert!(
-        log.lines()
-            .any(|l| l.contains("ERROR") && l.contains("request failed") && l.contains("status=500")),
+        log.lines().any(|l| l.contains("ERROR")
+            && l.contains("request failed")
+            && l.contains("status=500")),
         "a 5xx answer's access-log line is an error: {log}"
     );
 

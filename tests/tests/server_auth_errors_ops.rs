@@ -372,12 +372,17 @@ async fn access_log_and_metrics_labels(server: &TestServer) {
     assert_eq!(answer.status(), 405);
     let metrics = server.metrics().await;
     assert!(
-        metrics.lines().any(|l| l.starts_with("fwrepo_http_requests_total")
-            && l.contains("method=\"other\"")
-            && l.contains("route=\"/healthz\"")),
+        metrics
+            .lines()
+            .any(|l| l.starts_with("fwrepo_http_requests_total")
+                && l.contains("method=\"other\"")
+                && l.contains("route=\"/healthz\"")),
         "{metrics}"
     );
-    assert!(!metrics.contains("BREW"), "a client's method never becomes a label");
+    assert!(
+        !metrics.contains("BREW"),
+        "a client's method never becomes a label"
+    );
 }
 
 /// Issue 11 item 13: SIGTERM while an upload is still streaming in. The server stops

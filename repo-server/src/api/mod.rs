@@ -295,4 +295,3 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
-

@@ -159,7 +159,9 @@ where
                 status: response.status().as_u16(),
             });
             handles.requests.increment(1);
-            handles.duration.record(this.started.elapsed().as_secs_f64());
+            handles
+                .duration
+                .record(this.started.elapsed().as_secs_f64());
         }
         Poll::Ready(answer)
     }
@@ -210,7 +212,11 @@ mod tests {
         metrics.handles(series());
         assert_eq!(metrics.handles.len(), 1);
         metrics.handles(series());
-        assert_eq!(metrics.handles.len(), 1, "the second lookup stored a second entry");
+        assert_eq!(
+            metrics.handles.len(),
+            1,
+            "the second lookup stored a second entry"
+        );
         metrics.handles(SeriesRef {
             status: 404,
             ..series()
