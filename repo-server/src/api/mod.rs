@@ -95,107 +95,118 @@ impl FromRef<AppState> for PrometheusHandle {
     }
 }
 
-/// The Afero OTA routes, relative to `/v1/ota/partners/{partnerId}`.
+/// Where the Afero OTA routes live.
+const OTA_PREFIX: &str = "/v1/ota/partners/{partnerId}";
+
+/// `path` under [`OTA_PREFIX`].
+fn ota(path: &str) -> String {
+    format!("{OTA_PREFIX}{path}")
+}
+
+/// The Afero OTA routes. Registered at their full paths rather than nested: a nested router
+/// rewrites every request's URI and routes it a second time.
 fn ota_routes() -> Router<AppState> {
     let image = "/deviceTypes/{deviceTypeId}/firmwareImages";
     Router::new()
-        .route("/types", post(types::create).get(types::list))
-        .route("/types/{type}", get(types::get).put(types::update))
-        .route("/pool", post(pool::create).get(pool::list))
-        .route("/pool/types/{type}", get(pool::list_by_type))
+        .route(&ota("/types"), post(types::create).get(types::list))
+        .route(&ota("/types/{type}"), get(types::get).put(types::update))
+        .route(&ota("/pool"), post(pool::create).get(pool::list))
+        .route(&ota("/pool/types/{type}"), get(pool::list_by_type))
         .route(
-            "/pool/types/{type}/names/{name}/versions/{version}/exists",
+            &ota("/pool/types/{type}/names/{name}/versions/{version}/exists"),
             get(pool::exists),
         )
         .route(
-            "/pool/types/{type}/versionNumbers/{versionNumber}",
+            &ota("/pool/types/{type}/versionNumbers/{versionNumber}"),
             get(pool::get).put(pool::update).delete(pool::delete),
         )
         .route(
-            "/pool/types/{type}/versionNumbers/{versionNumber}/associations",
+            &ota("/pool/types/{type}/versionNumbers/{versionNumber}/associations"),
             get(pool::associations),
         )
         .route(
-            "/binaries",
+            &ota("/binaries"),
             post(binaries::upload).layer(DefaultBodyLimit::disable()),
         )
-        .route("/binaries/sha256/{sha256}", get(binaries::lookup))
+        .route(&ota("/binaries/sha256/{sha256}"), get(binaries::lookup))
         .route(
-            "/binaries/moveToRepository",
+            &ota("/binaries/moveToRepository"),
             post(binaries::move_to_repository),
         )
         .route(
-            "/repository/sha256/{sha256}",
+            &ota("/repository/sha256/{sha256}"),
             get(repository::download).head(repository::download),
         )
-        .route(image, post(images::create).get(images::list))
+        .route(&ota(image), post(images::create).get(images::list))
         .route(
-            &format!("{image}/types/{{type}}"),
+            &ota(&format!("{image}/types/{{type}}")),
             get(images::list_by_type),
         )
         .route(
-            &format!("{image}/types/{{type}}/versionNumbers/{{versionNumber}}"),
+            &ota(&format!(
+                "{image}/types/{{type}}/versionNumbers/{{versionNumber}}"
+            )),
             get(images::get).delete(images::delete),
         )
         .route(
-            &format!("{image}/{{firmwareImageId}}/push"),
+            &ota(&format!("{image}/{{firmwareImageId}}/push")),
             put(images::push),
         )
-        .route("/tags", get(pool::tags))
-        .nest("/ddi", actions::partner_routes())
+        .route(&ota("/tags"), get(pool::tags))
+        .nest(&ota("/ddi"), actions::partner_routes())
         .route(
-            "/admin/clients",
+            &ota("/admin/clients"),
             post(admin::create_client).get(admin::list_clients),
         )
         .route(
-            "/admin/clients/{clientId}",
+            &ota("/admin/clients/{clientId}"),
             axum::routing::delete(admin::revoke_client),
         )
         .route(
-            "/admin/users",
+            &ota("/admin/users"),
             post(admin::create_user).get(admin::list_users),
         )
         .route(
-            "/admin/users/{username}",
+            &ota("/admin/users/{username}"),
             axum::routing::patch(admin::update_user),
         )
         // The audit log.
-        .route("/audit", get(audit::list))
+        .route(&ota("/audit"), get(audit::list))
         // Retention (admin scope).
         .route(
-            "/retention/policy",
+            &ota("/retention/policy"),
             get(retention::get_policy)
                 .put(retention::put_policy)
                 .delete(retention::delete_policy),
         )
-        .route("/retention/plan", post(retention::plan))
+        .route(&ota("/retention/plan"), post(retention::plan))
         .route(
-            "/retention/runs",
+            &ota("/retention/runs"),
             post(retention::run).get(retention::list_runs),
         )
         // Signatures and provenance of a repository binary; trusted keys and policy (admin).
         .route(
-            "/repository/sha256/{sha256}/signatures",
+            &ota("/repository/sha256/{sha256}/signatures"),
             post(signatures::add).get(signatures::list),
         )
         .route(
-            "/repository/sha256/{sha256}/signatures/{keyId}",
+            &ota("/repository/sha256/{sha256}/signatures/{keyId}"),
             get(signatures::get),
         )
         .route(
-            "/repository/sha256/{sha256}/provenance",
+            &ota("/repository/sha256/{sha256}/provenance"),
             post(signatures::add_provenance).get(signatures::provenance),
         )
         .route(
-            "/admin/trustedKeys",
+            &ota("/admin/trustedKeys"),
             post(trust::add_key).get(trust::list_keys),
         )
         .route(
-            "/admin/trustedKeys/{keyId}",
+            &ota("/admin/trustedKeys/{keyId}"),
             axum::routing::delete(trust::remove_key),
         )
         .route(
-            "/admin/signingPolicy",
+            &ota("/admin/signingPolicy"),
             get(trust::policy).put(trust::set_policy),
         )
 }
@@ -252,7 +263,7 @@ fn span_routes() -> Router<AppState> {
 /// returned router is only their shell.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
-        .nest("/v1/ota/partners/{partnerId}", ota_routes())
+        .merge(ota_routes())
         .merge(span_routes())
         .nest("/{tenant}/controller/v1/{controllerId}", ddi::routes())
         .merge(ui::routes(state.clone()))
