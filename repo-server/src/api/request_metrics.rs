@@ -1,8 +1,7 @@
 //! Requests and their latency, by method, route template and status.
 //!
-//! The metric handles of one (method, route, status) are looked up once and kept: building
-//! the labels and finding the series anew cost about a tenth of a small request's time.
-//! Labels are bounded: the route is its template (never the raw path) and a method outside
+//! The metric handles of one (method, route, status) are looked up once and kept, instead of
+//! building the labels and finding the series on every request. Labels are bounded: the route is its template (never the raw path) and a method outside
 //! the standard ones counts as `other`, so no client can grow the set of series.
 
 use std::future::Future;
