@@ -72,6 +72,20 @@ mod tests {
     }
 
     #[test]
+    fn display_hex_and_json_agree_on_a_known_digest() {
+        use sha2::Digest;
+        let empty = Sha256Digest(sha2::Sha256::digest(b"").into());
+        let known = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        assert_eq!(empty.to_string(), known);
+        assert_eq!(empty.to_hex(), known);
+        assert_eq!(
+            serde_json::to_string(&empty).unwrap(),
+            format!("\"{known}\"")
+        );
+        assert_eq!(format!("{empty:?}"), format!("sha256:{known}"));
+    }
+
+    #[test]
     fn rejects_wrong_length_and_non_hex() {
         assert!(Sha256Digest::parse_hex("x", "abc").is_err());
         assert!(Sha256Digest::parse_hex("x", &"zz".repeat(32)).is_err());
