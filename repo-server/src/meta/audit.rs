@@ -156,16 +156,23 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let work = in_current_scope(|()| work());
-    tokio::task::spawn_blocking(move || work(()))
+    let scope = CarriedScope::current();
+    tokio::task::spawn_blocking(move || scope.run(work))
 }
 
-/// Wraps `work` to run, on whatever thread, in the running request's scope (taken now).
-pub fn in_current_scope<A, T>(work: impl FnOnce(A) -> T) -> impl FnOnce(A) -> T {
-    let scope = AuditScope::current();
-    move |argument| {
-        let _restore = ScopeOnThread::enter(scope);
-        work(argument)
+/// The running request's scope, taken along to run its work on another thread.
+pub struct CarriedScope(Option<AuditScope>);
+
+impl CarriedScope {
+    /// Takes the running request's scope (none outside a request).
+    pub fn current() -> Self {
+        CarriedScope(AuditScope::current())
+    }
+
+    /// Runs `work` on this thread in the scope.
+    pub fn run<T>(self, work: impl FnOnce() -> T) -> T {
+        let _restore = ScopeOnThread::enter(self.0);
+        work()
     }
 }
 

@@ -183,6 +183,13 @@ mod tests {
         store.group_commit.lock().synced
     }
 
+    /// Creates type `fw_type` with its sync deferred; answers the sequence number to await.
+    fn create_deferred(store: &MetaStore, fw_type: u16) -> u64 {
+        let (created, written) = defer_syncs(|| store.create_type("acme", fw_type, "t", None, 1));
+        created.unwrap();
+        written.expect("the commit's sequence number is handed back")
+    }
+
     /// `written` is not synced yet, and is once `durable` returns.
     async fn synced_only_once_awaited(store: &Arc<MetaStore>, written: u64, what: &str) {
         assert!(synced_up_to(store) < written, "{what} synced at once");
@@ -193,9 +200,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_deferred_commit_is_synced_when_awaited_not_before() {
         let (_dir, store) = synced_store();
-        let (created, written) = defer_syncs(|| store.create_type("acme", 101, "mcu", None, 1));
-        created.unwrap();
-        let written = written.expect("the commit's sequence number is handed back");
+        let written = create_deferred(&store, 101);
         synced_only_once_awaited(&store, written, "the deferred commit").await;
     }
 
@@ -221,9 +226,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_waiter_dropped_while_it_syncs_leaves_the_next_one_able_to_finish() {
         let (_dir, store) = synced_store();
-        let (created, written) = defer_syncs(|| store.create_type("acme", 101, "mcu", None, 1));
-        created.unwrap();
-        let written = written.unwrap();
+        let written = create_deferred(&store, 101);
         // Polled once (it starts the sync, which waits for the group-commit state held
         // here), then dropped: a client gone while its sync runs.
         let held = store.group_commit.lock();
@@ -258,14 +261,12 @@ mod tests {
         for i in 0..32u16 {
             let store = Arc::clone(&store);
             waiters.push(tokio::spawn(async move {
-                let (created, written) = tokio::task::spawn_blocking({
+                let written = tokio::task::spawn_blocking({
                     let store = Arc::clone(&store);
-                    move || defer_syncs(|| store.create_type("acme", 200 + i, "t", None, 1))
+                    move || create_deferred(&store, 200 + i)
                 })
                 .await
                 .unwrap();
-                created.unwrap();
-                let written = written.unwrap();
                 store.durable(written).await.unwrap();
                 assert!(synced_up_to(&store) >= written);
             }));

@@ -12,9 +12,10 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
+use super::audit::CarriedScope;
 use super::{defer_syncs, MetaStore};
 
-type Job = Box<dyn FnOnce(&Arc<MetaStore>) + Send>;
+type Job = Box<dyn FnOnce(&MetaStore) + Send>;
 
 /// The writer thread; dropping it lets the thread finish its queue and joins it.
 pub struct WriterThread {
@@ -53,10 +54,9 @@ impl WriterThread {
         F: FnOnce(&MetaStore) -> T + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
-        let write =
-            super::audit::in_current_scope(move |meta: Arc<MetaStore>| defer_syncs(|| op(&meta)));
-        let job: Job = Box::new(move |meta: &Arc<MetaStore>| {
-            let _ = answer.send(write(Arc::clone(meta)));
+        let scope = CarriedScope::current();
+        let job: Job = Box::new(move |meta: &MetaStore| {
+            let _ = answer.send(scope.run(|| defer_syncs(|| op(meta))));
         });
         self.jobs
             .as_ref()
