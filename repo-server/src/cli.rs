@@ -70,6 +70,9 @@ pub struct ServeArgs {
     pub listen: Option<std::net::SocketAddr>,
     #[arg(long, env = "FWREPO_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Threads that run HTTP connections (0: one per core).
+    #[arg(long, env = "FWREPO_HTTP_THREADS")]
+    pub http_threads: Option<usize>,
     /// JSON log lines.
     #[arg(long, env = "FWREPO_LOG_JSON")]
     pub log_json: bool,
@@ -159,6 +162,7 @@ impl ServeArgs {
         config.data_dir = self.data_dir.unwrap_or(config.data_dir);
         config.listen = self.listen.unwrap_or(config.listen);
         config.public_url = self.public_url.or(config.public_url);
+        config.http_threads = self.http_threads.unwrap_or(config.http_threads);
         config.log_json |= self.log_json;
         config.max_upload_bytes = self.max_upload_bytes.unwrap_or(config.max_upload_bytes);
         config.pending_upload_ttl_secs = self

@@ -16,6 +16,8 @@ pub struct Config {
     /// Holds `meta/` (RocksDB) and `blobs/` (the content-addressed files).
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// Threads that run HTTP connections (0: one per core).
+    pub http_threads: usize,
     /// Base URL clients reach the server at; defaults to `http://{listen}`.
     pub public_url: Option<String>,
     /// Emit JSON log lines instead of human-readable ones.
@@ -50,6 +52,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./fwrepo-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            http_threads: 0,
             public_url: None,
             log_json: false,
             max_upload_bytes: 4 * 1024 * 1024 * 1024,

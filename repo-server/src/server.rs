@@ -116,9 +116,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         .then(|| service.spawn_retention_schedule(Config::secs(config.retention_interval_secs)));
 
     let app = api::router(AppState::new(service, auth, metrics));
-    tracing::info!(listen = %config.listen, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
+    let threads = api::event_loops::thread_count(config.http_threads);
+    tracing::info!(listen = %config.listen, http_threads = threads, public_url = %public_url, data_dir = %config.data_dir.display(), "fwrepo-server ready");
     announce_address(config.listen);
-    api::serve(listener, app, shutdown_signal()).await?;
+    api::event_loops::serve(listener, app, threads, shutdown_signal()).await?;
     sweeper.abort();
     if let Some(retention) = retention {
         retention.abort();

@@ -161,7 +161,7 @@ _fwrepo__server() {
 
     case "${cmd}" in
         fwrepo__server)
-            opts="-h -V --config --data-dir --listen --public-url --log-json --max-upload-bytes --pending-upload-ttl-secs --sweep-interval-secs --sweep-grace-secs --retention-interval-secs --token-lifetime-secs --session-idle-secs --session-max-secs --store --s3-endpoint --s3-bucket --s3-region --s3-credentials-file --s3-prefix --s3-part-size-bytes --downloads --redirect-min-bytes --presign-ttl-secs --stale-temp-secs --help --version serve client user fsck backup restore blobs help"
+            opts="-h -V --config --data-dir --listen --public-url --http-threads --log-json --max-upload-bytes --pending-upload-ttl-secs --sweep-interval-secs --sweep-grace-secs --retention-interval-secs --token-lifetime-secs --session-idle-secs --session-max-secs --store --s3-endpoint --s3-bucket --s3-region --s3-credentials-file --s3-prefix --s3-part-size-bytes --downloads --redirect-min-bytes --presign-ttl-secs --stale-temp-secs --help --version serve client user fsck backup restore blobs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,6 +180,10 @@ _fwrepo__server() {
                     return 0
                     ;;
                 --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -887,7 +891,7 @@ _fwrepo__server() {
             return 0
             ;;
         fwrepo__subcmd__server__subcmd__serve)
-            opts="-h --config --data-dir --listen --public-url --log-json --max-upload-bytes --pending-upload-ttl-secs --sweep-interval-secs --sweep-grace-secs --retention-interval-secs --token-lifetime-secs --session-idle-secs --session-max-secs --store --s3-endpoint --s3-bucket --s3-region --s3-credentials-file --s3-prefix --s3-part-size-bytes --downloads --redirect-min-bytes --presign-ttl-secs --stale-temp-secs --help"
+            opts="-h --config --data-dir --listen --public-url --http-threads --log-json --max-upload-bytes --pending-upload-ttl-secs --sweep-interval-secs --sweep-grace-secs --retention-interval-secs --token-lifetime-secs --session-idle-secs --session-max-secs --store --s3-endpoint --s3-bucket --s3-region --s3-credentials-file --s3-prefix --s3-part-size-bytes --downloads --redirect-min-bytes --presign-ttl-secs --stale-temp-secs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -906,6 +910,10 @@ _fwrepo__server() {
                     return 0
                     ;;
                 --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http-threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

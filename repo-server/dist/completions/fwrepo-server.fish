@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fwrepo_server_global_optspecs
-    string join \n config= data-dir= listen= public-url= log-json max-upload-bytes= pending-upload-ttl-secs= sweep-interval-secs= sweep-grace-secs= retention-interval-secs= token-lifetime-secs= session-idle-secs= session-max-secs= store= s3-endpoint= s3-bucket= s3-region= s3-credentials-file= s3-prefix= s3-part-size-bytes= downloads= redirect-min-bytes= presign-ttl-secs= stale-temp-secs= h/help V/version
+    string join \n config= data-dir= listen= public-url= http-threads= log-json max-upload-bytes= pending-upload-ttl-secs= sweep-interval-secs= sweep-grace-secs= retention-interval-secs= token-lifetime-secs= session-idle-secs= session-max-secs= store= s3-endpoint= s3-bucket= s3-region= s3-credentials-file= s3-prefix= s3-part-size-bytes= downloads= redirect-min-bytes= presign-ttl-secs= stale-temp-secs= h/help V/version
 end
 
 function __fish_fwrepo_server_needs_command
@@ -28,6 +28,7 @@ complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l config -d '
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l data-dir -r -F
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l listen -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l public-url -r
+complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l http-threads -d 'Threads that run HTTP connections (0: one per core)' -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l max-upload-bytes -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l pending-upload-ttl-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_needs_command" -l sweep-interval-secs -r
@@ -64,6 +65,7 @@ complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l co
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l data-dir -r -F
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l listen -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l public-url -r
+complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l http-threads -d 'Threads that run HTTP connections (0: one per core)' -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l max-upload-bytes -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l pending-upload-ttl-secs -r
 complete -c fwrepo-server -n "__fish_fwrepo_server_using_subcommand serve" -l sweep-interval-secs -r

@@ -12,6 +12,7 @@ pub mod collections;
 pub mod ddi;
 pub mod devices;
 pub mod error;
+pub mod event_loops;
 pub mod extract;
 pub mod images;
 pub mod oauth;
@@ -291,18 +292,4 @@ pub fn router(state: AppState) -> Router {
 
 fn panic_answer(_: Box<dyn std::any::Any + Send>) -> Response {
     axum::response::IntoResponse::into_response(ApiError::Internal("a handler panicked".into()))
-}
-
-/// Serves the router on `listener` until `shutdown` completes, then finishes the requests
-/// in flight.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // The peer address reaches handlers: sign-in attempts are throttled per IP.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
