@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -14,6 +14,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiPath, Caller};
 use crate::domain::{Scope, Sha256Digest};
 use crate::service::Service;
+use crate::store::BlobBytes;
 
 /// A `307` to where the store serves the blob. The client repeats its GET (and its Range)
 /// there; the URL expires soon, so nothing may cache this answer.
@@ -85,16 +86,16 @@ fn single_range(
 pub async fn download(
     State(service): State<Arc<Service>>,
     caller: Caller,
-    method: Method,
-    headers: HeaderMap,
     ApiPath((partner, sha256)): ApiPath<(String, String)>,
+    // Borrowed from the request rather than extracted: a `HeaderMap` extractor copies them.
+    request: Request,
 ) -> ApiResult<Response> {
     let partner = caller.partner(&partner, Scope::Read)?;
     let sha256 = Sha256Digest::parse_hex("sha256", &sha256)
         .map_err(|_| ApiError::NotFound("binary not found".into()))?;
     let request = BlobRequest {
-        method: &method,
-        headers: &headers,
+        method: request.method(),
+        headers: request.headers(),
         may_redirect: true,
     };
     serve_repository_blob(&service, request, partner, sha256).await
@@ -199,6 +200,16 @@ pub(super) async fn serve_blob(
         return Ok((status, response_headers).into_response());
     }
     metrics::counter!("fwrepo_download_bytes_total").increment(served);
-    let body = Body::from_stream(ReaderStream::with_capacity(blob.reader, STREAM_CHUNK));
+    let body = match blob.reader {
+        // Read already: one body that hyper sends with the head, no stream to poll.
+        BlobBytes::InMemory(unread) => {
+            let start = unread.position() as usize;
+            Body::from(unread.into_inner().slice(start..))
+        }
+        reader => {
+            let chunk = STREAM_CHUNK.min(usize::try_from(served).unwrap_or(STREAM_CHUNK));
+            Body::from_stream(ReaderStream::with_capacity(reader, chunk.max(1)))
+        }
+    };
     Ok((status, response_headers, body).into_response())
 }

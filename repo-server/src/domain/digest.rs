@@ -25,7 +25,11 @@ impl Sha256Digest {
     }
 
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        // `hex::encode` collects an iterator of chars; encoding into a buffer is a plain loop
+        // (it runs several times for every download).
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(self.0, &mut text).expect("64 hex digits for 32 bytes");
+        String::from_utf8(text.to_vec()).expect("hex digits are ASCII")
     }
 }
 

@@ -115,9 +115,39 @@ pub struct BlobWritten {
 
 /// A readable (part of a) blob.
 pub struct BlobReader {
-    pub reader: Pin<Box<dyn AsyncRead + Send>>,
+    pub reader: BlobBytes,
     /// Size of the whole blob, whatever part is read.
     pub total_length: u64,
+}
+
+/// The bytes of an opened blob: read already (a small answer, which a response sends
+/// as one body without streaming it), or still to be read.
+pub enum BlobBytes {
+    InMemory(std::io::Cursor<Bytes>),
+    Streamed(Pin<Box<dyn AsyncRead + Send>>),
+}
+
+impl BlobBytes {
+    pub fn in_memory(bytes: impl Into<Bytes>) -> Self {
+        BlobBytes::InMemory(std::io::Cursor::new(bytes.into()))
+    }
+
+    pub fn streamed(reader: impl AsyncRead + Send + 'static) -> Self {
+        BlobBytes::Streamed(Box::pin(reader))
+    }
+}
+
+impl AsyncRead for BlobBytes {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            BlobBytes::InMemory(bytes) => Pin::new(bytes).poll_read(cx, buf),
+            BlobBytes::Streamed(reader) => reader.as_mut().poll_read(cx, buf),
+        }
+    }
 }
 
 /// Something in a store that is not a blob under its name (reported by fsck).

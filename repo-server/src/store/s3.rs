@@ -29,7 +29,9 @@ use object_store::{
 use serde::Deserialize;
 use tokio::task::JoinSet;
 
-use super::{BlobList, BlobReader, BlobStore, BlobWriter, Expected, StoreError, Stray, StrayKind};
+use super::{
+    BlobBytes, BlobList, BlobReader, BlobStore, BlobWriter, Expected, StoreError, Stray, StrayKind,
+};
 use crate::config::{StoreConfig, MIN_PART_SIZE};
 use crate::domain::Sha256Digest;
 
@@ -543,7 +545,7 @@ impl BlobStore for S3BlobStore {
                 .await?
                 .ok_or(StoreError::NotFound(*sha256))?;
             return Ok(BlobReader {
-                reader: Box::pin(io::Cursor::new(Vec::new())),
+                reader: BlobBytes::in_memory(Bytes::new()),
                 total_length,
             });
         }
@@ -559,7 +561,7 @@ impl BlobStore for S3BlobStore {
         let total_length = got.meta.size;
         let bytes = got.into_stream().map_err(io::Error::other);
         Ok(BlobReader {
-            reader: Box::pin(tokio_util::io::StreamReader::new(bytes)),
+            reader: BlobBytes::streamed(tokio_util::io::StreamReader::new(bytes)),
             total_length,
         })
     }
