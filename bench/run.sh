@@ -9,7 +9,8 @@
 #
 # Knobs (environment): BENCH_DIR (scratch, default /var/tmp/fwrepo-bench), RECORDS (pool records
 # for the metadata benchmark, default 1000000), API_RECORDS (records loaded through the HTTP API
-# to time it, default 20000), WRK_SECONDS (default 10), REPEATS (ingest repeats, default 3).
+# to time it, default 20000), WRK_SECONDS (default 10), REPEATS (ingest repeats, default 3),
+# DOWNLOAD_PIN (default 1: download servers and wrk on separate CPUs; 0: shared).
 #
 # The server and fwrepo-bench run as users deploy them: the release profile (`cargo build
 # --release --workspace --bins`), in the same cached target dir as the tests' dev profile.
@@ -54,6 +55,29 @@ json_field() { py "import json,sys; v=json.load(sys.stdin); print(v$1)"; }
 free_port() { py 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 mib() { py "print(f'{$1/1048576:.1f}')"; }
 
+# Commands that start a server (ours or a reference) and the load client; the download
+# section fills them (see pin_cpus).
+SERVER_WRAP=()
+CLIENT_WRAP=()
+
+# pin_cpus: servers on the first half of the CPUs, the load client on the other half
+# (DOWNLOAD_PIN=0 leaves them shared). Sharing, the client's threads preempt the server's
+# on every answer they wake for, and that cost lands on whichever server is busier: on 2
+# cores it doubled our CPU per small request and left nginx's unchanged (bench/RESULTS.md).
+pin_cpus() {
+  local n
+  n=$(nproc)
+  if [ "${DOWNLOAD_PIN:-1}" = 1 ] && [ "$n" -ge 2 ]; then
+    SERVER_WRAP=(taskset -c "0-$((n / 2 - 1))")
+    CLIENT_WRAP=(taskset -c "$((n / 2))-$((n - 1))")
+    log "servers on CPUs 0-$((n / 2 - 1)), wrk on CPUs $((n / 2))-$((n - 1))"
+  fi
+}
+unpin_cpus() {
+  SERVER_WRAP=()
+  CLIENT_WRAP=()
+}
+
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -86,7 +110,7 @@ restart_server() {
   API="$URL/v1/ota/partners/acme"
   DATA="$BENCH_DIR/$name/data"
   CREDS="$BENCH_DIR/$name/creds.json"
-  RUST_LOG="${RUST_LOG:-warn}" "${SERVER_BIN:-$BIN/fwrepo-server}" serve --data-dir "$DATA" --listen "127.0.0.1:$port" --public-url "$URL" "$@" \
+  RUST_LOG="${RUST_LOG:-warn}" "${SERVER_WRAP[@]}" "${SERVER_BIN:-$BIN/fwrepo-server}" serve --data-dir "$DATA" --listen "127.0.0.1:$port" --public-url "$URL" "$@" \
     2>>"$BENCH_DIR/$name/server.log" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
@@ -154,7 +178,7 @@ http {
   }
 }
 CONF
-  nginx -c "$dir/nginx.conf" -p "$dir"
+  "${SERVER_WRAP[@]}" nginx -c "$dir/nginx.conf" -p "$dir"
   NGINX="http://127.0.0.1:$NGINX_PORT"
   for _ in $(seq 50); do curl -s -o /dev/null "$NGINX/www/" && break; sleep 0.1; done
 }
@@ -266,9 +290,9 @@ median() { py "import statistics,sys; print(statistics.median(float(v) for v in 
 run_wrk() {
   local out
   if [ -n "${2:-}" ]; then
-    out=$(wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency -H "$2" "$1")
+    out=$("${CLIENT_WRAP[@]}" wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency -H "$2" "$1")
   else
-    out=$(wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency "$1")
+    out=$("${CLIENT_WRAP[@]}" wrk -t2 -c32 -d"${WRK_SECONDS}s" --latency "$1")
   fi
   printf '%s\n%s\n' "wrk $1" "$out" >>"$BENCH_DIR/wrk.log"
   WRK_RPS=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -277,6 +301,7 @@ run_wrk() {
 
 section_download() {
   log "== download: wrk, 32 connections, ours vs nginx sendfile"
+  pin_cpus
   start_server download
   start_nginx
   local files="$BENCH_DIR/files"
@@ -316,7 +341,7 @@ section_download() {
       report download "$label throughput" "$(py "print(f'{$ours*$bytes/1048576:.0f}')")" "$(py "print(f'{$ref*$bytes/1048576:.0f}')")" MiB/s
     fi
   done
-  stop_server
+  stop_server  unpin_cpus
 }
 
 section_meta() {
