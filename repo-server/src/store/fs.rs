@@ -26,7 +26,7 @@ use super::{
 };
 use crate::domain::Sha256Digest;
 
-/// Answers up to this size are read whole, on the worker, when the file is opened.
+/// Answers up to this size are read whole, on the event loop, when the file is opened.
 const SMALL_READ: u64 = 64 * 1024;
 
 /// Listed names in flight between the directory walk and its reader.
@@ -311,10 +311,10 @@ impl BlobStore for FsBlobStore {
         range: Option<Range<u64>>,
     ) -> Result<BlobReader, StoreError> {
         // Opening, sizing and reading a small answer are page-cache syscalls of microseconds,
-        // made on the worker (as nginx reads in its event loop): a trip to the blocking pool
+        // made on the event loop (as nginx reads in its own): a trip to the blocking pool
         // costs a thread wake-up that is most of a small download's time. A page-cache miss
-        // stalls one worker for one read of at most SMALL_READ bytes; large reads stream
-        // through tokio's file, off the worker.
+        // stalls one loop for one read of at most SMALL_READ bytes; large reads stream
+        // through tokio's file, off the loop.
         let Some((opened, total_length)) = open_positioned(&self.blob_path(sha256), range)? else {
             return Err(StoreError::NotFound(*sha256));
         };
@@ -331,7 +331,7 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn stat(&self, sha256: &Sha256Digest) -> Result<Option<u64>, StoreError> {
-        // One metadata syscall, on the worker for the reason given in `open`.
+        // One metadata syscall, on the event loop for the reason given in `open`.
         match std::fs::metadata(self.blob_path(sha256)) {
             Ok(meta) => Ok(Some(meta.len())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
