@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use fwrepo_schemas::{
@@ -394,22 +394,16 @@ pub async fn usage(
 pub async fn download(
     State(service): State<Arc<Service>>,
     Caller(principal): Caller,
-    method: Method,
-    headers: HeaderMap,
     ApiPath((collection, image)): ApiPath<(String, String)>,
+    request: Request,
 ) -> ApiResult<Response> {
     let partner = own_partner(&principal, Scope::Read)?;
     let record = service
         .collection_image(partner, &collection, parse_image_id(&image)?)
         .await?;
-    let request = super::repository::BlobRequest {
-        method: &method,
-        headers: &headers,
-        may_redirect: true,
-    };
     super::repository::serve_blob(
         &service,
-        request,
+        super::repository::BlobRequest::of(&request, true),
         record.sha256,
         record.length,
         &record.blake3,

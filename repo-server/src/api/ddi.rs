@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, State};
-use axum::http::{header, request::Parts, HeaderMap, Method, StatusCode};
+use axum::http::{header, request::Parts, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -384,9 +384,8 @@ async fn artifacts(
 async fn download(
     State(service): State<Arc<Service>>,
     auth: DdiAuth,
-    method: Method,
-    headers: HeaderMap,
     ApiPath((tenant, controller, module, file)): ApiPath<(String, String, String, String)>,
+    request: axum::extract::Request,
 ) -> ApiResult<Response> {
     let (_, record, digests) =
         controller_action(&service, auth, (tenant, controller, module)).await?;
@@ -394,7 +393,7 @@ async fn download(
     if file == format!("{}.MD5SUM", image.filename) {
         let body = format!("{}  {}\n", digests.md5, image.filename);
         let length = body.len().to_string();
-        let body = if method == Method::HEAD {
+        let body = if request.method() == Method::HEAD {
             Body::empty()
         } else {
             Body::from(body)
@@ -411,11 +410,7 @@ async fn download(
     if file != image.filename {
         return Err(ApiError::NotFound("artifact not found".into()));
     }
-    let request = super::repository::BlobRequest {
-        method: &method,
-        headers: &headers,
-        may_redirect: true,
-    };
+    let request = super::repository::BlobRequest::of(&request, true);
     super::repository::serve_blob(&service, request, image.sha256, image.length, &image.blake3)
         .await
 }

@@ -87,18 +87,12 @@ pub async fn download(
     State(service): State<Arc<Service>>,
     caller: Caller,
     ApiPath((partner, sha256)): ApiPath<(String, String)>,
-    // Borrowed from the request rather than extracted: a `HeaderMap` extractor copies them.
     request: Request,
 ) -> ApiResult<Response> {
     let partner = caller.partner(&partner, Scope::Read)?;
     let sha256 = Sha256Digest::parse_hex("sha256", &sha256)
         .map_err(|_| ApiError::NotFound("binary not found".into()))?;
-    let request = BlobRequest {
-        method: request.method(),
-        headers: request.headers(),
-        may_redirect: true,
-    };
-    serve_repository_blob(&service, request, partner, sha256).await
+    serve_repository_blob(&service, BlobRequest::of(&request, true), partner, sha256).await
 }
 
 /// How a blob download was asked for.
@@ -108,6 +102,18 @@ pub struct BlobRequest<'a> {
     /// Whether a GET may be sent to the store (`307` to a presigned URL). The web UI's
     /// download names the file (Content-Disposition), which a presigned URL would not.
     pub may_redirect: bool,
+}
+
+impl<'a> BlobRequest<'a> {
+    /// What `request` asks for; its method and headers are borrowed (a `HeaderMap`
+    /// extractor would copy them on every download).
+    pub fn of(request: &'a Request, may_redirect: bool) -> Self {
+        BlobRequest {
+            method: request.method(),
+            headers: request.headers(),
+            may_redirect,
+        }
+    }
 }
 
 /// Answers a blob of a partner's repository (the API's and the UI's downloads).

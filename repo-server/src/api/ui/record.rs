@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -137,20 +137,15 @@ pub async fn delete(
 pub async fn download(
     State(service): State<Arc<Service>>,
     user: UiUser,
-    method: Method,
-    headers: HeaderMap,
     Path((fw_type, version_number)): Path<(String, String)>,
+    request: axum::extract::Request,
 ) -> UiResult<Response> {
     let partner = user.partner(Scope::Read)?;
     let (fw_type, version_number) = record_path(&fw_type, &version_number)?;
     let record = service
         .pool_record(partner, fw_type, version_number)
         .await?;
-    let request = crate::api::repository::BlobRequest {
-        method: &method,
-        headers: &headers,
-        may_redirect: false,
-    };
+    let request = crate::api::repository::BlobRequest::of(&request, false);
     let mut response =
         crate::api::repository::serve_repository_blob(&service, request, partner, record.sha256)
             .await?;
