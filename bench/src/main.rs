@@ -302,9 +302,21 @@ async fn main() -> anyhow::Result<()> {
             binary_url,
             concurrency,
         } => {
-            let api = Api::connect(&target.url, &target.creds()?).await?;
-            let (ok, elapsed) =
-                meta::load_api(&api, records, seed, &binary_url, concurrency).await?;
+            let creds = target.creds()?;
+            // The writers run on one event loop: the load generator shares the machine with
+            // the server it measures, and this way takes the least CPU from it.
+            let load = std::thread::spawn(move || -> anyhow::Result<_> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let api = Api::connect(&target.url, &creds).await?;
+                    meta::load_api(&api, records, seed, &binary_url, concurrency).await
+                })
+            });
+            let (ok, elapsed) = load
+                .join()
+                .map_err(|_| anyhow::anyhow!("the load thread panicked"))??;
             let secs = elapsed.as_secs_f64();
             eprintln!(
                 "load-api: {ok}/{records} records through POST pool in {secs:.1} s ({:.0}/s)",

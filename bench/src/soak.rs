@@ -26,8 +26,8 @@ pub struct Load {
     pub warmup_seconds: u64,
 }
 
-/// The server's gauges a sample records, in KiB: RocksDB's block cache plus memtables, its
-/// table readers, and the bytes the allocator has handed out.
+/// The server's gauges a sample records, in KiB: RocksDB's block cache (memtables included),
+/// its table readers, and the bytes the allocator has handed out.
 struct Gauges {
     rocksdb_caches_kib: Option<u64>,
     table_readers_kib: Option<u64>,
@@ -43,9 +43,8 @@ async fn gauges(http: &reqwest::Client, url: &str) -> Gauges {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
     };
-    let caches = gauge("fwrepo_rocksdb_block_cache_bytes ")
-        .zip(gauge("fwrepo_rocksdb_memtable_bytes "))
-        .map(|(cache, memtables)| cache + memtables);
+    // The memtables are charged to the block cache: its usage is both.
+    let caches = gauge("fwrepo_rocksdb_block_cache_bytes ");
     Gauges {
         rocksdb_caches_kib: caches.map(|bytes| bytes as u64 / 1024),
         table_readers_kib: gauge("fwrepo_rocksdb_table_readers_bytes ")

@@ -40,8 +40,8 @@ pub struct Config {
     pub session_max_secs: u64,
     /// fsync RocksDB's WAL on every commit (survive power loss, not only crashes).
     pub sync_writes: bool,
-    /// MiB of RocksDB's block cache, shared by every column family: the part of the
-    /// metadata's memory that grows with reads until it reaches this.
+    /// MiB of RocksDB's block cache, shared by every column family, with the memtables
+    /// charged to it: the metadata's memory grows with reads and writes until it reaches this.
     pub metadata_cache_mib: u64,
     /// Where blobs live: `blobs/` under the data dir (the default) or an S3 bucket.
     pub store: StoreConfig,

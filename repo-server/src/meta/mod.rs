@@ -146,14 +146,20 @@ impl MetaStore {
 
     /// Opens with a block cache of `cache_mib` MiB (the `metadata_cache_mib` setting).
     pub fn open_with_cache(path: &Path, sync_writes: bool, cache_mib: u64) -> MetaResult<Self> {
-        // One block cache and one memtable budget for all column families: memory is bounded
-        // by these, not by the number of families or the size of the pool.
+        // One block cache for all column families, and the memtables charged to it: RocksDB's
+        // memory has one bound, not one per family, and it does not grow with the pool. Once
+        // the cache is full, memtables filling evict blocks instead of adding to the total.
         let cache = new_block_cache(cache_mib);
+        let memtables = rocksdb::WriteBufferManager::new_write_buffer_manager_with_cache(
+            memtable_budget(mib_bytes(cache_mib)),
+            false,
+            cache.clone(),
+        );
         let mut options = cf_options(&cache);
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
-        options.set_db_write_buffer_size(MEMTABLE_BUDGET_BYTES);
+        options.set_write_buffer_manager(&memtables);
         let db = DB::open_cf_descriptors(&options, path, descriptors(&cache))?;
         let store = MetaStore {
             db,
@@ -381,10 +387,11 @@ impl MetaStore {
         Ok(stamp)
     }
 
-    /// What RocksDB holds in memory. The block cache and the memtables grow to their budgets
-    /// (`metadata_cache_mib`, [`MEMTABLE_BUDGET_BYTES`]) as data is read and written, so a
-    /// process's RSS climbs by that much before it is warm; the table readers (one per open
-    /// table file, their index and filter blocks being in the cache) follow the file count.
+    /// What RocksDB holds in memory. The block cache grows to its capacity
+    /// (`metadata_cache_mib`) as data is read and written, so a process's RSS climbs by that
+    /// much before it is warm; the memtables are charged to it, so `block_cache` counts them
+    /// too (`memtables` tells their share). The table readers (one per open table file,
+    /// their index and filter blocks being in the cache) follow the file count.
     pub fn memory(&self) -> RocksMemory {
         let sum_over_families = |property: &str| -> u64 {
             family_names()
@@ -420,8 +427,15 @@ pub struct RocksMemory {
 
 /// Default MiB of the block cache all column families share (`metadata_cache_mib`).
 pub const DEFAULT_BLOCK_CACHE_MIB: u64 = 32;
-/// All memtables together; a family's memtable is flushed early when the total reaches it.
+/// All memtables together, at most: a family's memtable is flushed early when the total
+/// reaches it.
 const MEMTABLE_BUDGET_BYTES: usize = 16 * 1024 * 1024;
+
+/// The memtables' share of a block cache of `cache_bytes`: at most half of it, so a small
+/// cache still keeps blocks while the memtables are full.
+fn memtable_budget(cache_bytes: usize) -> usize {
+    MEMTABLE_BUDGET_BYTES.min(cache_bytes / 2)
+}
 /// One family's memtable: small records, many families.
 const MEMTABLE_BYTES: usize = 2 * 1024 * 1024;
 
@@ -440,8 +454,11 @@ fn descriptors(cache: &rocksdb::Cache) -> Vec<ColumnFamilyDescriptor> {
 
 /// The block cache all families share, of `mib` MiB.
 fn new_block_cache(mib: u64) -> rocksdb::Cache {
-    let bytes = usize::try_from(mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
-    rocksdb::Cache::new_lru_cache(bytes)
+    rocksdb::Cache::new_lru_cache(mib_bytes(mib))
+}
+
+fn mib_bytes(mib: u64) -> usize {
+    usize::try_from(mib.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 /// LZ4 is the one compression compiled into RocksDB here (small records compress well);
@@ -456,6 +473,10 @@ fn cf_options(cache: &rocksdb::Cache) -> Options {
     // memory that grows with the number of files.
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    // A lookup of a key that is not there (a name not taken yet, a tag's first count, a
+    // blob's first reference: one in most writes) skips every table file whose filter rules
+    // it out instead of reading a block of each.
+    table.set_bloom_filter(10.0, false);
     options.set_block_based_table_factory(&table);
     options
 }
@@ -506,11 +527,12 @@ mod memory_tests {
         let (_dir, store) = test_store();
         for name in family_names() {
             let cf = store.db.cf_handle(name).expect("family opened");
-            let before = store.memory().block_cache;
             for i in 0..2_000u32 {
                 store.db.put_cf(&cf, i.to_be_bytes(), [7u8; 64]).unwrap();
             }
             store.db.flush_cf(&cf).unwrap();
+            // Measured after the flush: the memtables are charged to the cache too.
+            let before = store.memory().block_cache;
             for i in (0..2_000u32).step_by(97) {
                 assert!(store.db.get_cf(&cf, i.to_be_bytes()).unwrap().is_some());
             }
@@ -544,6 +566,32 @@ mod memory_tests {
             (512 * 1024..=1024 * 1024 + 64 * 1024).contains(&used),
             "a 1 MiB cache holds {used} B after reading 4 MB of table data"
         );
+    }
+
+    /// Data written but not flushed yet counts against the block cache's capacity: the
+    /// memtables are charged to it, so RocksDB's memory has the one bound.
+    #[test]
+    fn memtables_are_charged_to_the_block_cache() {
+        let (_dir, store) = test_store();
+        let cf = store.db.cf_handle(CF_POOL).expect("family opened");
+        for i in 0..10_000u32 {
+            store.db.put_cf(&cf, i.to_be_bytes(), [7u8; 100]).unwrap();
+        }
+        let memory = store.memory();
+        assert_eq!(memory.table_readers, 0, "nothing was flushed: {memory:?}");
+        assert!(memory.memtables >= 1_000_000, "{memory:?}");
+        assert!(
+            memory.block_cache >= memory.memtables,
+            "1 MB in memtables, nothing read, and the block cache holds {} B",
+            memory.block_cache
+        );
+    }
+
+    /// A cache too small for the whole memtable budget gives them half of it.
+    #[test]
+    fn memtables_get_at_most_half_of_a_small_cache() {
+        assert_eq!(memtable_budget(mib_bytes(8)), 4 * 1024 * 1024);
+        assert_eq!(memtable_budget(mib_bytes(256)), MEMTABLE_BUDGET_BYTES);
     }
 
     /// The table readers are reported: one per table file, so the flushes above make some.
