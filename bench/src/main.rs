@@ -6,6 +6,7 @@ mod client;
 mod crash;
 mod ddi;
 mod meta;
+mod post_load;
 mod soak;
 mod storm;
 mod ui;
