@@ -25,15 +25,15 @@ pub struct Target {
 impl Target {
     /// The target of `path` under an API base URL such as `http://127.0.0.1:8080/v1/...`.
     pub fn new(base: &str, path: &str, token: &str) -> anyhow::Result<Target> {
-        let rest = base
-            .strip_prefix("http://")
-            .context("the load needs an http:// URL")?;
-        let (authority, base_path) = rest.split_once('/').unwrap_or((rest, ""));
+        let url = reqwest::Url::parse(base).with_context(|| format!("{base} is not a URL"))?;
+        anyhow::ensure!(url.scheme() == "http", "the load needs an http:// URL");
+        let addr = *url
+            .socket_addrs(|| None)?
+            .first()
+            .with_context(|| format!("{base} names no address"))?;
         Ok(Target {
-            addr: authority
-                .parse()
-                .with_context(|| format!("{authority} is not an IP address and port"))?,
-            path: format!("/{base_path}{path}"),
+            addr,
+            path: format!("{}{path}", url.path().trim_end_matches('/')),
             bearer: format!("Bearer {token}"),
         })
     }
