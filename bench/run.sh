@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fwrepo benchmarks (issue 5), one command:  bench/run.sh [section ...]
 # Sections: machine ingest rss download meta storm dedup (default: all of them, in order), and
-# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE, SOAK_WARMUP), writers (64 concurrent
+# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE, SOAK_WARMUP, SOAK_SEED_RECORDS), writers (64 concurrent
 # API writers against another build, on request: WRITERS_REF_BIN), ui (the web UI's pool
 # search page over 1,000,000 records, on request: bench/run.sh ui; UI_PAGE, UI_JSON, UI_REQUESTS).
 # Each figure is printed as "ours / reference / ratio" and appended to $BENCH_DIR/results.tsv.
@@ -510,10 +510,10 @@ section_dedup() {
 }
 
 section_soak() {
-  log "== soak: ${SOAK_SECONDS:-600} s of mixed load at ${SOAK_RATE:-200} requests/s (80 % reads, 15 % downloads, 5 % publishes), the first ${SOAK_WARMUP:-60} s warm-up"
+  log "== soak: ${SOAK_SECONDS:-600} s of mixed load at ${SOAK_RATE:-200} requests/s (80 % reads, half of them of any of ${SOAK_SEED_RECORDS:-100000} records seeded first, 15 % downloads, 5 % publishes), the first ${SOAK_WARMUP:-60} s warm-up"
   start_server soak
   local out
-  out=$("$BIN/fwrepo-bench" soak --url "$URL" --creds "$CREDS" --pid "$SERVER_PID" --rate "${SOAK_RATE:-200}" --seconds "${SOAK_SECONDS:-600}" --warmup-seconds "${SOAK_WARMUP:-60}")
+  out=$("$BIN/fwrepo-bench" soak --url "$URL" --creds "$CREDS" --pid "$SERVER_PID" --rate "${SOAK_RATE:-200}" --seconds "${SOAK_SECONDS:-600}" --warmup-seconds "${SOAK_WARMUP:-60}" --seed-records "${SOAK_SEED_RECORDS:-100000}")
   echo "$out" >"$BENCH_DIR/soak.json"
   local errors
   errors=$(echo "$out" | py "import json,sys; v=json.load(sys.stdin); print(sum(c['errors'] for c in v['classes']))")

@@ -144,6 +144,10 @@ enum Cmd {
         /// allocator's arenas growing to the load): the flatness figure starts after it.
         #[arg(long, default_value_t = 60)]
         warmup_seconds: u64,
+        /// Records the pool holds before the clock starts: more than RocksDB's default memory
+        /// budget holds, so its cache reaches that budget as a long-running server's does.
+        #[arg(long, default_value_t = 100_000)]
+        seed_records: u64,
     },
     /// hawkBit DDI: `devices` controllers (registered by a gateway token), each with an open
     /// deployment, polling (base poll + deploymentBase) at `rate` turns/s; p50/p99, RSS.
@@ -365,11 +369,13 @@ async fn main() -> anyhow::Result<()> {
             rate,
             seconds,
             warmup_seconds,
+            seed_records,
         } => {
             let load = soak::Load {
                 rate,
                 seconds,
                 warmup_seconds,
+                seed_records,
             };
             let report = soak::soak(&target.url, &target.creds()?, pid, load).await?;
             for class in report["classes"].as_array().into_iter().flatten() {

@@ -1,6 +1,8 @@
 //! Soak: mixed load at a fixed rate (80 % pool reads, 15 % downloads, 5 % publishes) for a
 //! fixed time, open loop (requests start on schedule whether or not earlier ones finished),
-//! with the server's resident set sampled every 10 s, beside what RocksDB's block cache and
+//! against a pool seeded beforehand with more records than RocksDB's memory budget holds (a
+//! repository in service has a history, and QA rigs read any of it: half the reads fetch a
+//! record chosen at random), with the server's resident set sampled every 10 s, beside what RocksDB's block cache and
 //! memtables hold then and what the allocator has handed out (from `/metrics`): the caches
 //! grow to their budgets as data is added, so RSS minus them is what tells a leak or
 //! fragmentation from a cache warming up.
@@ -9,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use serde_json::{json, Value};
 
 use crate::client::{Api, Creds, Rng, Samples};
@@ -19,11 +22,37 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// The load: requests per second, for how long, and how much of it is warm-up.
+/// The load: requests per second, for how long, how much of it is warm-up, and how many
+/// records the pool holds before it starts.
 pub struct Load {
     pub rate: u64,
     pub seconds: u64,
     pub warmup_seconds: u64,
+    pub seed_records: u64,
+}
+
+/// The soak's firmware type: every record it seeds or publishes is of it.
+const SOAK_TYPE: u16 = 101;
+
+/// Records `count` records of the soak's type naming the binary at `binary_url`, through the
+/// lean POST client on 64 connections, before the clock starts.
+async fn seed_pool(api: &Api, count: u64, seed: u64, binary_url: &str) -> anyhow::Result<()> {
+    let bodies = (0..count)
+        .map(|i| {
+            let version = format!("{}.2.{i}", seed % 100_000);
+            let body = json!({"name": "soak-history", "type": SOAK_TYPE, "version": version,
+                              "url": binary_url, "tags": ["history"]});
+            serde_json::to_vec(&body).map(Into::into)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let target = crate::post_load::Target::new(&api.base, "/pool", &api.token)?;
+    let (created, _) =
+        crate::post_load::post_all(target, bodies, 64, hyper::StatusCode::CREATED).await?;
+    anyhow::ensure!(
+        created == count,
+        "seeding: {created} of {count} records created"
+    );
+    Ok(())
 }
 
 /// The server's gauges a sample records, in KiB: RocksDB's block cache (memtables included),
@@ -95,19 +124,21 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
         rate,
         seconds,
         warmup_seconds,
+        seed_records,
     } = load;
     let mut api = Api::connect(url, creds).await?;
     let mut token_taken = Instant::now();
-    api.ensure_type(101).await?;
+    api.ensure_type(SOAK_TYPE).await?;
     let seed = Instant::now().elapsed().as_nanos() as u64 ^ ((std::process::id() as u64) << 16);
     let mut rng = Rng::new(seed);
     let mut urls = Vec::new();
+    let mut first_version = None;
     for i in 0..5 {
         let mut bytes = vec![0u8; 1 << 20];
         rng.fill(&mut bytes);
         let record = api
             .publish(
-                101,
+                SOAK_TYPE,
                 "soak-base",
                 &format!("{}.0.{i}", seed % 100_000),
                 &["soak".to_string()],
@@ -116,7 +147,16 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
             .await
             .map_err(|f| anyhow::anyhow!("{f}"))?;
         urls.push(record["url"].as_str().unwrap_or_default().to_string());
+        first_version.get_or_insert(
+            record["versionNumber"]
+                .as_str()
+                .and_then(|n| n.parse::<u64>().ok())
+                .context("a record without a version number")?,
+        );
     }
+    seed_pool(&api, seed_records, seed, &urls[0]).await?;
+    // Version numbers are gap-free: the five records above, then the seeded ones.
+    let versions = first_version.unwrap_or(1)..first_version.unwrap_or(1) + 5 + seed_records;
     let classes: Arc<Mutex<[Class; 3]>> = Arc::new(Mutex::new(Default::default()));
     let counter = Arc::new(AtomicU64::new(0));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(512));
@@ -144,6 +184,7 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
         let roll = rng.below(100);
         let (api, classes, counter) = (api.clone(), classes.clone(), counter.clone());
         let download = urls[rng.below(urls.len() as u64) as usize].clone();
+        let any_record = versions.start + rng.below(versions.end - versions.start);
         let mut bytes = Vec::new();
         if roll >= 95 {
             bytes = vec![0u8; 64 << 10];
@@ -152,12 +193,12 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
         tokio::spawn(async move {
             let begun = Instant::now();
             let (class, ok) = if roll < 80 {
-                let path = if roll % 2 == 0 {
-                    "/pool/types/101?tags=soak&size=20"
-                } else {
-                    "/pool?size=20&sort=createdTimestamp,desc"
+                let path = match roll % 4 {
+                    0 => format!("/pool/types/{SOAK_TYPE}?tags=soak&size=20"),
+                    1 => "/pool?size=20&sort=createdTimestamp,desc".to_string(),
+                    _ => format!("/pool/types/{SOAK_TYPE}/versionNumbers/{any_record}"),
                 };
-                (0, api.get_json(path).await.is_ok())
+                (0, api.get_json(&path).await.is_ok())
             } else if roll < 95 {
                 let ok = match api.http.get(&download).bearer_auth(&api.token).send().await {
                     Ok(response) if response.status() == 200 => response
@@ -173,7 +214,7 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
                 let version = format!("{}.1.{n}", seed % 100_000);
                 (
                     2,
-                    api.publish(101, "soak", &version, &["soak".to_string()], bytes)
+                    api.publish(SOAK_TYPE, "soak", &version, &["soak".to_string()], bytes)
                         .await
                         .is_ok(),
                 )
