@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # fwrepo benchmarks (issue 5), one command:  bench/run.sh [section ...]
 # Sections: machine ingest rss download meta storm dedup (default: all of them, in order), and
-# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE, SOAK_WARMUP, SOAK_SEED_RECORDS), writers (64 concurrent
-# API writers against another build, on request: WRITERS_REF_BIN), ui (the web UI's pool
-# search page over 1,000,000 records, on request: bench/run.sh ui; UI_PAGE, UI_JSON, UI_REQUESTS).
+# soak (10 minutes, on request: bench/run.sh soak; SOAK_SECONDS, SOAK_RATE, SOAK_WARMUP,
+# SOAK_SEED_RECORDS), writers (64 concurrent API writers against another build, on request:
+# WRITERS_REF_BIN), ui (the web UI's pool search page over 1,000,000 records, on request:
+# bench/run.sh ui; UI_PAGE, UI_JSON, UI_REQUESTS).
 # Each figure is printed as "ours / reference / ratio" and appended to $BENCH_DIR/results.tsv.
 # Installs what it needs from Debian (nginx, wrk, postgresql, openssl, curl) when missing.
 #
@@ -525,6 +526,10 @@ section_soak() {
   done
   report soak "RSS max vs min after warm-up (target: flat within 10 %)" \
     "$(echo "$out" | json_field "['after_warmup']['rss_max_kib']")" "$(echo "$out" | json_field "['after_warmup']['rss_min_kib']")" KiB
+  report soak "RSS one-minute means after warm-up, spread (reference: 10 %)" \
+    "$(echo "$out" | py "import json,sys; v=json.load(sys.stdin)['after_warmup']['rss_trend']['minute_means_spread']; print('nan' if v is None else f'{v:.3f}')")" 0.10 spread
+  report soak "RSS slope after warm-up (KiB per 10 min; a leak is a slope)" \
+    "$(echo "$out" | json_field "['after_warmup']['rss_trend']['slope_kib_per_10_min']" | xargs printf '%.0f')" 0 KiB
   report soak "RSS max vs min over the whole run, warm-up included" \
     "$(echo "$out" | json_field "['rss_max_kib']")" "$(echo "$out" | json_field "['rss_min_kib']")" KiB
   stop_server

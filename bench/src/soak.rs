@@ -98,6 +98,46 @@ fn range_after(samples: &[Value], field: &str, from_s: u64) -> Value {
     json!({"min_kib": lo, "max_kib": hi, "spread": spread})
 }
 
+/// Two views of RSS after warm-up that a single 10-s sample cannot sway: the spread of its
+/// one-minute means, and its least-squares slope in KiB per 10 minutes (a leak is a slope).
+fn rss_trend_after(samples: &[Value], from_s: u64) -> Value {
+    let settled: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|s| s["t_s"].as_u64().unwrap_or(0) >= from_s)
+        .filter_map(|s| Some((s["t_s"].as_u64()? as f64, s["rss_kib"].as_u64()? as f64)))
+        .collect();
+    let mut minutes: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for (t, rss) in &settled {
+        minutes.entry(*t as u64 / 60).or_default().push(*rss);
+    }
+    // Whole minutes only: the last, cut short by the end of the run, is left out.
+    let means: Vec<f64> = minutes
+        .values()
+        .filter(|rss| rss.len() >= 6)
+        .map(|rss| rss.iter().sum::<f64>() / rss.len() as f64)
+        .collect();
+    let (lo, hi) = means.iter().fold((f64::INFINITY, 0f64), |(lo, hi), m| {
+        (lo.min(*m), hi.max(*m))
+    });
+    let n = settled.len() as f64;
+    let (mean_t, mean_rss) = settled
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (t, r)| (a + t / n, b + r / n));
+    let (covariance, variance) = settled.iter().fold((0.0, 0.0), |(c, v), (t, r)| {
+        (
+            c + (t - mean_t) * (r - mean_rss),
+            v + (t - mean_t) * (t - mean_t),
+        )
+    });
+    // Fewer than two whole minutes have no spread (null in the JSON).
+    let spread = if means.len() >= 2 {
+        (hi - lo) / lo
+    } else {
+        f64::NAN
+    };
+    json!({"minute_means_spread": spread, "slope_kib_per_10_min": covariance / variance * 600.0})
+}
+
 #[derive(Default)]
 struct Class {
     latency: Samples,
@@ -251,6 +291,7 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
             "rss_spread": settled["spread"],
             "rss_without_rocksdb_caches_spread": range_after(&rss, "rss_without_caches_kib", warmup_seconds)["spread"],
             "allocated_spread": range_after(&rss, "allocated_kib", warmup_seconds)["spread"],
+            "rss_trend": rss_trend_after(&rss, warmup_seconds),
         },
         "rss_samples": rss,
     }))
