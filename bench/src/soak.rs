@@ -2,10 +2,10 @@
 //! fixed time, open loop (requests start on schedule whether or not earlier ones finished),
 //! against a pool seeded beforehand with more records than RocksDB's memory budget holds (a
 //! repository in service has a history, and QA rigs read any of it: half the reads fetch a
-//! record chosen at random), with the server's resident set sampled every 10 s, beside what RocksDB's block cache and
-//! memtables hold then and what the allocator has handed out (from `/metrics`): the caches
-//! grow to their budgets as data is added, so RSS minus them is what tells a leak or
-//! fragmentation from a cache warming up.
+//! record chosen at random), with the server's resident set sampled every 10 s, beside what
+//! RocksDB's block cache and memtables hold then and what the allocator has handed out (from
+//! `/metrics`): the caches grow to their budgets as data is added, so RSS minus them is what
+//! tells a leak or fragmentation from a cache warming up.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
