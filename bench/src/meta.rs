@@ -237,8 +237,7 @@ pub async fn load_api(
             serde_json::to_vec(&body).map(Into::into)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let target = crate::post_load::Target::new(&api.base, "/pool", &api.token)?;
-    crate::post_load::post_all(target, bodies, concurrency, hyper::StatusCode::CREATED).await
+    crate::post_load::create_records(api, bodies, concurrency).await
 }
 
 /// Samples the four queries against the rows a run with `seed` and `records` loads, and

@@ -39,6 +39,17 @@ impl Target {
     }
 }
 
+/// POSTs every record body to the partner's pool on `connections` connections; answers how
+/// many were created, and the time they all took.
+pub async fn create_records(
+    api: &crate::client::Api,
+    bodies: Vec<Bytes>,
+    connections: usize,
+) -> anyhow::Result<(u64, Duration)> {
+    let target = Target::new(&api.base, "/pool", &api.token)?;
+    post_all(target, bodies, connections, StatusCode::CREATED).await
+}
+
 /// POSTs every body (JSON) on `connections` connections, each with one request in flight;
 /// answers how many were answered `expect`, and the time they all took.
 pub async fn post_all(

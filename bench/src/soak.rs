@@ -45,9 +45,7 @@ async fn seed_pool(api: &Api, count: u64, seed: u64, binary_url: &str) -> anyhow
             serde_json::to_vec(&body).map(Into::into)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let target = crate::post_load::Target::new(&api.base, "/pool", &api.token)?;
-    let (created, _) =
-        crate::post_load::post_all(target, bodies, 64, hyper::StatusCode::CREATED).await?;
+    let (created, _) = crate::post_load::create_records(api, bodies, 64).await?;
     anyhow::ensure!(
         created == count,
         "seeding: {created} of {count} records created"
@@ -82,14 +80,22 @@ async fn gauges(http: &reqwest::Client, url: &str) -> Gauges {
     }
 }
 
+/// (time, `field`) of every sample taken from `from_s` on that has the field.
+fn after<'a>(
+    samples: &'a [Value],
+    field: &'a str,
+    from_s: u64,
+) -> impl Iterator<Item = (u64, u64)> + 'a {
+    samples
+        .iter()
+        .filter_map(move |s| Some((s["t_s"].as_u64()?, s[field].as_u64()?)))
+        .filter(move |(t, _)| *t >= from_s)
+}
+
 /// Smallest and largest value of `field` in the samples taken from `from_s` on, and the
 /// largest relative difference between them.
 fn range_after(samples: &[Value], field: &str, from_s: u64) -> Value {
-    let settled: Vec<u64> = samples
-        .iter()
-        .filter(|s| s["t_s"].as_u64().unwrap_or(0) >= from_s)
-        .filter_map(|s| s[field].as_u64())
-        .collect();
+    let settled: Vec<u64> = after(samples, field, from_s).map(|(_, v)| v).collect();
     let (lo, hi) = (settled.iter().min().copied(), settled.iter().max().copied());
     let spread = match (lo, hi) {
         (Some(lo), Some(hi)) if lo > 0 => (hi - lo) as f64 / lo as f64,
@@ -101,10 +107,8 @@ fn range_after(samples: &[Value], field: &str, from_s: u64) -> Value {
 /// Two views of RSS after warm-up that a single 10-s sample cannot sway: the spread of its
 /// one-minute means, and its least-squares slope in KiB per 10 minutes (a leak is a slope).
 fn rss_trend_after(samples: &[Value], from_s: u64) -> Value {
-    let settled: Vec<(f64, f64)> = samples
-        .iter()
-        .filter(|s| s["t_s"].as_u64().unwrap_or(0) >= from_s)
-        .filter_map(|s| Some((s["t_s"].as_u64()? as f64, s["rss_kib"].as_u64()? as f64)))
+    let settled: Vec<(f64, f64)> = after(samples, "rss_kib", from_s)
+        .map(|(t, rss)| (t as f64, rss as f64))
         .collect();
     let mut minutes: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
     for (t, rss) in &settled {
@@ -195,8 +199,9 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
         );
     }
     seed_pool(&api, seed_records, seed, &urls[0]).await?;
-    // Version numbers are gap-free: the five records above, then the seeded ones.
-    let versions = first_version.unwrap_or(1)..first_version.unwrap_or(1) + 5 + seed_records;
+    // Version numbers are gap-free: the records above, then the seeded ones.
+    let first = first_version.context("no record published")?;
+    let versions = first..first + urls.len() as u64 + seed_records;
     let classes: Arc<Mutex<[Class; 3]>> = Arc::new(Mutex::new(Default::default()));
     let counter = Arc::new(AtomicU64::new(0));
     let in_flight = Arc::new(tokio::sync::Semaphore::new(512));
