@@ -1,9 +1,18 @@
 use clap::Parser;
 use fwrepo_server::cli::{run_backup_command, run_client_command, run_user_command, Cli, Command};
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    let runtime = match fwrepo_server::server::main_runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("fwrepo-server: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(Cli::parse()))
+}
+
+async fn run(cli: Cli) -> std::process::ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => match args.resolve() {
             Ok(config) => {

@@ -16,6 +16,16 @@ use crate::service::binaries::Downloads;
 use crate::service::{Service, ServiceConfig};
 use crate::store::FsBlobStore;
 
+/// The process's main runtime: the accept loop, background tasks and the commands. Its idle
+/// blocking threads are kept as long as the event loops' (`BLOCKING_THREAD_KEEP_ALIVE`).
+pub fn main_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("fwrepo-main")
+        .thread_keep_alive(api::event_loops::BLOCKING_THREAD_KEEP_ALIVE)
+        .build()
+}
+
 /// Opens the metadata store of a data directory (also used by the offline admin commands).
 pub fn open_meta(config: &Config) -> anyhow::Result<Arc<MetaStore>> {
     std::fs::create_dir_all(&config.data_dir)

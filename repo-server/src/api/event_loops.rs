@@ -24,7 +24,8 @@ type Accepted = (std::net::TcpStream, SocketAddr);
 /// thread faults in a stack and fills an allocator cache, so RSS swung with the thread count
 /// (18 to 32 threads, 3 MiB, in a 500 req/s soak). Kept for minutes, the pool settles at the
 /// load's peak concurrency and stays there; the thread count is still bounded by that peak.
-const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(300);
+/// The main runtime ([`crate::server::main_runtime`]) keeps its idle threads as long.
+pub const BLOCKING_THREAD_KEEP_ALIVE: Duration = Duration::from_secs(300);
 
 /// One event loop per core when the configuration leaves the count at 0.
 pub fn thread_count(configured: usize) -> NonZeroUsize {
@@ -199,9 +200,8 @@ mod tests {
             .count()
     }
 
-    #[test]
-    fn blocking_threads_outlive_a_lull_longer_than_tokios_default_keep_alive() {
-        let runtime = event_loop_runtime(7).unwrap();
+    /// Runs a burst of four blocking tasks at once on `runtime`.
+    fn blocking_burst(runtime: &tokio::runtime::Runtime) {
         let burst = std::sync::Arc::new(std::sync::Barrier::new(4));
         runtime.block_on(async {
             let tasks: Vec<_> = (0..4)
@@ -217,10 +217,25 @@ mod tests {
                 task.await.unwrap();
             }
         });
+    }
+
+    #[test]
+    fn blocking_threads_outlive_a_lull_longer_than_tokios_default_keep_alive() {
+        let event_loop = event_loop_runtime(7).unwrap();
+        let main = crate::server::main_runtime().unwrap();
+        blocking_burst(&event_loop);
+        blocking_burst(&main);
         assert_eq!(threads_named("fwrepo-http-7-b"), 4);
-        // Tokio's default keep-alive is 10 s: without ours, the four would be gone by now.
+        // The main runtime's workers carry its name too.
+        let main_threads = threads_named("fwrepo-main");
+        assert!(
+            main_threads >= 4,
+            "{main_threads} threads of the main runtime"
+        );
+        // Tokio's default keep-alive is 10 s: without ours, the bursts' threads would be gone.
         std::thread::sleep(Duration::from_secs(12));
         assert_eq!(threads_named("fwrepo-http-7-b"), 4);
+        assert_eq!(threads_named("fwrepo-main"), main_threads);
     }
 
     /// The thread that served the request, and the peer address the handler saw.
