@@ -527,18 +527,23 @@ mod memory_tests {
     /// and the memory gauge reports that cache (not a family's private default one).
     #[test]
     fn every_family_reads_through_the_one_reported_block_cache() {
-        let (_dir, store) = test_store();
+        let (dir, store) = test_store();
         for name in family_names() {
             let cf = store.db.cf_handle(name).expect("family opened");
-            // 560 kB, read back whole: more than the memtable reservation (256 KiB) that
-            // RocksDB may release from the cache while the reads run, after the flush.
-            for i in 0..8_000u32 {
+            for i in 0..2_000u32 {
                 store.db.put_cf(&cf, i.to_be_bytes(), [7u8; 64]).unwrap();
             }
             store.db.flush_cf(&cf).unwrap();
-            // Measured after the flush: the memtables are charged to the cache too.
+        }
+        // Reopened, the store has empty memtables: their charge to the cache cannot shrink
+        // while the reads below run (RocksDB frees a flushed memtable lazily), so what the
+        // reads add is all that moves.
+        drop(store);
+        let store = MetaStore::open(&dir.path().join("db"), false).unwrap();
+        for name in family_names() {
+            let cf = store.db.cf_handle(name).expect("family opened");
             let before = store.memory().block_cache;
-            for i in (0..8_000u32).step_by(7) {
+            for i in (0..2_000u32).step_by(97) {
                 assert!(store.db.get_cf(&cf, i.to_be_bytes()).unwrap().is_some());
             }
             let after = store.memory().block_cache;
