@@ -474,7 +474,8 @@ section_storm() {
 
 # Concurrent writers (issue 11 item 4): 64 clients creating pool records through the API,
 # WAL sync on. The reference is another build of the server (WRITERS_REF_BIN, e.g. one from
-# before group commit), run alternately with ours, WRITERS_REPS times each.
+# before group commit), run alternately with ours, WRITERS_REPS times each. Each run must
+# answer every creation 201 and leave every type's version numbers gap-free.
 section_writers() {
   local ref_bin="${WRITERS_REF_BIN:?WRITERS_REF_BIN names the reference fwrepo-server}"
   local tiny="$BENCH_DIR/files/tiny"
@@ -491,6 +492,10 @@ section_writers() {
       out=$("$BIN/fwrepo-bench" load-api --url "$URL" --creds "$CREDS" --records "${WRITERS_RECORDS:-5000}" --binary-url "$url" --concurrency 64)
       rate=$(echo "$out" | json_field '["records_per_s"]')
       log "writers rep $rep $who: $out"
+      if [ "$(echo "$out" | json_field '["errors"]')" != 0 ]; then
+        log "writers rep $rep $who: some creations failed"
+        exit 1
+      fi
       stop_server
       if [ "$who" = ref ]; then refs+=("$rate"); else ours+=("$rate"); fi
     done

@@ -96,7 +96,8 @@ enum Cmd {
         #[arg(long)]
         csv: PathBuf,
     },
-    /// Loads generated pool records through the HTTP API (POST pool), to time it.
+    /// Loads generated pool records through the HTTP API (POST pool), to time it; then
+    /// checks that every type's version numbers are gap-free.
     LoadApi {
         #[command(flatten)]
         target: Target,
@@ -316,10 +317,14 @@ async fn main() -> anyhow::Result<()> {
                     .build()?;
                 runtime.block_on(async {
                     let api = Api::connect(&target.url, &creds).await?;
-                    meta::load_api(&api, records, seed, &binary_url, concurrency).await
+                    let (ok, elapsed) =
+                        meta::load_api(&api, records, seed, &binary_url, concurrency).await?;
+                    // After the clock: not part of the rate.
+                    let checked = meta::check_version_numbers_gap_free(&api).await?;
+                    anyhow::Ok((ok, elapsed, checked))
                 })
             });
-            let (ok, elapsed) = load
+            let (ok, elapsed, checked) = load
                 .join()
                 .map_err(|_| anyhow::anyhow!("the load thread panicked"))??;
             let secs = elapsed.as_secs_f64();
@@ -329,7 +334,7 @@ async fn main() -> anyhow::Result<()> {
             );
             println!(
                 "{}",
-                json!({"records": records, "ok": ok, "seconds": secs, "records_per_s": ok as f64 / secs})
+                json!({"records": records, "ok": ok, "errors": records - ok, "seconds": secs, "records_per_s": ok as f64 / secs, "version_numbers_checked": checked})
             );
         }
         Cmd::Samples {

@@ -240,6 +240,44 @@ pub async fn load_api(
     crate::post_load::create_records(api, bodies, concurrency).await
 }
 
+/// Checks that every type's version numbers are 1..=n with none missing or repeated (the
+/// issue 11 item 4 invariant under concurrent writers); answers how many records it read.
+pub async fn check_version_numbers_gap_free(api: &Api) -> anyhow::Result<u64> {
+    const PAGE: u32 = 1000; // the server's largest page
+    let mut checked = 0;
+    for fw_type in pool_types() {
+        let mut numbers = Vec::new();
+        for page in 0.. {
+            let listed = api
+                .get_json(&format!("/pool/types/{fw_type}?page={page}&size={PAGE}"))
+                .await
+                .map_err(|f| anyhow::anyhow!("listing type {fw_type}: {f}"))?;
+            let content = listed["content"]
+                .as_array()
+                .context("a page without content")?;
+            for record in content {
+                let number = record["versionNumber"]
+                    .as_str()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .context("a record without a version number")?;
+                numbers.push(number);
+            }
+            if content.len() < PAGE as usize {
+                break;
+            }
+        }
+        numbers.sort_unstable();
+        let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+        anyhow::ensure!(
+            numbers == expected,
+            "type {fw_type}: version numbers are not 1..={} without gaps or repeats",
+            numbers.len()
+        );
+        checked += numbers.len() as u64;
+    }
+    Ok(checked)
+}
+
 /// Samples the four queries against the rows a run with `seed` and `records` loads, and
 /// writes them as JSON (for ours) and as four psql scripts (for PostgreSQL).
 pub fn write_samples(
