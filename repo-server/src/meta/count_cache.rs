@@ -1,13 +1,14 @@
 //! The counts that writes read and rewrite (id, version and clock counters, list counts,
 //! partner statistics, tag counts), remembered by the writer between commits. A record's
 //! creation reads about fifteen of them; served from memory, the writer no longer searches
-//! the memtables and table files for each, which was a quarter of its time.
+//! the memtables and table files for each.
 //!
 //! Sound because these families change only under the writer lock (or while the store
 //! opens, before any writer): the committed values held here are promoted only after their
 //! batch is written, a batch dropped without a commit leaves nothing behind, and a count
-//! written past [`MetaStore::commit`] makes the store forget everything. Bounded: the least useful entries
-//! are evicted once the capacity is reached.
+//! written past [`MetaStore::commit`] makes the store forget every committed value. Only the
+//! thread holding this store's lock reads or stages through the cache. Bounded: the least
+//! useful entries are evicted once the capacity is reached.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -75,35 +76,44 @@ impl Default for CountCache {
 }
 
 thread_local! {
-    /// This thread holds the writer lock: only then may what it reads be remembered.
-    static HOLDS_WRITER: Cell<bool> = const { Cell::new(false) };
+    /// The store whose writer lock this thread holds (null: none). Only then may what the
+    /// thread reads of that store be remembered.
+    static HOLDS_WRITER: Cell<*const MetaStore> = const { Cell::new(std::ptr::null()) };
 }
 
-/// Marks this thread as the writer lock's holder until [`released_writer`].
-pub(super) fn holding_writer() {
-    HOLDS_WRITER.with(|holds| holds.set(true));
-}
+impl MetaStore {
+    /// Marks this thread as the holder of this store's writer lock, until
+    /// [`MetaStore::released_writer`].
+    pub(super) fn holding_writer(&self) {
+        HOLDS_WRITER.with(|holder| holder.set(self));
+    }
 
-pub(super) fn released_writer() {
-    HOLDS_WRITER.with(|holds| holds.set(false));
-}
+    pub(super) fn released_writer(&self) {
+        HOLDS_WRITER.with(|holder| holder.set(std::ptr::null()));
+    }
 
-fn holds_writer() -> bool {
-    HOLDS_WRITER.with(|holds| holds.get())
+    fn holds_writer(&self) -> bool {
+        HOLDS_WRITER.with(|holder| std::ptr::eq(holder.get(), self))
+    }
 }
 
 impl MetaStore {
     fn count_cache(&self) -> MutexGuard<'_, CountCache> {
-        self.counts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.counts.lock().unwrap_or_else(|poisoned| {
+            // A panic mid-update may have left some values stale: start over.
+            self.counts.clear_poison();
+            let mut cache = poisoned.into_inner();
+            cache.committed.clear();
+            cache.staged.clear();
+            cache
+        })
     }
 
     /// A count as the batch being built would leave it: what it staged, else the committed
     /// value (remembered, or read and then remembered). Call under the writer lock.
     pub(super) fn read_count(&self, cf: &'static str, key: &[u8]) -> MetaResult<Option<u64>> {
         let wanted = CountRef { cf, key };
-        if holds_writer() {
+        if self.holds_writer() {
             let cache = self.count_cache();
             if let Some(value) = cache.staged.get(&wanted.to_owned()) {
                 return Ok(*value);
@@ -113,7 +123,7 @@ impl MetaStore {
             }
         }
         let value = self.get_u64(cf, key)?;
-        if holds_writer() {
+        if self.holds_writer() {
             self.count_cache()
                 .committed
                 .insert(wanted.to_owned(), value);
@@ -126,7 +136,7 @@ impl MetaStore {
     /// follows forgets every count instead.
     pub(super) fn note_staged_count(&self, cf: &'static str, key: &[u8], value: Option<u64>) {
         let mut cache = self.count_cache();
-        if holds_writer() {
+        if self.holds_writer() {
             cache.staged.insert(CountRef { cf, key }.to_owned(), value);
         } else {
             cache.bypassed = true;
@@ -138,7 +148,7 @@ impl MetaStore {
     pub(super) fn forget_counts_if_bypassed(&self) {
         let mut cache = self.count_cache();
         if std::mem::take(&mut cache.bypassed) {
-            cache.staged.clear();
+            // Only the committed values: the staged ones belong to a writer's batch.
             cache.committed.clear();
         }
     }
@@ -269,6 +279,32 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn holding_one_stores_writer_remembers_nothing_of_another() {
+        let (_dir_a, a) = test_store();
+        let (_dir_b, b) = test_store();
+        let _guard = a.lock();
+        b.read_count(CF_COUNTERS, &id_counter()).unwrap();
+        assert_eq!(remembered(&b, CF_COUNTERS, &id_counter()), None);
+    }
+
+    #[test]
+    fn a_panic_while_updating_the_cache_starts_it_over() {
+        let (_dir, store) = test_store();
+        store.create_type("acme", 101, "mcu", None, 1).unwrap();
+        std::thread::scope(|scope| {
+            let panicked = scope.spawn(|| {
+                let _cache = store.count_cache();
+                panic!("mid-update");
+            });
+            assert!(panicked.join().is_err());
+        });
+        assert_eq!(remembered(&store, CF_COUNTERS, &id_counter()), None);
+        assert!(!store.counts.is_poisoned());
+        store.create_type("acme", 102, "mcu2", None, 1).unwrap();
+        assert_eq!(store.get_u64(CF_COUNTERS, &id_counter()).unwrap(), Some(2));
     }
 
     #[test]

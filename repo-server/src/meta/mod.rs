@@ -135,7 +135,7 @@ impl Drop for WriterGuard<'_> {
     fn drop(&mut self) {
         // Runs before the lock is released (fields drop after this).
         self.store.discard_staged_counts();
-        count_cache::released_writer();
+        self.store.released_writer();
     }
 }
 
@@ -200,7 +200,7 @@ impl MetaStore {
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        count_cache::holding_writer();
+        self.holding_writer();
         WriterGuard {
             store: self,
             _held: held,
