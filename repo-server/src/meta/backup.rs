@@ -24,7 +24,6 @@ impl MetaStore {
             db,
             block_cache: cache,
             writer: Default::default(),
-            counts: Default::default(),
             group_commit: Default::default(),
             durability: Default::default(),
             sync_writes: false,

@@ -73,7 +73,7 @@ impl MetaStore {
         what: impl FnOnce() -> String,
         at_zero: AtZero,
     ) -> MetaResult<()> {
-        let current = self.read_count(cf, key)?.unwrap_or(0);
+        let current = self.get_u64(cf, key)?.unwrap_or(0);
         let next = current
             .checked_add_signed(delta)
             .ok_or_else(|| count_underflow(cf, &what(), current, delta))?;

@@ -123,7 +123,7 @@ impl MetaStore {
         self.stage_tag_counts(&mut batch, partner, tag_deltas)?;
         for (fw_type, count) in per_type {
             let key = deleted_counter(partner, fw_type);
-            let before = self.read_count(CF_COUNTERS, &key)?.unwrap_or(0);
+            let before = self.get_u64(CF_COUNTERS, &key)?.unwrap_or(0);
             self.put_u64(&mut batch, CF_COUNTERS, &key, before + count);
         }
         let removed = deletion.deleted.len() as i64;

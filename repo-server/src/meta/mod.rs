@@ -14,7 +14,6 @@ pub mod blobs;
 pub mod browse;
 mod codec;
 pub mod collections;
-mod count_cache;
 pub mod counts;
 pub mod ddi;
 pub mod deletion;
@@ -124,27 +123,15 @@ impl From<StagedBatch> for WriteBatch {
     }
 }
 
-/// Proof that the writer lock is held; [`MetaStore::commit`] consumes it. Dropped without a
-/// commit, it discards the counts its batch staged.
+/// Proof that the writer lock is held; [`MetaStore::commit`] consumes it.
 struct WriterGuard<'a> {
-    store: &'a MetaStore,
     _held: MutexGuard<'a, ()>,
-}
-
-impl Drop for WriterGuard<'_> {
-    fn drop(&mut self) {
-        // Runs before the lock is released (fields drop after this).
-        self.store.discard_staged_counts();
-        self.store.released_writer();
-    }
 }
 
 pub struct MetaStore {
     db: DB,
     block_cache: rocksdb::Cache,
     writer: Mutex<()>,
-    /// Counts the writer reads and rewrites, remembered between commits.
-    counts: Mutex<count_cache::CountCache>,
     group_commit: group_commit::GroupCommit,
     durability: group_commit::AsyncDurability,
     sync_writes: bool,
@@ -178,7 +165,6 @@ impl MetaStore {
             db,
             block_cache: cache,
             writer: Mutex::new(()),
-            counts: Default::default(),
             group_commit: Default::default(),
             durability: Default::default(),
             sync_writes,
@@ -196,14 +182,11 @@ impl MetaStore {
     /// Serialises read-check-write sequences (uniqueness checks, counters). Held until
     /// [`MetaStore::commit`], which consumes it.
     fn lock(&self) -> WriterGuard<'_> {
-        let held = self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.holding_writer();
         WriterGuard {
-            store: self,
-            _held: held,
+            _held: self
+                .writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
         }
     }
 
@@ -216,7 +199,6 @@ impl MetaStore {
         let mut batch = batch.into();
         self.stage_audit(&mut batch);
         self.db.write_opt(batch, &WriteOptions::default())?;
-        self.promote_staged_counts();
         let written = self.db.latest_sequence_number();
         drop(guard);
         if self.sync_writes && !group_commit::deferred(written) {
@@ -234,7 +216,6 @@ impl MetaStore {
         let defer = self.sync_writes && group_commit::deferring();
         options.set_sync(self.sync_writes && !defer);
         self.db.write_opt(batch, &options)?;
-        self.forget_counts_if_bypassed();
         if defer {
             group_commit::deferred(self.db.latest_sequence_number());
         }
@@ -287,16 +268,10 @@ impl MetaStore {
     }
 
     fn put_u64(&self, batch: &mut WriteBatch, cf: &'static str, key: &[u8], n: u64) {
-        if count_cache::is_cached(cf) {
-            self.note_staged_count(cf, key, Some(n));
-        }
         batch.put_cf(self.cf(cf), key, codec::encode_u64(n));
     }
 
     fn delete(&self, batch: &mut WriteBatch, cf: &'static str, key: &[u8]) {
-        if count_cache::is_cached(cf) {
-            self.note_staged_count(cf, key, None);
-        }
         batch.delete_cf(self.cf(cf), key);
     }
 
@@ -382,7 +357,7 @@ impl MetaStore {
     /// Reserves `n` consecutive values of a counter; answers the first. Staged in `batch`;
     /// call under the writer lock.
     fn next_counters(&self, batch: &mut WriteBatch, key: &[u8], n: u64) -> MetaResult<u64> {
-        let first = self.read_count(CF_COUNTERS, key)?.unwrap_or(0) + 1;
+        let first = self.get_u64(CF_COUNTERS, key)?.unwrap_or(0) + 1;
         self.put_u64(batch, CF_COUNTERS, key, first + n.max(1) - 1);
         Ok(first)
     }
@@ -395,7 +370,7 @@ impl MetaStore {
         key: &[u8],
         free: impl Fn(u64) -> MetaResult<bool>,
     ) -> MetaResult<u64> {
-        let mut next = self.read_count(CF_COUNTERS, key)?.unwrap_or(0) + 1;
+        let mut next = self.get_u64(CF_COUNTERS, key)?.unwrap_or(0) + 1;
         while !free(next)? {
             next += 1;
         }
@@ -406,7 +381,7 @@ impl MetaStore {
     /// A creation time that never goes backwards, even if the wall clock does, so time order
     /// and id order agree (call under the writer lock).
     fn next_timestamp(&self, batch: &mut WriteBatch, now_ms: u64) -> MetaResult<u64> {
-        let last = self.read_count(CF_COUNTERS, &clock_counter())?.unwrap_or(0);
+        let last = self.get_u64(CF_COUNTERS, &clock_counter())?.unwrap_or(0);
         let stamp = now_ms.max(last);
         self.put_u64(batch, CF_COUNTERS, &clock_counter(), stamp);
         Ok(stamp)

@@ -620,11 +620,10 @@ pub(crate) mod tests {
         let record = meta
             .create_pool_record("acme", fields("fw", "1.0.0", &["x"], 1), 10)
             .unwrap();
-        // Damage: the counter lost the record's tag (a write past the writer, which makes
-        // it forget the counts it remembers).
-        let mut damage = WriteBatch::default();
-        meta.delete(&mut damage, CF_TAG_COUNTS, &tag_count("acme", "x"));
-        meta.commit_alone(damage).unwrap();
+        // Damage: the counter lost the record's tag.
+        meta.db
+            .delete_cf(meta.cf(CF_TAG_COUNTS), tag_count("acme", "x"))
+            .unwrap();
         let err = meta
             .update_pool_record(
                 "acme",

@@ -49,7 +49,7 @@ impl MetaStore {
         delta: i64,
     ) -> MetaResult<()> {
         let key = stats_counter(partner, stat.key_part());
-        let current = self.read_count(CF_COUNTERS, &key)?.unwrap_or(0);
+        let current = self.get_u64(CF_COUNTERS, &key)?.unwrap_or(0);
         self.put_u64(
             batch,
             CF_COUNTERS,
