@@ -269,6 +269,11 @@ impl Rng {
     }
 }
 
+/// A pool record's version number (the API writes it as a decimal string).
+pub fn version_number(record: &Value) -> Option<u64> {
+    record["versionNumber"].as_str()?.parse().ok()
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

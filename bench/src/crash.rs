@@ -177,10 +177,7 @@ async fn publisher(
             .await
         {
             Ok(record) => {
-                let version_number = record["versionNumber"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                let version_number = crate::client::version_number(&record).unwrap_or(0);
                 let sha256 = record["sha256"].as_str().unwrap_or_default().to_string();
                 acked.lock().unwrap().push(Acked {
                     version,
@@ -328,10 +325,7 @@ pub async fn run(options: CrashOptions) -> anyhow::Result<()> {
             .await;
         match probe {
             Ok(record) => {
-                let n: u64 = record["versionNumber"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
+                let n = crate::client::version_number(&record).unwrap_or(0);
                 if n <= highest_acked.max(highest_seen) {
                     violations.push(format!(
                         "cycle {cycle}: version number {n} after {}",

@@ -256,20 +256,18 @@ pub async fn check_version_numbers_gap_free(api: &Api) -> anyhow::Result<u64> {
                 .as_array()
                 .context("a page without content")?;
             for record in content {
-                let number = record["versionNumber"]
-                    .as_str()
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .context("a record without a version number")?;
-                numbers.push(number);
+                numbers.push(
+                    crate::client::version_number(record)
+                        .context("a record without a version number")?,
+                );
             }
             if content.len() < PAGE as usize {
                 break;
             }
         }
         numbers.sort_unstable();
-        let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
         anyhow::ensure!(
-            numbers == expected,
+            numbers.iter().copied().eq(1..=numbers.len() as u64),
             "type {fw_type}: version numbers are not 1..={} without gaps or repeats",
             numbers.len()
         );

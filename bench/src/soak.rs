@@ -192,10 +192,7 @@ pub async fn soak(url: &str, creds: &Creds, pid: u32, load: Load) -> anyhow::Res
             .map_err(|f| anyhow::anyhow!("{f}"))?;
         urls.push(record["url"].as_str().unwrap_or_default().to_string());
         first_version.get_or_insert(
-            record["versionNumber"]
-                .as_str()
-                .and_then(|n| n.parse::<u64>().ok())
-                .context("a record without a version number")?,
+            crate::client::version_number(&record).context("a record without a version number")?,
         );
     }
     seed_pool(&api, seed_records, seed, &urls[0]).await?;
