@@ -5,7 +5,7 @@
 //! (`$HOME/.cache/fwrepo/garage-<version>/bin/garage`) or named by `FWREPO_GARAGE_BIN`. A
 //! missing binary is a failure, never a skip.
 
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -46,6 +46,7 @@ pub struct GarageCluster {
 struct Node {
     config: PathBuf,
     log: PathBuf,
+    rpc_port: u16,
     s3_port: u16,
     process: Option<Child>,
 }
@@ -306,6 +307,7 @@ root_domain = ".s3.garage.localhost"
         Node {
             config: config_path,
             log: home.join("garage.log"),
+            rpc_port,
             s3_port,
             process: None,
         }
@@ -355,9 +357,12 @@ root_domain = ".s3.garage.localhost"
             .expect("run the garage CLI")
     }
 
-    /// `<hex id>@127.0.0.1:<rpc port>`, once the node has written its key at startup.
+    /// `<hex id>@127.0.0.1:<rpc port>`, once the node has written its key and listens for
+    /// peers. The CLI reads the id from the key file, which is written before the RPC port is
+    /// bound, so a `node connect` to a node that only has an id can be refused.
     fn full_id(&self) -> String {
         let deadline = Instant::now() + READY_TIMEOUT;
+        self.wait_listening(deadline);
         loop {
             let output = self.command(&["node", "id", "-q"]);
             let id = String::from_utf8_lossy(&output.stdout).trim().to_string();
@@ -370,6 +375,18 @@ root_domain = ".s3.garage.localhost"
                 self.log_tail()
             );
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_listening(&self, deadline: Instant) {
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, self.rpc_port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "garage node never listened on its RPC port {}:\n{}",
+                self.rpc_port,
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
