@@ -126,8 +126,6 @@ impl MetaStore {
             let before = self.get_u64(CF_COUNTERS, &key)?.unwrap_or(0);
             self.put_u64(&mut batch, CF_COUNTERS, &key, before + count);
         }
-        let removed = deletion.deleted.len() as i64;
-        self.stage_stat(&mut batch, partner, Stat::Records, -removed)?;
         deletion.released = self.stage_repository_releases(&mut batch, partner, &deletion)?;
         Ok((batch, deletion))
     }
@@ -204,10 +202,13 @@ mod tests {
         let c = meta
             .create_pool_record("acme", fields("2.0.0", &["y"], 2), 12)
             .unwrap();
+        assert_eq!(meta.partner_stats("acme").unwrap().records, 3);
+        assert_eq!(meta.partner_stats("other").unwrap().records, 0);
         let first = meta
             .delete_pool_record("acme", 101, a.version_number)
             .unwrap();
         assert!(first.released.is_empty(), "record b still names blob 1");
+        assert_eq!(meta.partner_stats("acme").unwrap().records, 2);
         assert!(meta.repository_entry("acme", &a.sha256).unwrap().is_some());
         let both = meta
             .delete_pool_records("acme", &[b.id, c.id, 999])

@@ -204,6 +204,42 @@ mod tests {
         synced_only_once_awaited(&store, written, "the deferred commit").await;
     }
 
+    /// Bytes in the WAL files of the store in `dir` (as `synced_store` lays it out).
+    fn wal_file_bytes(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir.join("db"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
+            .map(|path| std::fs::metadata(path).unwrap().len())
+            .sum()
+    }
+
+    /// With syncs on, a deferred commit's WAL record stays in RocksDB's buffer: the writer
+    /// thread makes no write call for it, and the group sync writes it out with the others.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_deferred_commit_reaches_the_wal_file_with_its_group_sync() {
+        let (dir, store) = synced_store();
+        let before = wal_file_bytes(dir.path());
+        let written = create_deferred(&store, 101);
+        assert_eq!(
+            wal_file_bytes(dir.path()),
+            before,
+            "the commit wrote its WAL record before the group sync"
+        );
+        store.durable(written).await.unwrap();
+        assert!(wal_file_bytes(dir.path()) > before);
+    }
+
+    /// With syncs off, nothing would write the buffer out: each commit's record goes to the
+    /// WAL file at once, so an answered write survives a crash of the process.
+    #[test]
+    fn without_syncs_a_commit_reaches_the_wal_file_at_once() {
+        let (dir, store) = crate::meta::test_store();
+        let before = wal_file_bytes(dir.path());
+        store.create_type("acme", 101, "mcu", None, 1).unwrap();
+        assert!(wal_file_bytes(dir.path()) > before);
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn blind_writes_defer_too_and_reads_hand_back_nothing() {
         let (_dir, store) = synced_store();

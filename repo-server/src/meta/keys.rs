@@ -13,8 +13,8 @@ pub const CF_POOL_BY_TAG_TYPE: &str = "pool_by_tag_type";
 pub const CF_POOL_BY_SHA: &str = "pool_by_sha";
 pub const CF_POOL_BY_SEMVER: &str = "pool_by_semver";
 pub const CF_POOL_BY_NAME_SEMVER: &str = "pool_by_name_semver";
-pub const CF_TAG_COUNTS: &str = "tag_counts";
-/// Records per (partner, tag, type): the total of a type + tag listing without a walk.
+/// Records per (partner, tag, type): the total of a type + tag listing without a walk, and,
+/// summed over the tag's types, the tag's own count.
 pub const CF_TAG_TYPE_COUNTS: &str = "tag_type_counts";
 pub const CF_IMAGES: &str = "images";
 pub const CF_IMAGES_BY_DEVICE_TYPE: &str = "images_by_device_type";
@@ -73,7 +73,6 @@ pub const ALL_CFS: &[&str] = &[
     CF_POOL_BY_SHA,
     CF_POOL_BY_SEMVER,
     CF_POOL_BY_NAME_SEMVER,
-    CF_TAG_COUNTS,
     CF_TAG_TYPE_COUNTS,
     CF_IMAGES,
     CF_IMAGES_BY_DEVICE_TYPE,
@@ -227,9 +226,10 @@ fn split_str(key: &[u8]) -> Option<(&str, &[u8])> {
 pub fn version_of_name_key(prefix_len: usize, key: &[u8]) -> Option<&str> {
     std::str::from_utf8(key.get(prefix_len..key.len().checked_sub(1)?)?).ok()
 }
-/// The tag of a tag_counts key under `partner_prefix(partner)`.
+/// The tag of a tag_type_counts key under `partner_prefix(partner)`: what lies between the
+/// prefix and the tag's NUL and type number.
 pub fn tag_of_count_key<'k>(prefix_len: usize, key: &'k [u8]) -> Option<&'k [u8]> {
-    key.get(prefix_len..key.len().checked_sub(1)?)
+    key.get(prefix_len..key.len().checked_sub(3)?)
 }
 /// The digest a key starts with (blobs, pool_by_sha, collection holds).
 pub fn leading_digest(key: &[u8]) -> Option<Sha256Digest> {
@@ -345,7 +345,8 @@ pub fn parse_pool_by_semver(prefix_len: usize, key: &[u8]) -> Option<(semver::Ve
     Some((version, trailing_u64(key)))
 }
 
-pub fn tag_count(partner: &str, tag: &str) -> Vec<u8> {
+/// The prefix of a tag's tag_type_counts keys: its count in every type.
+pub fn tag_counts_prefix(partner: &str, tag: &str) -> Vec<u8> {
     Key::new().str(partner).str(tag).build()
 }
 pub fn tag_type_count(partner: &str, tag: &str, fw_type: u16) -> Vec<u8> {

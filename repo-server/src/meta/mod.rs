@@ -159,8 +159,25 @@ impl MetaStore {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.increase_parallelism(2);
+        // With syncs on, every commit is synced before it is answered (a group sync or its
+        // own), and that sync writes the WAL buffer out: a commit makes no write call of its
+        // own on the writer thread. A commit seen but not yet answered may then be lost to a
+        // crash of the process, as it may to a power loss with or without this. Without
+        // syncs, each commit's WAL record goes to the file at once, so an answered write
+        // survives a crash of the process.
+        options.set_manual_wal_flush(sync_writes);
         options.set_write_buffer_manager(&memtables);
-        let db = DB::open_cf_descriptors(&options, path, descriptors(&cache))?;
+        let retired = retired_families_present(&options, path);
+        let mut families = descriptors(&cache);
+        families.extend(
+            retired
+                .iter()
+                .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(&cache))),
+        );
+        let mut db = DB::open_cf_descriptors(&options, path, families)?;
+        for name in retired {
+            db.drop_cf(name)?;
+        }
         let store = MetaStore {
             db,
             block_cache: cache,
@@ -455,6 +472,21 @@ fn descriptors(cache: &rocksdb::Cache) -> Vec<ColumnFamilyDescriptor> {
         .collect()
 }
 
+/// Families an older version kept and this one neither reads nor writes (`tag_counts`: a
+/// tag's count is the sum of its per-type counts). RocksDB opens a database only with every
+/// family it holds named, so these are opened when present and then dropped.
+const RETIRED_CFS: &[&str] = &["tag_counts"];
+
+/// The retired families the database at `path` still holds (none when it does not exist yet).
+fn retired_families_present(options: &Options, path: &Path) -> Vec<&'static str> {
+    let held = DB::list_cf(options, path).unwrap_or_default();
+    RETIRED_CFS
+        .iter()
+        .copied()
+        .filter(|name| held.iter().any(|held| held == name))
+        .collect()
+}
+
 /// The block cache all families share, of `mib` MiB.
 fn new_block_cache(mib: u64) -> rocksdb::Cache {
     rocksdb::Cache::new_lru_cache(mib_bytes(mib))
@@ -596,6 +628,33 @@ mod memory_tests {
             "600 kB in memtables, nothing read, and the block cache holds {} B",
             memory.block_cache
         );
+    }
+
+    /// A data directory of an older version, holding a family since retired, opens, and the
+    /// family is dropped.
+    #[test]
+    fn a_retired_family_is_dropped_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        {
+            let mut options = Options::default();
+            options.create_if_missing(true);
+            options.create_missing_column_families(true);
+            let db = DB::open_cf(
+                &options,
+                &path,
+                family_names().chain(RETIRED_CFS.iter().copied()),
+            )
+            .unwrap();
+            db.put_cf(db.cf_handle("tag_counts").unwrap(), b"k", b"v")
+                .unwrap();
+        }
+        let store = MetaStore::open(&path, false).unwrap();
+        assert!(store.db.cf_handle("tag_counts").is_none());
+        drop(store);
+        let held = DB::list_cf(&Options::default(), &path).unwrap();
+        assert!(!held.iter().any(|name| name == "tag_counts"), "{held:?}");
+        MetaStore::open(&path, false).expect("opens again without it");
     }
 
     /// A cache too small for the whole memtable budget gives them half of it.

@@ -1,5 +1,5 @@
 //! Pool records and their indexes: by partner, by (type, versionNumber), by (type, name,
-//! version), by tag, by (tag, type), by sha256; plus per-partner tag counts.
+//! version), by tag, by (tag, type), by sha256; plus record counts per (partner, tag, type).
 
 use rocksdb::WriteBatch;
 
@@ -88,7 +88,6 @@ impl MetaStore {
         let mut tag_deltas = TagDeltas::new();
         self.stage_indexes(&mut batch, &record, true, &mut tag_deltas);
         self.stage_tag_counts(&mut batch, partner, tag_deltas)?;
-        self.stage_stat(&mut batch, partner, super::stats::Stat::Records, 1)?;
         let mut images = Vec::with_capacity(device_types.len());
         for (offset, device_type) in device_types.iter().enumerate() {
             let image_id = first_id + 1 + offset as u64;
@@ -235,31 +234,17 @@ impl MetaStore {
     }
 
     /// Writes the net tag count changes of one commit (an update may remove and re-add a
-    /// tag): per tag, and per tag within a type.
+    /// tag), per tag within a type; a tag's own count is their sum.
     pub(super) fn stage_tag_counts(
         &self,
         batch: &mut WriteBatch,
         partner: &str,
         tag_deltas: TagDeltas,
     ) -> MetaResult<()> {
-        let mut per_tag = std::collections::BTreeMap::<&str, i64>::new();
-        for ((tag, fw_type), delta) in tag_deltas.iter().filter(|(_, d)| **d != 0) {
-            *per_tag.entry(tag).or_insert(0) += delta;
+        for ((tag, fw_type), delta) in tag_deltas.into_iter().filter(|(_, d)| *d != 0) {
             let what = || format!("tag '{tag}' in type {fw_type}");
-            let key = tag_type_count(partner, tag, *fw_type);
-            self.stage_delta(
-                batch,
-                CF_TAG_TYPE_COUNTS,
-                &key,
-                *delta,
-                what,
-                AtZero::Delete,
-            )?;
-        }
-        for (tag, delta) in per_tag.into_iter().filter(|(_, d)| *d != 0) {
-            let key = tag_count(partner, tag);
-            let what = || format!("tag '{tag}'");
-            self.stage_delta(batch, CF_TAG_COUNTS, &key, delta, what, AtZero::Delete)?;
+            let key = tag_type_count(partner, &tag, fw_type);
+            self.stage_delta(batch, CF_TAG_TYPE_COUNTS, &key, delta, what, AtZero::Delete)?;
         }
         Ok(())
     }
@@ -434,6 +419,44 @@ pub(crate) mod tests {
             0,
             "id order has no depth limit"
         );
+    }
+
+    /// A tag's count is the sum of its per-type counts: a tag in two types is listed once
+    /// and its listing's total counts both; removing it from one type leaves the other.
+    #[test]
+    fn a_tag_in_two_types_is_counted_across_them() {
+        let (_dir, meta) = store_with_blobs();
+        let in_type = |fw_type: u16, version: &str, tags: &[&str]| PoolRecordFields {
+            fw_type,
+            ..fields("fw", version, tags, 1)
+        };
+        meta.create_pool_record("acme", in_type(101, "1.0.0", &["x"]), 1)
+            .unwrap();
+        let other = meta
+            .create_pool_record("acme", in_type(102, "1.0.0", &["x", "y"]), 2)
+            .unwrap();
+        assert_eq!(meta.list_tags("acme").unwrap(), vec!["x", "y"]);
+        let tagged = |tags: &[&str]| {
+            let query = PoolQuery {
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            };
+            meta.list_pool("acme", &query).unwrap().total
+        };
+        assert_eq!(tagged(&["x"]), 2);
+        assert_eq!(tagged(&["x", "y"]), 1);
+        meta.update_pool_record(
+            "acme",
+            102,
+            other.version_number,
+            in_type(102, "1.0.0", &["y"]),
+            3,
+        )
+        .unwrap();
+        assert_eq!(tagged(&["x"]), 1);
+        assert_eq!(meta.tag_record_count("acme", "x").unwrap(), 1);
+        assert_eq!(meta.tag_record_count("acme", "y").unwrap(), 1);
+        assert_eq!(meta.tag_record_count("other", "x").unwrap(), 0);
     }
 
     #[test]
@@ -622,7 +645,10 @@ pub(crate) mod tests {
             .unwrap();
         // Damage: the counter lost the record's tag.
         meta.db
-            .delete_cf(meta.cf(CF_TAG_COUNTS), tag_count("acme", "x"))
+            .delete_cf(
+                meta.cf(CF_TAG_TYPE_COUNTS),
+                tag_type_count("acme", "x", record.fw_type),
+            )
             .unwrap();
         let err = meta
             .update_pool_record(
@@ -634,7 +660,7 @@ pub(crate) mod tests {
             )
             .unwrap_err();
         assert!(
-            matches!(&err, MetaError::Corrupt { cf, .. } if *cf == CF_TAG_COUNTS),
+            matches!(&err, MetaError::Corrupt { cf, .. } if *cf == CF_TAG_TYPE_COUNTS),
             "{err}"
         );
         let kept = meta.pool_record(record.id).unwrap().unwrap();

@@ -13,21 +13,33 @@ use crate::domain::version_range::TripleRange;
 use crate::domain::{PoolQuery, PoolRecordData, SortDirection, SortField};
 
 impl MetaStore {
-    /// Tags in use by a partner's records, sorted.
+    /// Tags in use by a partner's records, sorted: one per run of (tag, type) counts.
     pub fn list_tags(&self, partner: &str) -> MetaResult<Vec<String>> {
         let prefix = partner_prefix(partner);
-        let mut tags = Vec::new();
-        for item in self.scan_prefix(CF_TAG_COUNTS, &prefix) {
+        let mut tags: Vec<String> = Vec::new();
+        for item in self.scan_prefix(CF_TAG_TYPE_COUNTS, &prefix) {
             let (key, value) = item?;
-            if super::codec::decode_u64(CF_TAG_COUNTS, &value)? > 0 {
-                let tag = tag_of_count_key(prefix.len(), &key).ok_or(MetaError::Corrupt {
-                    cf: CF_TAG_COUNTS,
-                    reason: "malformed key".into(),
-                })?;
+            if super::codec::decode_u64(CF_TAG_TYPE_COUNTS, &value)? == 0 {
+                continue;
+            }
+            let tag = tag_of_count_key(prefix.len(), &key).ok_or(MetaError::Corrupt {
+                cf: CF_TAG_TYPE_COUNTS,
+                reason: "malformed key".into(),
+            })?;
+            if tags.last().map(String::as_bytes) != Some(tag) {
                 tags.push(String::from_utf8_lossy(tag).into_owned());
             }
         }
         Ok(tags)
+    }
+
+    /// How many of a partner's records carry `tag`: the sum of its per-type counts.
+    pub(super) fn tag_record_count(&self, partner: &str, tag: &str) -> MetaResult<u64> {
+        self.scan_prefix(CF_TAG_TYPE_COUNTS, &tag_counts_prefix(partner, tag))
+            .try_fold(0u64, |total, item| {
+                let (_, value) = item?;
+                Ok(total.saturating_add(super::codec::decode_u64(CF_TAG_TYPE_COUNTS, &value)?))
+            })
     }
 
     /// Lists a partner's records matching `query`, one page of them.
@@ -112,8 +124,7 @@ impl MetaStore {
                 CF_POOL_BY_TAG,
                 tag_prefix(partner, tag, None),
                 false,
-                self.get_u64(CF_TAG_COUNTS, &tag_count(partner, tag))?
-                    .unwrap_or(0),
+                self.tag_record_count(partner, tag)?,
             ),
             (Some(t), [tag]) => (
                 CF_POOL_BY_TAG_TYPE,
@@ -152,7 +163,7 @@ impl MetaStore {
 
     /// How many records a partner has: the sum of its types' version counters (one version
     /// number per record) minus its deleted records (see `type_record_count`).
-    fn partner_record_count(&self, partner: &str) -> MetaResult<u64> {
+    pub(super) fn partner_record_count(&self, partner: &str) -> MetaResult<u64> {
         let sum = |prefix: Vec<u8>| -> MetaResult<u64> {
             self.scan_prefix(CF_COUNTERS, &prefix)
                 .map(|item| {
@@ -312,13 +323,7 @@ impl MetaStore {
     fn tags_rarest_first(&self, partner: &str, tags: &[String]) -> MetaResult<Vec<(String, u64)>> {
         let mut counted = tags
             .iter()
-            .map(|tag| {
-                Ok((
-                    tag.clone(),
-                    self.get_u64(CF_TAG_COUNTS, &tag_count(partner, tag))?
-                        .unwrap_or(0),
-                ))
-            })
+            .map(|tag| Ok((tag.clone(), self.tag_record_count(partner, tag)?)))
             .collect::<MetaResult<Vec<_>>>()?;
         counted.sort_by_key(|(_, count)| *count);
         Ok(counted)

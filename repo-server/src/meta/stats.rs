@@ -1,5 +1,6 @@
-//! Per-partner counters for the overview (records, devices, uploaded and stored bytes), kept
-//! in the same WriteBatch as the change they count, so reading them never scans anything.
+//! Per-partner counters for the overview (devices, uploaded and stored bytes), kept in the
+//! same WriteBatch as the change they count, so reading them never scans anything. The record
+//! count is the pool's own: version numbers allocated minus records deleted, per type.
 
 use rocksdb::WriteBatch;
 
@@ -9,8 +10,6 @@ use super::{MetaResult, MetaStore};
 /// What a partner's counters count.
 #[derive(Debug, Clone, Copy)]
 pub enum Stat {
-    /// Pool records (created minus deleted).
-    Records,
     /// Devices registered (created minus deleted).
     Devices,
     /// Bytes of every upload, re-uploads of the same binary included.
@@ -22,7 +21,6 @@ pub enum Stat {
 impl Stat {
     fn key_part(self) -> &'static str {
         match self {
-            Stat::Records => "records",
             Stat::Devices => "devices",
             Stat::UploadedBytes => "uploaded_bytes",
             Stat::StoredBytes => "stored_bytes",
@@ -66,7 +64,7 @@ impl MetaStore {
                 .unwrap_or(0))
         };
         Ok(PartnerStats {
-            records: read(Stat::Records)?,
+            records: self.partner_record_count(partner)?,
             devices: read(Stat::Devices)?,
             uploaded_bytes: read(Stat::UploadedBytes)?,
             stored_bytes: read(Stat::StoredBytes)?,
