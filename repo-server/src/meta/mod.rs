@@ -366,6 +366,13 @@ impl MetaStore {
             .collect()
     }
 
+    /// The sum of the counts stored under `prefix`.
+    fn sum_counts(&self, cf: &'static str, prefix: &[u8]) -> MetaResult<u64> {
+        self.scan_prefix(cf, prefix)
+            .map(|item| item.and_then(|(_, value)| codec::decode_u64(cf, &value)))
+            .sum()
+    }
+
     /// Next value of a counter, staged in `batch` (call under the writer lock).
     fn next_counter(&self, batch: &mut WriteBatch, key: &[u8]) -> MetaResult<u64> {
         self.next_counter_where(batch, key, |_| Ok(true))

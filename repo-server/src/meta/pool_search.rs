@@ -35,11 +35,7 @@ impl MetaStore {
 
     /// How many of a partner's records carry `tag`: the sum of its per-type counts.
     pub(super) fn tag_record_count(&self, partner: &str, tag: &str) -> MetaResult<u64> {
-        self.scan_prefix(CF_TAG_TYPE_COUNTS, &tag_counts_prefix(partner, tag))
-            .try_fold(0u64, |total, item| {
-                let (_, value) = item?;
-                Ok(total.saturating_add(super::codec::decode_u64(CF_TAG_TYPE_COUNTS, &value)?))
-            })
+        self.sum_counts(CF_TAG_TYPE_COUNTS, &tag_counts_prefix(partner, tag))
     }
 
     /// Lists a partner's records matching `query`, one page of them.
@@ -164,15 +160,9 @@ impl MetaStore {
     /// How many records a partner has: the sum of its types' version counters (one version
     /// number per record) minus its deleted records (see `type_record_count`).
     pub(super) fn partner_record_count(&self, partner: &str) -> MetaResult<u64> {
-        let sum = |prefix: Vec<u8>| -> MetaResult<u64> {
-            self.scan_prefix(CF_COUNTERS, &prefix)
-                .map(|item| {
-                    item.and_then(|(_, value)| super::codec::decode_u64(CF_COUNTERS, &value))
-                })
-                .sum()
-        };
-        let allocated = sum(version_counters_of(partner))?;
-        Ok(allocated.saturating_sub(sum(deleted_counters_of(partner))?))
+        let allocated = self.sum_counts(CF_COUNTERS, &version_counters_of(partner))?;
+        let deleted = self.sum_counts(CF_COUNTERS, &deleted_counters_of(partner))?;
+        Ok(allocated.saturating_sub(deleted))
     }
 
     /// A page of the records among `ids` that pass `matches`, sorted by a record field (or
