@@ -20,6 +20,8 @@ struct SyncState {
     synced: u64,
     /// A sync is running; others wait for it rather than start their own.
     syncing: bool,
+    /// WAL syncs run so far.
+    rounds: u64,
 }
 
 /// Coordinates WAL syncs across writers.
@@ -53,6 +55,7 @@ impl GroupCommit {
             let result = db.flush_wal(true);
             state = self.lock();
             state.syncing = false;
+            state.rounds += 1;
             if result.is_ok() {
                 state.synced = state.synced.max(target);
             }
@@ -60,6 +63,18 @@ impl GroupCommit {
             // On failure the waiters try again themselves and see the error too.
             result?;
         }
+    }
+
+    #[cfg(test)]
+    pub(super) fn synced_and_rounds(&self) -> (u64, u64) {
+        let state = self.lock();
+        (state.synced, state.rounds)
+    }
+
+    /// Held, no sync can finish: for tests that need writes to wait on their sync.
+    #[cfg(test)]
+    pub(super) fn hold(&self) -> impl Drop + '_ {
+        self.lock()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SyncState> {
@@ -165,11 +180,18 @@ impl MetaStore {
             }
         }
         let _end = EndOfRound(&self.durability);
-        let target = self.db.latest_sequence_number();
-        self.group_commit.wait_durable(&self.db, target)?;
-        self.durability
-            .synced
-            .send_modify(|synced| *synced = (*synced).max(target));
+        self.sync_through(self.db.latest_sequence_number())
+    }
+
+    /// Makes every write up to `written` durable on this thread (a group sync, or the wait
+    /// for one running), then wakes the async waiters it covers.
+    pub(super) fn sync_through(&self, written: u64) -> MetaResult<()> {
+        self.group_commit.wait_durable(&self.db, written)?;
+        self.durability.synced.send_if_modified(|synced| {
+            let newer = written > *synced;
+            *synced = (*synced).max(written);
+            newer
+        });
         Ok(())
     }
 }
@@ -180,7 +202,7 @@ mod tests {
     use crate::meta::synced_test_store as synced_store;
 
     fn synced_up_to(store: &MetaStore) -> u64 {
-        store.group_commit.lock().synced
+        store.group_commit.synced_and_rounds().0
     }
 
     /// Creates type `fw_type` with its sync deferred; answers the sequence number to await.
@@ -265,7 +287,7 @@ mod tests {
         let written = create_deferred(&store, 101);
         // Polled once (it starts the sync, which waits for the group-commit state held
         // here), then dropped: a client gone while its sync runs.
-        let held = store.group_commit.lock();
+        let held = store.group_commit.hold();
         let once = tokio::time::timeout(std::time::Duration::ZERO, store.durable(written)).await;
         assert!(
             once.is_err(),

@@ -22,7 +22,7 @@ mod expiry;
 mod group_commit;
 pub use group_commit::defer_syncs;
 mod writer_thread;
-pub use writer_thread::{WriteDropped, WriterThread};
+pub use writer_thread::{WriteFailed, WriterThread};
 pub mod images;
 pub mod keys;
 pub mod lists;
@@ -73,6 +73,9 @@ pub enum MetaError {
     /// the writes it covered are not known to be durable.
     #[error("the WAL sync stopped before it finished")]
     SyncStopped(#[source] tokio::task::JoinError),
+    /// The sync thread's WAL sync panicked: the writes it covered are not known to be durable.
+    #[error("the WAL sync panicked before it finished")]
+    SyncPanicked,
 }
 
 pub type MetaResult<T> = Result<T, MetaError>;

@@ -190,20 +190,19 @@ impl Service {
     }
 
     /// Runs a metadata write (a read-check-write under the writer lock) on the writer
-    /// thread, in arrival order; its WAL sync is shared and awaited here, as in
-    /// [`Service::meta_call`]. Reads and scans stay on `meta_call`: they run in parallel.
+    /// thread, in arrival order; the answer comes once a group sync made the write durable.
+    /// Reads and scans stay on `meta_call`: they run in parallel.
     async fn meta_write<T, E, F>(&self, op: F) -> ServiceResult<T>
     where
         T: Send + 'static,
         E: Into<ServiceError> + Send + 'static,
         F: FnOnce(&MetaStore) -> Result<T, E> + Send + 'static,
     {
-        let (outcome, written) = self
-            .writer
-            .run(op)
-            .await
-            .map_err(|e| ServiceError::Internal(Box::new(e)))?;
-        self.when_durable(outcome, written).await
+        match self.writer.run(op).await {
+            Ok(outcome) => outcome.map_err(Into::into),
+            Err(crate::meta::WriteFailed::NotDurable(error)) => Err(error.into()),
+            Err(dropped) => Err(ServiceError::Internal(Box::new(dropped))),
+        }
     }
 
     /// Answers a metadata operation's outcome once what it wrote (up to `written`) is
