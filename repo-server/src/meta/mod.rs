@@ -14,6 +14,7 @@ pub mod blobs;
 pub mod browse;
 mod codec;
 pub mod collections;
+mod count_merge;
 pub mod counts;
 pub mod ddi;
 pub mod deletion;
@@ -291,6 +292,12 @@ impl MetaStore {
         batch.put_cf(self.cf(cf), key, codec::encode_u64(n));
     }
 
+    /// Adds `delta` to the count at `key` without reading it (a family with
+    /// [`count_merge`]'s operator).
+    fn merge_add(&self, batch: &mut WriteBatch, cf: &'static str, key: &[u8], delta: u64) {
+        batch.merge_cf(self.cf(cf), key, codec::encode_u64(delta));
+    }
+
     fn delete(&self, batch: &mut WriteBatch, cf: &'static str, key: &[u8]) {
         batch.delete_cf(self.cf(cf), key);
     }
@@ -478,7 +485,13 @@ fn family_names() -> impl Iterator<Item = &'static str> {
 /// RocksDB would open it with default options and a block cache of its own, outside the budget.
 fn descriptors(cache: &rocksdb::Cache) -> Vec<ColumnFamilyDescriptor> {
     family_names()
-        .map(|name| ColumnFamilyDescriptor::new(name, cf_options(cache)))
+        .map(|name| {
+            let mut options = cf_options(cache);
+            if name == CF_TAG_TYPE_COUNTS {
+                count_merge::add_u64_merges(&mut options);
+            }
+            ColumnFamilyDescriptor::new(name, options)
+        })
         .collect()
 }
 

@@ -234,7 +234,8 @@ impl MetaStore {
     }
 
     /// Writes the net tag count changes of one commit (an update may remove and re-add a
-    /// tag), per tag within a type; a tag's own count is their sum.
+    /// tag), per tag within a type; a tag's own count is their sum. An increment is a merge
+    /// operand and reads nothing; a decrement reads the count, so an underflow is caught.
     pub(super) fn stage_tag_counts(
         &self,
         batch: &mut WriteBatch,
@@ -242,8 +243,12 @@ impl MetaStore {
         tag_deltas: TagDeltas,
     ) -> MetaResult<()> {
         for ((tag, fw_type), delta) in tag_deltas.into_iter().filter(|(_, d)| *d != 0) {
-            let what = || format!("tag '{tag}' in type {fw_type}");
             let key = tag_type_count(partner, &tag, fw_type);
+            if let Ok(increment) = u64::try_from(delta) {
+                self.merge_add(batch, CF_TAG_TYPE_COUNTS, &key, increment);
+                continue;
+            }
+            let what = || format!("tag '{tag}' in type {fw_type}");
             self.stage_delta(batch, CF_TAG_TYPE_COUNTS, &key, delta, what, AtZero::Delete)?;
         }
         Ok(())
@@ -457,6 +462,71 @@ pub(crate) mod tests {
         assert_eq!(meta.tag_record_count("acme", "x").unwrap(), 1);
         assert_eq!(meta.tag_record_count("acme", "y").unwrap(), 1);
         assert_eq!(meta.tag_record_count("other", "x").unwrap(), 0);
+    }
+
+    /// Memtable lookups of this thread's reads while `op` runs.
+    fn reads_during(op: impl FnOnce()) -> u64 {
+        use rocksdb::perf::{set_perf_stats, PerfContext, PerfMetric, PerfStatsLevel};
+        set_perf_stats(PerfStatsLevel::EnableCount);
+        let mut context = PerfContext::default();
+        context.reset();
+        op();
+        let reads = context.metric(PerfMetric::GetFromMemtableCount);
+        set_perf_stats(PerfStatsLevel::Disable);
+        reads
+    }
+
+    /// A tag's count goes up by a merge operand, not a read and a write: creating a record
+    /// with five new tags reads as much as creating one with one tag.
+    #[test]
+    fn creating_a_record_reads_no_tag_count() {
+        let (_dir, meta) = store_with_blobs();
+        // The type's first record reads counters that exist only after it.
+        meta.create_pool_record("acme", fields("fw", "0.1.0", &[], 1), 1)
+            .unwrap();
+        let one_tag = reads_during(|| {
+            meta.create_pool_record("acme", fields("fw", "1.0.0", &["a"], 1), 2)
+                .unwrap();
+        });
+        let five_tags = reads_during(|| {
+            let tags = ["b", "c", "d", "e", "f"];
+            meta.create_pool_record("acme", fields("fw", "2.0.0", &tags, 1), 3)
+                .unwrap();
+        });
+        assert!(one_tag > 0, "the perf context counted no read at all");
+        assert_eq!(five_tags, one_tag, "each tag's count was read");
+    }
+
+    /// Increments past what the memtable keeps per key, decrements that read the merged
+    /// count, and a flush and a compaction that fold the deltas: the counts stay exact.
+    #[test]
+    fn tag_counts_add_up_across_merges_flushes_and_deletes() {
+        let (_dir, meta) = store_with_blobs();
+        for n in 0..100u64 {
+            let tags: &[&str] = if n % 2 == 0 {
+                &["hot", "even"]
+            } else {
+                &["hot"]
+            };
+            meta.create_pool_record("acme", fields("fw", &format!("1.0.{n}"), tags, 1), n)
+                .unwrap();
+        }
+        assert_eq!(meta.tag_record_count("acme", "hot").unwrap(), 100);
+        for version_number in 1..=30 {
+            meta.delete_pool_record("acme", 101, version_number)
+                .unwrap();
+        }
+        assert_eq!(meta.tag_record_count("acme", "hot").unwrap(), 70);
+        assert_eq!(meta.tag_record_count("acme", "even").unwrap(), 35);
+        let counts = meta.cf(CF_TAG_TYPE_COUNTS);
+        meta.db.flush_cf(counts).unwrap();
+        meta.db
+            .compact_range_cf(counts, None::<&[u8]>, None::<&[u8]>);
+        assert_eq!(meta.tag_record_count("acme", "hot").unwrap(), 70);
+        meta.create_pool_record("acme", fields("fw", "2.0.0", &["even"], 2), 200)
+            .unwrap();
+        assert_eq!(meta.tag_record_count("acme", "even").unwrap(), 36);
+        assert_eq!(meta.list_tags("acme").unwrap(), vec!["even", "hot"]);
     }
 
     #[test]
