@@ -525,6 +525,11 @@ fn cf_options(cache: &rocksdb::Cache) -> Options {
     let mut options = Options::default();
     options.set_compression_type(rocksdb::DBCompressionType::Lz4);
     options.set_write_buffer_size(MEMTABLE_BYTES);
+    // Small memtables make small level-0 files, and a compaction of level 0 rewrites every
+    // file of the next level its random keys overlap: waiting for 8 files instead of 4
+    // halves how often that happens (measured: compaction CPU per record about halved with
+    // 100,000 records written by 64 writers). Reads check at most 8 level-0 filters.
+    options.set_level_zero_file_num_compaction_trigger(8);
     let mut table = rocksdb::BlockBasedOptions::default();
     table.set_block_cache(cache);
     // Index and filter blocks of every table file live in that cache too, instead of in
