@@ -6,7 +6,7 @@
 use rocksdb::{MergeOperands, Options};
 
 /// The operator's name, which RocksDB records with the family: a database written with it
-/// must be opened with it.
+/// must be opened with it (a build without the operator fails to read a pending delta).
 const ADD_U64: &str = "fwrepo.add_u64";
 
 /// How many deltas of one key the memtable keeps before RocksDB folds them into one value
